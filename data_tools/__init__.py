@@ -1,0 +1,1 @@
+"""Datasets, labels and the audit database: import, noise, demo data, export. No training, no UI."""

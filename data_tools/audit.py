@@ -1,0 +1,214 @@
+"""The audit database: append-only reviewer decisions in SQLite (WAL), keyed by sample_id.
+
+Undo appends an 'undo' event that names the event it cancels; nothing is ever deleted.
+Every write is committed before the call returns, so a caller may show it as saved.
+"""
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pandas as pd
+
+ACTIONS = ("keep", "relabel", "remove", "unsure")
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    sample_id  TEXT NOT NULL,
+    action     TEXT NOT NULL CHECK (action IN ('keep','relabel','remove','unsure','undo')),
+    new_label  TEXT,
+    reviewer   TEXT NOT NULL DEFAULT '',
+    note       TEXT NOT NULL DEFAULT '',
+    via        TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    undoes     INTEGER REFERENCES events(id),
+    CHECK (action != 'relabel' OR new_label IS NOT NULL),
+    CHECK (action != 'undo' OR undoes IS NOT NULL)
+);
+CREATE INDEX IF NOT EXISTS events_sample ON events(sample_id, id);
+CREATE UNIQUE INDEX IF NOT EXISTS events_undoes ON events(undoes) WHERE undoes IS NOT NULL;
+CREATE VIEW IF NOT EXISTS effective AS
+    SELECT * FROM events e
+    WHERE e.action != 'undo'
+      AND NOT EXISTS (SELECT 1 FROM events u WHERE u.undoes = e.id);
+CREATE VIEW IF NOT EXISTS latest AS
+    SELECT id AS event_id, sample_id, action, new_label, reviewer, note, via, created_at AS decided_at
+    FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY sample_id ORDER BY id DESC) AS rn FROM effective)
+    WHERE rn = 1;
+"""
+
+LATEST_COLUMNS = ["event_id", "sample_id", "action", "new_label", "reviewer", "note", "via", "decided_at"]
+
+
+class AuditError(ValueError):
+    """A decision the audit cannot record (unknown action, missing label, not an audit file)."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision to record."""
+    sample_id: str
+    action: str
+    new_label: str | None = None
+    reviewer: str = ""
+    note: str = ""
+    via: str = ""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Audit:
+    """Access to one audit database file. Cheap to create: every call opens its own connection,
+    so one object may be shared between threads and several processes may write at once."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # -- creation -----------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, dataset: str | None = None, run: str | None = None,
+             classes: list[str] | None = None) -> "Audit":
+        """Open (creating if needed) the audit at `path`; meta values given are stored if absent."""
+        audit = cls(path)
+        audit.path.parent.mkdir(parents=True, exist_ok=True)
+        with audit._connect() as con:
+            con.executescript(_SCHEMA)
+            meta = {"schema_version": str(SCHEMA_VERSION), "created_at": _now()}
+            if dataset is not None:
+                meta["dataset"] = str(dataset)
+            if run is not None:
+                meta["run"] = str(run)
+            if classes is not None:
+                meta["classes"] = ",".join(classes)
+            con.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", meta.items())
+        return audit
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as e:
+            raise AuditError(f"{self.path}: cannot open audit database ({e})") from None
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=FULL")
+            con.execute("PRAGMA busy_timeout=30000")
+            yield con
+        except sqlite3.DatabaseError as e:
+            raise AuditError(f"{self.path}: {e}") from None
+        finally:
+            con.close()
+
+    # -- meta -------------------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        with self._connect() as con:
+            return dict(con.execute("SELECT key, value FROM meta").fetchall())
+
+    def set_meta(self, **values: str) -> None:
+        with self._connect() as con:
+            con.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                            [(k, str(v)) for k, v in values.items()])
+
+    # -- writing ---------------------------------------------------------------------------------
+    def record(self, sample_id: str, action: str, new_label: str | None = None, *,
+               reviewer: str = "", note: str = "", via: str = "") -> int:
+        """Append one decision and commit it; returns its event id."""
+        return self.record_many([Decision(str(sample_id), action, new_label, reviewer, note, via)])[0]
+
+    def record_many(self, decisions: Iterable[Decision]) -> list[int]:
+        """Append several decisions in one transaction (all or none); returns their event ids."""
+        rows = [self._checked(d) for d in decisions]
+        ids: list[int] = []
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                for row in rows:
+                    cur = con.execute(
+                        "INSERT INTO events(sample_id, action, new_label, reviewer, note, via, created_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                    ids.append(int(cur.lastrowid))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return ids
+
+    @staticmethod
+    def _checked(d: Decision) -> tuple:
+        if d.action not in ACTIONS:
+            raise AuditError(f"unknown action '{d.action}' (one of: {', '.join(ACTIONS)})")
+        if d.action == "relabel" and not d.new_label:
+            raise AuditError(f"sample {d.sample_id}: relabel needs a new label")
+        new_label = d.new_label if d.action == "relabel" else None
+        return (str(d.sample_id), d.action, new_label, d.reviewer or "", d.note or "", d.via or "", _now())
+
+    def undo(self, *, reviewer: str | None = None, sample_id: str | None = None) -> dict | None:
+        """Cancel the most recent effective decision (optionally only that reviewer's or that
+        sample's) by appending an 'undo' event. Returns the cancelled decision, or None."""
+        where, args = [], []
+        if reviewer is not None:
+            where.append("reviewer = ?"); args.append(reviewer)
+        if sample_id is not None:
+            where.append("sample_id = ?"); args.append(str(sample_id))
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                row = con.execute(
+                    f"SELECT id, sample_id, action, new_label, reviewer, note FROM effective {clause}"
+                    " ORDER BY id DESC LIMIT 1", args).fetchone()
+                if row is None:
+                    con.execute("ROLLBACK")
+                    return None
+                con.execute("INSERT INTO events(sample_id, action, reviewer, created_at, undoes)"
+                            " VALUES (?, 'undo', ?, ?, ?)", (row[1], reviewer or "", _now(), row[0]))
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return dict(zip(["event_id", "sample_id", "action", "new_label", "reviewer", "note"], row))
+
+    # -- reading ---------------------------------------------------------------------------------
+    def latest(self) -> pd.DataFrame:
+        """The current decision of every decided sample (one row per sample_id)."""
+        with self._connect() as con:
+            df = pd.read_sql_query(f"SELECT {', '.join(LATEST_COLUMNS)} FROM latest ORDER BY event_id", con)
+        df["sample_id"] = df["sample_id"].astype(str)
+        return df
+
+    def decision(self, sample_id: str) -> dict | None:
+        """The current decision of one sample, or None."""
+        with self._connect() as con:
+            row = con.execute(f"SELECT {', '.join(LATEST_COLUMNS)} FROM latest WHERE sample_id = ?",
+                              (str(sample_id),)).fetchone()
+        return dict(zip(LATEST_COLUMNS, row)) if row else None
+
+    def events(self, sample_id: str | None = None) -> pd.DataFrame:
+        """Every event, oldest first (optionally of one sample)."""
+        q, args = "SELECT * FROM events", ()
+        if sample_id is not None:
+            q, args = q + " WHERE sample_id = ?", (str(sample_id),)
+        with self._connect() as con:
+            return pd.read_sql_query(q + " ORDER BY id", con, params=args)
+
+    def count(self) -> int:
+        """Number of samples with a current decision."""
+        with self._connect() as con:
+            return int(con.execute("SELECT COUNT(*) FROM latest").fetchone()[0])
+
+    def copy_decisions_to(self, other: "Audit", *, via: str = "carried over") -> int:
+        """Append this audit's current decisions to another audit (e.g. of a retrained run)."""
+        df = self.latest()
+        decisions = [Decision(r.sample_id, r.action, r.new_label, r.reviewer, r.note, via)
+                     for r in df.itertuples()]
+        other.record_many(decisions)
+        return len(decisions)

@@ -1,0 +1,138 @@
+"""The dataset folder contract: manifest.csv, dataset.json and report.csv (see ARCHITECTURE.md)."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from data_tools import atomic
+
+REQUIRED_COLUMNS = ["sample_id", "path", "label", "split"]
+SPLITS = ("train", "val", "test")
+REPORT_COLUMNS = ["file", "row", "sample_id", "path", "label", "reason"]
+MANIFEST, INFO, REPORT = "manifest.csv", "dataset.json", "report.csv"
+
+
+class ManifestError(ValueError):
+    """A dataset folder that does not satisfy the contract; the message names file and row."""
+
+
+@dataclass
+class DatasetInfo:
+    """What dataset.json holds."""
+    classes: list[str]
+    image_root: str                      # absolute, or relative to the dataset folder
+    format: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    name: str = ""
+    source: str = ""                     # where it was imported from
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset folder."""
+    root: Path
+    info: DatasetInfo
+    manifest: pd.DataFrame
+
+    @property
+    def classes(self) -> list[str]:
+        return self.info.classes
+
+    @property
+    def image_root(self) -> Path:
+        return resolve_image_root(self.root, self.info.image_root)
+
+    def image_path(self, rel: str) -> Path:
+        return self.image_root / rel
+
+
+def resolve_image_root(dataset_dir: Path, image_root: str) -> Path:
+    p = Path(image_root)
+    return p if p.is_absolute() else (Path(dataset_dir) / p).resolve()
+
+
+def read_manifest_csv(path: str | Path) -> pd.DataFrame:
+    """Read a manifest keeping every cell a string (sample ids keep leading zeros; no NaN)."""
+    path = Path(path)
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False)
+    except FileNotFoundError:
+        raise ManifestError(f"{path}: no such file") from None
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise ManifestError(f"{path}: cannot be read as CSV ({str(e).splitlines()[0]})") from None
+    return df
+
+
+def validate_manifest(df: pd.DataFrame, classes: list[str], source: str = MANIFEST) -> None:
+    """Raise ManifestError naming the first bad row (rows counted from 2, the header is row 1)."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise ManifestError(f"{source}: missing column(s) {', '.join(missing)}")
+    known = set(classes)
+    seen: dict[str, int] = {}
+    for i, (sid, path, label, split) in enumerate(
+            zip(df["sample_id"], df["path"], df["label"], df["split"]), start=2):
+        if not sid:
+            raise ManifestError(f"{source} row {i}: empty sample_id")
+        if sid in seen:
+            raise ManifestError(f"{source} row {i}: duplicate sample_id '{sid}' (first on row {seen[sid]})")
+        seen[sid] = i
+        if not path:
+            raise ManifestError(f"{source} row {i}: empty path")
+        if label not in known:
+            raise ManifestError(f"{source} row {i}: label '{label}' is not one of: {', '.join(classes)}")
+        if split not in SPLITS:
+            raise ManifestError(f"{source} row {i}: split '{split}' is not one of: {', '.join(SPLITS)}")
+
+
+def load_dataset(dataset_dir: str | Path, validate: bool = True) -> Dataset:
+    """Load and (by default) validate a dataset folder."""
+    root = Path(dataset_dir)
+    info_path = root / INFO
+    if not info_path.is_file():
+        raise ManifestError(f"{info_path}: no such file (is {root} a dataset folder?)")
+    try:
+        raw = json.loads(info_path.read_text(encoding="utf-8"))
+        info = DatasetInfo(**{k: v for k, v in raw.items() if k in DatasetInfo.__dataclass_fields__})
+    except (json.JSONDecodeError, TypeError) as e:
+        raise ManifestError(f"{info_path}: not a valid dataset.json ({e})") from None
+    df = read_manifest_csv(root / MANIFEST)
+    if validate:
+        validate_manifest(df, info.classes, source=str(root / MANIFEST))
+    return Dataset(root=root, info=info, manifest=df)
+
+
+def write_dataset(out_dir: str | Path, manifest: pd.DataFrame, info: DatasetInfo,
+                  report: pd.DataFrame | None = None) -> Path:
+    """Write manifest.csv, dataset.json and report.csv atomically; returns the folder."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest = manifest.copy()
+    cols = REQUIRED_COLUMNS + [c for c in manifest.columns if c not in REQUIRED_COLUMNS]
+    manifest = manifest[cols]
+    validate_manifest(manifest.astype(str), info.classes, source=str(out / MANIFEST))
+    if report is None:
+        report = pd.DataFrame(columns=REPORT_COLUMNS)
+    if not info.counts:
+        info.counts = counts_of(manifest, n_rejected=len(report))
+    if not info.name:
+        info.name = out.name
+    atomic.write_csv(out / MANIFEST, manifest)
+    atomic.write_csv(out / REPORT, report)
+    atomic.write_json(out / INFO, asdict(info))
+    return out
+
+
+def counts_of(manifest: pd.DataFrame, n_rejected: int = 0) -> dict[str, Any]:
+    """Counts per split and class, and read = imported + rejected."""
+    by = manifest.groupby(["split", "label"]).size()
+    per_split: dict[str, dict[str, int]] = {}
+    for (split, label), n in by.items():
+        per_split.setdefault(split, {})[label] = int(n)
+    return {"read": int(len(manifest) + n_rejected), "imported": int(len(manifest)),
+            "rejected": int(n_rejected), "per_split": per_split}

@@ -1,0 +1,1 @@
+"""Training and scoring with Erasing Attention Consistency (EAC). Reads a manifest, writes a run directory."""

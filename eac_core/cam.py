@@ -1,0 +1,35 @@
+"""Class activation maps and the flip-consistency error, as pure functions of tensors."""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def compute_cams(features: Tensor, weight: Tensor) -> Tensor:
+    """CAMs for every class: (N, C, h, w) features and (K, C) classifier weight -> (N, K, h, w).
+
+    M[n,k,i,j] = sum_c W[k,c] F[n,c,i,j]; no bias, no ReLU, no normalisation (EAC.md)."""
+    return torch.einsum("nchw,kc->nkhw", features, weight)
+
+
+def flip_cams(cams: Tensor) -> Tensor:
+    """Mirror maps left-right (reverse the width axis)."""
+    return cams.flip(-1)
+
+
+def flip_consistency(cams: Tensor, cams_of_flipped: Tensor) -> Tensor:
+    """Per-sample flip-consistency error (N,): mean over (k, i, j) of (M1 - flip(M2))^2,
+    where M2 are the CAMs of the mirrored image."""
+    return (cams - flip_cams(cams_of_flipped)).pow(2).flatten(1).mean(1)
+
+
+def flip_consistency_of_class(cams: Tensor, cams_of_flipped: Tensor, cls: Tensor) -> Tensor:
+    """Per-sample error (N,) restricted to one class per sample (cls: (N,) long), e.g. the given label."""
+    idx = torch.arange(cams.shape[0], device=cams.device)
+    d = cams[idx, cls] - flip_cams(cams_of_flipped)[idx, cls]
+    return d.pow(2).flatten(1).mean(1)
+
+
+def attention_consistency_loss(cams: Tensor, cams_of_flipped: Tensor) -> Tensor:
+    """EAC's L_att: mean over (n, k, i, j) of (M1 - flip(M2))^2 (a scalar)."""
+    return (cams - flip_cams(cams_of_flipped)).pow(2).mean()

@@ -1,0 +1,80 @@
+"""Backbones by name. Every model returns (logits, last feature map) so CAMs of all classes come
+from one forward pass: features (N, C, h, w) -> global average pool -> linear head `fc`."""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+import torchvision
+
+
+class CamNet(nn.Module):
+    """Backbone + explicit global average pooling + linear classifier."""
+
+    def __init__(self, features: nn.Module, num_features: int, num_classes: int):
+        super().__init__()
+        self.features = features
+        self.num_features = num_features
+        self.fc = nn.Linear(num_features, num_classes)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        f = self.features(x)
+        logits = self.fc(f.mean(dim=(2, 3)))
+        return logits, f
+
+
+def _conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
+
+
+class _Residual(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.skip = (nn.Identity() if stride == 1 and cin == cout else
+                     nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)))
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.act(self.body(x) + self.skip(x))
+
+
+def compact_features(widths: tuple[int, int, int, int] = (24, 48, 96, 192)) -> tuple[nn.Module, int]:
+    """A small residual network with total stride 8 (64 px in -> 8x8 CAM grid). The full-resolution
+    stage is a single thin strided conv because that is what costs time on a CPU."""
+    w0, w1, w2, w3 = widths
+    net = nn.Sequential(
+        _conv_bn(3, w0, stride=2),            # 1/2
+        _Residual(w0, w1, stride=2),          # 1/4
+        _Residual(w1, w2, stride=2),          # 1/8
+        _Residual(w2, w3, stride=1),
+    )
+    return net, w3
+
+
+def _resnet_features(name: str) -> tuple[nn.Module, int]:
+    net = getattr(torchvision.models, name)(weights=None)
+    feats = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool,
+                          net.layer1, net.layer2, net.layer3, net.layer4)
+    return feats, net.fc.in_features
+
+
+_FACTORY: dict[str, Callable[[], tuple[nn.Module, int]]] = {
+    "compact": compact_features,
+    "resnet18": lambda: _resnet_features("resnet18"),
+    "resnet34": lambda: _resnet_features("resnet34"),
+    "resnet50": lambda: _resnet_features("resnet50"),
+}
+ARCHS = tuple(_FACTORY)
+
+
+def build_model(arch: str, num_classes: int) -> CamNet:
+    """A CamNet by architecture name (one of ARCHS), randomly initialised."""
+    if arch not in _FACTORY:
+        raise ValueError(f"unknown architecture '{arch}' (one of: {', '.join(ARCHS)})")
+    features, c = _FACTORY[arch]()
+    return CamNet(features, c, num_classes)
