@@ -1,0 +1,43 @@
+"""`python -m data_tools {import,demo,noise,export} ...`: every subcommand exits non-zero with a
+one-line reason on bad input, never a traceback."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sqlite3
+import sys
+
+# subcommand -> module that defines configure_parser(parser) and main(args) -> int
+COMMANDS = {
+    "import": ("data_tools.importers.cli", "import a dataset as distributed into a dataset folder"),
+    "demo": ("data_tools.demo", "generate the embedded synthetic demo dataset"),
+    "noise": ("data_tools.noise", "inject controlled label noise into a dataset's training split"),
+    "export": ("data_tools.export", "export corrected labels from an audit database"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m data_tools", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        mod = importlib.import_module(module)
+        mod.configure_parser(p)
+        p.set_defaults(_main=mod.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._main(args) or 0)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, sqlite3.Error) as e:  # our errors subclass ValueError
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
