@@ -92,6 +92,22 @@ class Audit:
             con.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", meta.items())
         return audit
 
+    @classmethod
+    def open_existing(cls, path: str | Path) -> "Audit":
+        """Open an audit file that must already exist; never creates or alters a file."""
+        audit = cls(path)
+        if not audit.path.is_file():
+            raise AuditError(f"{audit.path}: no such audit file")
+        with open(audit.path, "rb") as f:
+            head = f.read(16)
+        if head != b"SQLite format 3\x00":
+            raise AuditError(f"{audit.path}: not an audit database (not an SQLite file)")
+        with audit._connect() as con:
+            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        if not {"meta", "events", "latest"} <= names:
+            raise AuditError(f"{audit.path}: not an audit database (no decision tables)")
+        return audit
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         try:

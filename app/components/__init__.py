@@ -1,0 +1,1 @@
+"""Shared UI pieces and the plain functions behind them; pages in app/views/ stay thin."""

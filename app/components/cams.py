@@ -1,0 +1,70 @@
+"""The current face: original and mirrored image, each with its CAM for the given and the predicted
+label (four panels of fixed size), a colour legend, and the explanation behind them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from app.components import loaders
+
+PANEL = 192  # px; every panel has this size so nothing moves between suspects
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _explain(run: str, _ckpt_mtime: float, image_path: str, given: str | None, _img_mtime: float):
+    exp = loaders.explainer(Path(run))
+    return exp.explain(image_path, given=given, display_size=PANEL)
+
+
+def explain(run: Path, image_path: Path, given: str | None):
+    """The Explanation of one face (cached per checkpoint version and image), or None without a model."""
+    if loaders.explainer(run) is None:
+        return None
+    return _explain(str(run), loaders.mtime(Path(run) / "checkpoint.pt"), str(image_path), given,
+                    loaders.mtime(image_path))
+
+
+@st.cache_data(show_spinner=False)
+def legend() -> np.ndarray:
+    """The CAM colour scale (eac_core.overlay.legend_bar), as wide as two panels."""
+    from eac_core.overlay import legend_bar
+    return legend_bar(length=2 * PANEL, thickness=12)
+
+
+def _fit(img: np.ndarray) -> np.ndarray:
+    if img.shape[0] == PANEL and img.shape[1] == PANEL:
+        return img
+    import cv2
+    return cv2.resize(img, (PANEL, PANEL), interpolation=cv2.INTER_AREA if img.shape[0] > PANEL else cv2.INTER_LINEAR)
+
+
+def four_panels(explanation, given: str, pred: str, image: np.ndarray | None = None, *,
+                mirror_back: bool = False) -> None:
+    """Rows: CAM for the given label, CAM for the predicted label; columns: original, mirrored
+    (or, with mirror_back, the mirrored image's CAM flipped back onto the original frame)."""
+    side2 = "flipped_back" if mirror_back else "flipped"
+    cols = st.columns(2, gap="small")
+    cols[0].markdown("**Original**")
+    cols[1].markdown("**Mirrored CAM, flipped back**" if mirror_back else "**Mirrored**")
+    if explanation is None:
+        if image is not None:
+            cols[0].image(_fit(image), width=PANEL, caption="no model checkpoint: no CAM")
+            cols[1].image(_fit(image if mirror_back else image[:, ::-1]), width=PANEL, caption="mirrored")
+        return
+    ov = explanation.overlays
+    scales = getattr(explanation, "scales", {}) or {}
+    for which, name in (("given", given), ("pred", pred)):
+        if ("original", which) not in ov:
+            continue
+        row = st.columns(2, gap="small")
+        for col, side in zip(row, ("original", side2)):
+            img = ov.get((side, which))
+            if img is not None:
+                col.image(_fit(np.asarray(img)), width=PANEL,
+                          caption=f"{'given' if which == 'given' else 'predicted'}: {name}")
+    lo_hi = " · ".join(f"{w}: {lo:.2g} … {hi:.2g}" for w, (lo, hi) in scales.items())
+    st.image(legend(), width=2 * PANEL,
+             caption="CAM colour scale, low → high; the two panels of a row share one scale"
+                     + (f" ({lo_hi})" if lo_hi else ""))

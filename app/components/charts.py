@@ -1,0 +1,136 @@
+"""Plotly figures, each a pure function of data frames; class colours come from palette.py."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from app.components.palette import class_colors
+
+_MARGIN = dict(l=8, r=8, t=30, b=8)
+
+
+def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.Figure:
+    fig.update_layout(height=height, margin=_MARGIN, title=dict(text=title or "", font=dict(size=14)),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), **kw)
+    return fig
+
+
+def probabilities(probs: dict[str, float], classes: list[str], given: str, pred: str, height: int = 250) -> go.Figure:
+    """Class probabilities as a horizontal bar chart, highest on top; given/predicted marked."""
+    colors = class_colors(classes)
+    items = sorted(probs.items(), key=lambda kv: kv[1])
+    names = [k for k, _ in items]
+    tags = [" ".join(t for t, c in (("given", given), ("pred", pred)) if c == k) for k in names]
+    fig = go.Figure(go.Bar(
+        x=[v for _, v in items], y=[f"{k} ({t})" if t else k for k, t in zip(names, tags)], orientation="h",
+        marker_color=[colors.get(k, "#999") for k in names],
+        text=[f"{v:.2f}" for _, v in items], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    fig.update_xaxes(range=[0, 1.15], showgrid=False, visible=False)
+    return _layout(fig, height, "Class probabilities", showlegend=False)
+
+
+def history(hist: pd.DataFrame, given: str, height: int = 200) -> go.Figure:
+    """p(given label) (and p(pred) when present) across epochs for one sample."""
+    fig = go.Figure()
+    if not hist.empty and "p_label" in hist.columns:
+        fig.add_trace(go.Scatter(x=hist["epoch"], y=hist["p_label"], mode="lines+markers",
+                                 name=f"p({given})", line=dict(color="#1f77b4")))
+    if not hist.empty and "p_pred" in hist.columns:
+        fig.add_trace(go.Scatter(x=hist["epoch"], y=hist["p_pred"], mode="lines", name="p(predicted)",
+                                 line=dict(color="#999", dash="dot")))
+    fig.update_yaxes(range=[0, 1.02], title=None)
+    fig.update_xaxes(title="epoch", dtick=1 if len(hist) <= 15 else None)
+    return _layout(fig, height, "p(given label) across epochs")
+
+
+def curves(summary: pd.DataFrame, height: int = 260) -> go.Figure:
+    """Loss and accuracy per epoch, side by side."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
+    if summary is not None and not summary.empty and "epoch" in summary.columns:
+        x = summary["epoch"]
+        for col, color in (("loss", "#333"), ("ce_loss", "#1f77b4"), ("att_loss", "#ff7f0e")):
+            if col in summary.columns and summary[col].notna().any():
+                fig.add_trace(go.Scatter(x=x, y=summary[col], name=col, mode="lines+markers",
+                                         line=dict(color=color)), row=1, col=1)
+        for col, color in (("train_acc", "#2ca02c"), ("test_acc", "#d62728"), ("val_acc", "#9467bd")):
+            if col in summary.columns and summary[col].notna().any():
+                fig.add_trace(go.Scatter(x=x, y=summary[col], name=col, mode="lines+markers",
+                                         line=dict(color=color)), row=1, col=2)
+    fig.update_xaxes(title="epoch")
+    return _layout(fig, height)
+
+
+def class_balance(manifest: pd.DataFrame, classes: list[str], height: int = 300) -> go.Figure:
+    """Images per class, one bar group per split, bars in class colours."""
+    colors = class_colors(classes)
+    counts = manifest.groupby(["split", "label"]).size().rename("n").reset_index()
+    splits = [s for s in ("train", "val", "test") if s in set(counts["split"])]
+    fig = make_subplots(rows=1, cols=max(len(splits), 1), subplot_titles=splits or [""], shared_yaxes=True)
+    for i, s in enumerate(splits, start=1):
+        c = counts[counts["split"] == s].set_index("label")["n"].reindex(classes, fill_value=0)
+        fig.add_trace(go.Bar(x=list(c.index), y=c.values, marker_color=[colors[k] for k in c.index],
+                             showlegend=False, hovertemplate="%{x}: %{y}<extra>" + s + "</extra>"), row=1, col=i)
+    return _layout(fig, height, "Class balance")
+
+
+def suspicion_by_class(scores: pd.DataFrame, classes: list[str], col: str = "suspicion", height: int = 320) -> go.Figure:
+    """Distribution of the suspicion score per given class (box + points of the top suspects)."""
+    colors = class_colors(classes)
+    fig = go.Figure()
+    for c in classes:
+        v = scores.loc[scores["label"] == c, col]
+        if len(v):
+            fig.add_trace(go.Box(y=v, name=c, marker_color=colors[c], boxpoints=False))
+    fig.update_yaxes(title=col)
+    return _layout(fig, height, f"{col} by given class", showlegend=False)
+
+
+def matrix(m: np.ndarray, rows: list[str], cols: list[str], title: str, *, fmt: str = "d",
+           x_title: str = "", y_title: str = "", height: int = 360) -> go.Figure:
+    """A labelled heatmap with the numbers written in the cells."""
+    text = [[format(v, fmt) if fmt != "d" else str(int(v)) for v in row] for row in m]
+    fig = go.Figure(go.Heatmap(z=m, x=cols, y=rows, text=text, texttemplate="%{text}", colorscale="Blues",
+                               showscale=False, hovertemplate=f"{y_title} %{{y}} → {x_title} %{{x}}: %{{z}}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", title=y_title)
+    fig.update_xaxes(title=x_title, side="bottom")
+    return _layout(fig, height, title)
+
+
+def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height: int = 520) -> go.Figure:
+    """The 2-D map coloured by given label; suspects drawn larger with a black ring. customdata = sample_id."""
+    colors = class_colors(classes)
+    fig = go.Figure()
+    is_s = emb["sample_id"].isin(suspects)
+    for c in classes:
+        for sus in (False, True):
+            d = emb[(emb["label"] == c) & (is_s == sus)]
+            if d.empty:
+                continue
+            fig.add_trace(go.Scattergl(
+                x=d["x"], y=d["y"], mode="markers", name=c if not sus else f"{c} (suspect)",
+                legendgroup=c, showlegend=not sus, customdata=d["sample_id"],
+                marker=dict(color=colors[c], size=10 if sus else 5, opacity=1.0 if sus else 0.5,
+                            line=dict(color="black", width=1.5) if sus else dict(width=0)),
+                hovertemplate="sample %{customdata}<extra>" + c + ("; suspect" if sus else "") + "</extra>"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return _layout(fig, height, "Embedding (click a point to open that face)", dragmode="pan")
+
+
+def detection_curves(fpr, tpr, rec, prec, auc: float, ap: float, base_rate: float, height: int = 320) -> go.Figure:
+    """ROC and precision-recall curves of the suspicion score against the known noise."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(f"ROC (AUC {auc:.3f})", f"Precision-recall (AP {ap:.3f})"))
+    fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name="ROC", line=dict(color="#1f77b4")), row=1, col=1)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line=dict(color="#bbb", dash="dot")),
+                  row=1, col=1)
+    fig.add_trace(go.Scatter(x=rec, y=prec, mode="lines", name="PR", line=dict(color="#d62728")), row=1, col=2)
+    fig.add_trace(go.Scatter(x=[0, 1], y=[base_rate, base_rate], mode="lines", name="noise rate",
+                             line=dict(color="#bbb", dash="dot")), row=1, col=2)
+    fig.update_xaxes(title="false positive rate", row=1, col=1)
+    fig.update_yaxes(title="true positive rate", row=1, col=1)
+    fig.update_xaxes(title="recall", row=1, col=2)
+    fig.update_yaxes(title="precision", row=1, col=2)
+    return _layout(fig, height, showlegend=False)

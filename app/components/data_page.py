@@ -1,0 +1,6 @@
+"""placeholder"""
+import streamlit as st
+
+
+def render() -> None:
+    st.header("data")

@@ -1,0 +1,230 @@
+"""Cached loaders: every cache key includes the file's modification time, so a rewritten file (a new
+epoch's scores, a re-imported dataset) is read again and an unchanged one costs nothing.
+
+Big read-only frames use st.cache_resource (no copy per rerun): callers must not mutate them."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app.components.project import check_path, datasets_dir, runs_dir
+
+
+def mtime(path: str | os.PathLike) -> float:
+    """Modification time in ns (0 when missing): a cache key that changes whenever the file does."""
+    try:
+        return float(os.stat(path).st_mtime_ns)
+    except OSError:
+        return 0.0
+
+
+def rundir():
+    """eac_core.rundir, or None while it is not importable."""
+    try:
+        from eac_core import rundir as mod
+        return mod
+    except ImportError:
+        return None
+
+
+# -- runs -----------------------------------------------------------------------------------------
+def list_run_dirs() -> list[Path]:
+    """Run folders under runs/, most recent first (by their newest contract file)."""
+    root = runs_dir()
+    if not root.is_dir():
+        return []
+    runs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
+            and any((p / f).exists() for f in ("config.json", "config.yaml", "progress.json", "job.json",
+                                                 "scores.parquet"))]
+
+    def newest(p: Path) -> float:
+        return max(mtime(p / f) for f in ("config.json", "config.yaml", "progress.json", "job.json",
+                                          "scores.parquet", "summary.csv"))
+    return sorted(runs, key=newest, reverse=True)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _scores(path: str, _mt: float) -> pd.DataFrame:
+    df = rundir().read_scores(Path(path))
+    df["sample_id"] = df["sample_id"].astype(str)
+    if "rank" not in df.columns and "suspicion" in df.columns:
+        df["rank"] = df["suspicion"].rank(ascending=False, method="first").astype(int)
+    return df
+
+
+def load_scores(run: Path) -> pd.DataFrame | None:
+    """The run's scores.parquet (None when not written yet). Read-only."""
+    f = Path(run) / "scores.parquet"
+    if not f.is_file() or rundir() is None:
+        return None
+    return _scores(str(run), mtime(f))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _summary(path: str, _mt: float) -> pd.DataFrame:
+    return rundir().read_summary(Path(path))
+
+
+def load_summary(run: Path) -> pd.DataFrame:
+    f = Path(run) / "summary.csv"
+    if not f.is_file() or rundir() is None:
+        return pd.DataFrame()
+    return _summary(str(run), mtime(f))
+
+
+def load_progress(run: Path) -> dict | None:
+    """progress.json as a dict (not cached: small and polled)."""
+    rd = rundir()
+    if rd is not None:
+        try:
+            return rd.read_progress(Path(run))
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def load_config(run: Path) -> dict:
+    rd = rundir()
+    if rd is None:
+        return {}
+    try:
+        cfg = rd.read_config(Path(run))
+    except (OSError, ValueError):
+        return {}
+    return dict(cfg) if cfg else {}
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _embedding(path: str, _mt: float) -> pd.DataFrame:
+    df = rundir().read_embedding(Path(path))
+    df["sample_id"] = df["sample_id"].astype(str)
+    return df
+
+
+def load_embedding(run: Path) -> pd.DataFrame | None:
+    f = Path(run) / "embedding.parquet"
+    if not f.is_file() or rundir() is None:
+        return None
+    return _embedding(str(run), mtime(f))
+
+
+def sample_history(run: Path, sample_id: str) -> pd.DataFrame:
+    """p(given) and friends across epochs for one sample (empty when the run keeps no history)."""
+    rd = rundir()
+    if rd is None:
+        return pd.DataFrame()
+    try:
+        return _history(str(run), str(sample_id), _history_mtime(Path(run)))
+    except (OSError, ValueError, KeyError):
+        return pd.DataFrame()
+
+
+def _history_mtime(run: Path) -> float:
+    return max([mtime(run / "summary.csv"), mtime(run / "scores.parquet")])
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _history(run: str, sample_id: str, _mt: float) -> pd.DataFrame:
+    return rundir().sample_history(Path(run), sample_id)
+
+
+def run_dataset_dir(run: Path) -> Path | None:
+    """The dataset folder a run was trained on (from its config), or None."""
+    cfg = load_config(run)
+    ds = cfg.get("dataset")
+    if not ds:  # training not started yet: the job file names the dataset
+        try:
+            ds = json.loads((Path(run) / "job.json").read_text(encoding="utf-8")).get("dataset")
+        except (OSError, ValueError, AttributeError):
+            ds = None
+    if not ds:
+        return None
+    p = Path(ds)
+    if not p.is_absolute():
+        for base in (Path(run).parent.parent, Path.cwd()):
+            if (base / p / "dataset.json").is_file():
+                return (base / p).resolve()
+        return (Path(run).parent.parent / p).resolve()
+    return p
+
+
+# -- datasets -------------------------------------------------------------------------------------
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _dataset(path: str, _mt: tuple):
+    from data_tools.manifest import load_dataset
+    return load_dataset(path)
+
+
+def load_dataset(dataset_dir: Path):
+    """data_tools Dataset of a folder (validated); cached until manifest.csv or dataset.json changes."""
+    d = Path(dataset_dir)
+    return _dataset(str(d), (mtime(d / "manifest.csv"), mtime(d / "dataset.json")))
+
+
+def read_report(dataset_dir: Path) -> pd.DataFrame:
+    f = Path(dataset_dir) / "report.csv"
+    if not f.is_file():
+        return pd.DataFrame()
+    return pd.read_csv(f, dtype=str, keep_default_na=False)
+
+
+def read_info(dataset_dir: Path) -> dict:
+    try:
+        return json.loads((Path(dataset_dir) / "dataset.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+# -- images ---------------------------------------------------------------------------------------
+def image_file(dataset, rel: str) -> Path:
+    """A manifest path resolved under the dataset's image root (refusing '..' and symlink escapes)."""
+    from data_tools.paths import safe_join
+    return safe_join(dataset.image_root, rel)
+
+
+@st.cache_data(max_entries=20000, show_spinner=False)
+def _thumb_png(path: str, size: int, _mt: float) -> bytes:
+    import cv2
+    from data_tools.images import load_image
+    img = load_image(path)
+    img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_LINEAR)
+    ok, buf = cv2.imencode(".png", img[:, :, ::-1])
+    return buf.tobytes() if ok else b""
+
+
+def thumbnail(path: Path, size: int = 64) -> bytes | None:
+    """PNG bytes of a square thumbnail, or None for a file that cannot be read."""
+    try:
+        return _thumb_png(str(path), size, mtime(path))
+    except (OSError, ValueError):
+        return None
+
+
+def thumbnail_url(path: Path, size: int = 48) -> str | None:
+    """A data: URL of the thumbnail (for st.column_config.ImageColumn)."""
+    png = thumbnail(path, size)
+    return "data:image/png;base64," + base64.b64encode(png).decode() if png else None
+
+
+# -- the explainer (CAMs) -------------------------------------------------------------------------
+@st.cache_resource(max_entries=2, show_spinner="Loading the model…")
+def _explainer(run: str, _mt: float):
+    import torch
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    from eac_core.infer import Explainer
+    return Explainer.load(Path(run), device="cpu")
+
+
+def explainer(run: Path):
+    """The run's Explainer (model loaded once per checkpoint version), or None without a checkpoint."""
+    f = Path(run) / "checkpoint.pt"
+    if not f.is_file():
+        return None
+    return _explainer(str(run), mtime(f))

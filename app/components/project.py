@@ -1,0 +1,122 @@
+"""The project folder (datasets/, runs/, settings.json), the app's settings and the allowed roots."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from data_tools import atomic
+
+HOME_ENV = "FER_AUDIT_HOME"
+SETTINGS_FILE = "settings.json"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class PathRefused(ValueError):
+    """A path outside the allowed data roots (or escaping them through '..' or a symlink)."""
+
+
+def home() -> Path:
+    """The project folder: $FER_AUDIT_HOME, else the repository root."""
+    env = os.environ.get(HOME_ENV, "").strip()
+    return Path(env).expanduser().resolve() if env else REPO_ROOT
+
+
+def datasets_dir() -> Path:
+    return home() / "datasets"
+
+
+def runs_dir() -> Path:
+    return home() / "runs"
+
+
+@dataclass
+class Settings:
+    """What settings.json holds."""
+    reviewer: str = ""
+    allowed_roots: list[str] = field(default_factory=list)
+
+
+def load_settings() -> Settings:
+    """Read settings.json (defaults when absent or unreadable)."""
+    path = home() / SETTINGS_FILE
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return Settings()
+    if not isinstance(raw, dict):
+        return Settings()
+    roots = raw.get("allowed_roots") or []
+    return Settings(reviewer=str(raw.get("reviewer") or ""),
+                    allowed_roots=[str(r) for r in roots if str(r).strip()] if isinstance(roots, list) else [])
+
+
+def save_settings(settings: Settings) -> Path:
+    """Write settings.json atomically; returns its path."""
+    path = home() / SETTINGS_FILE
+    atomic.write_json(path, asdict(settings))
+    return path
+
+
+def dataset_dirs() -> list[Path]:
+    """Dataset folders (those with a dataset.json) under datasets/, sorted by name."""
+    root = datasets_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if (p / "dataset.json").is_file())
+
+
+def _image_roots() -> list[Path]:
+    roots = []
+    for d in dataset_dirs():
+        try:
+            raw = json.loads((d / "dataset.json").read_text(encoding="utf-8"))
+            r = Path(str(raw.get("image_root") or "."))
+            roots.append(r if r.is_absolute() else (d / r))
+        except (OSError, json.JSONDecodeError, AttributeError):
+            continue
+    return roots
+
+
+def allowed_roots(settings: Settings | None = None) -> list[Path]:
+    """datasets/, runs/, every imported dataset's image_root and the roots added in settings (resolved)."""
+    settings = settings or load_settings()
+    roots = [datasets_dir(), runs_dir(), *_image_roots(),
+             *(Path(r).expanduser() for r in settings.allowed_roots)]
+    out: list[Path] = []
+    for r in roots:
+        rr = r.resolve()
+        if rr not in out:
+            out.append(rr)
+    return out
+
+
+def _is_within(path: Path, roots: list[Path]) -> bool:
+    try:
+        from data_tools.paths import is_within  # the project's one definition
+        return bool(is_within(path, roots))
+    except ImportError:  # pragma: no cover - only while data_tools.paths is being written
+        rp = path.resolve()
+        return any(rp == r or rp.is_relative_to(r) for r in roots)
+
+
+def check_path(path: str | os.PathLike, roots: list[Path] | None = None, *, must_exist: bool = True) -> Path:
+    """The resolved path if it lies under an allowed root, else PathRefused with a message to act on."""
+    text = str(path).strip()
+    if not text:
+        raise PathRefused("no path given")
+    p = Path(text).expanduser()
+    if not p.is_absolute():
+        p = home() / p
+    roots = allowed_roots() if roots is None else roots
+    if ".." in p.parts:
+        raise PathRefused(f"refused: '{text}' contains '..'; give the folder itself")
+    if not _is_within(p, roots):
+        shown = ", ".join(str(r) for r in roots) or "(none)"
+        raise PathRefused(f"refused: '{text}' is outside the allowed data roots ({shown}). "
+                          "Add its folder in Settings → Allowed data roots first.")
+    resolved = p.resolve()
+    if must_exist and not resolved.exists():
+        raise PathRefused(f"'{text}' does not exist")
+    return resolved

@@ -1,0 +1,453 @@
+"""The Review page: ranked queue, the current face (four CAM panels, probabilities, history, votes),
+one-key decisions committed to the audit before the toast, undo, prev/next and bulk accept."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app.components import cams, charts, loaders, training, ui
+from app.components.palette import badge
+from app.components.queue import (STATUSES, QueueFilter, bulk_candidates, filter_queue, neighbours,
+                                  next_after, score_columns, with_decisions)
+
+CURRENT, QUEUE, FLASH, ERROR, NOTE = "review_current", "review_queue", "review_flash", "review_error", "review_note"
+BULK, SYNCED = "review_bulk_preview", "review_url_sample"
+QUEUE_ROWS = 100          # rows of the queue table drawn (with thumbnails)
+KEY_LEGEND = ("**Keys**: `k` keep · `a` accept suggestion · `1`–`9` relabel to class i · `x` remove · "
+              "`u` unsure · `z` undo · `←` / `→` previous / next")
+
+
+@dataclass
+class Ctx:
+    """What the face fragment needs; passed once per full run."""
+    run: Path
+    scores: pd.DataFrame            # indexed by sample_id (read-only)
+    dataset: object | None
+    classes: list[str]
+    audit: object
+    status: str                     # the queue's decided/undecided filter
+    votes: pd.DataFrame | None      # vote_<class> columns indexed by sample_id, if the dataset has them
+
+
+def render() -> None:
+    run = ui.current_run()
+    if run is None:
+        from app.components import firstrun
+        firstrun.welcome()
+        return
+    scores = loaders.load_scores(run)
+    if scores is None or scores.empty:
+        st.header("Review")
+        training.waiting_for_scores(run)
+        return
+    dataset, ds_dir = _dataset_of(run)
+    classes = list(dataset.classes) if dataset is not None else _classes_from(scores)
+    audit = ui.audit_for(run, ds_dir, classes)
+    if "provisional" in scores.columns and bool(scores["provisional"].any()):
+        training.provisional_banner(run, loaders.mtime(run / "scores.parquet"))
+
+    f = _filters(scores, classes)
+    latest = audit.latest()                 # re-read every run: another tab may have decided
+    decided = set(latest["sample_id"])
+    queue = filter_queue(scores, decided, f)
+    ids = queue["sample_id"].tolist()
+    st.session_state[QUEUE] = ids
+    by_id = scores.set_index("sample_id", drop=False)
+    current = _resolve_current(by_id, ids)
+
+    left, right = st.columns([1.3, 2.7], gap="medium")
+    with left:
+        _queue_table(queue, latest, dataset, current, len(scores))
+        _bulk(scores, decided, audit, classes)
+    with right:
+        votes = _votes(dataset)
+        _face(Ctx(run=run, scores=by_id, dataset=dataset, classes=classes, audit=audit, status=f.status,
+                  votes=votes))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _dataset_of(run: Path):
+    ds_dir = loaders.run_dataset_dir(run)
+    if ds_dir is None:
+        st.warning("This run's config names no dataset: faces cannot be shown.")
+        return None, None
+    try:
+        return loaders.load_dataset(ds_dir), ds_dir
+    except Exception as e:  # noqa: BLE001 - shown to the user, the rest of the page still works
+        st.warning(f"Dataset {ds_dir} cannot be read ({e}); faces cannot be shown.")
+        return None, ds_dir
+
+
+def _classes_from(scores: pd.DataFrame) -> list[str]:
+    return [c[5:] for c in scores.columns if c.startswith("prob_")] or sorted(set(scores["label"]))
+
+
+def _votes(dataset) -> pd.DataFrame | None:
+    if dataset is None:
+        return None
+    cols = [c for c in dataset.manifest.columns if c.startswith("vote_")]
+    if not cols:
+        return None
+    return _votes_cached(id(dataset.manifest), dataset, tuple(cols))
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _votes_cached(_key: int, _dataset, cols: tuple[str, ...]) -> pd.DataFrame:
+    m = _dataset.manifest
+    v = m[list(cols)].apply(pd.to_numeric, errors="coerce").fillna(0)
+    v.index = m["sample_id"].astype(str)
+    return v
+
+
+FILTER_KEYS = ("qf_given", "qf_pred", "qf_score_col", "qf_range", "qf_status", "qf_disagree", "qf_sort",
+               "qf_desc")
+
+
+def _filters(scores: pd.DataFrame, classes: list[str]) -> QueueFilter:
+    sb = st.sidebar
+    sb.markdown("#### Queue")
+    given = sb.multiselect("Given class", classes, key="qf_given", persist_state="session")
+    pred = sb.multiselect("Predicted class", classes, key="qf_pred", persist_state="session")
+    cols = score_columns(scores) or ["rank"]
+    score_col = sb.selectbox("Score", [c for c in cols if c != "rank"] or cols, key="qf_score_col",
+                             persist_state="session")
+    rng = None
+    if score_col in scores.columns and scores[score_col].notna().any():
+        lo, hi = float(np.nanmin(scores[score_col])), float(np.nanmax(scores[score_col]))
+        if hi > lo:
+            sel = sb.slider("Score range", lo, hi, (lo, hi), key=f"qf_range_{score_col}")
+            rng = None if sel == (lo, hi) else sel
+    status = sb.radio("Show", STATUSES, index=0, key="qf_status", horizontal=True, persist_state="session")
+    disagree = sb.toggle("Model disagrees with the label", key="qf_disagree", persist_state="session")
+    sort_by = sb.selectbox("Sort by", cols, key="qf_sort", persist_state="session")
+    desc = sb.toggle("Descending", key="qf_desc", persist_state="session")
+    return QueueFilter(given=list(given), predicted=list(pred), score_col=score_col, score_range=rng,
+                       status=status, disagree=disagree, sort_by=sort_by, descending=desc)
+
+
+def _resolve_current(by_id: pd.DataFrame, ids: list[str]) -> str | None:
+    """?sample= wins (deep link, refresh), then the session's current face, then the queue head."""
+    wanted = st.query_params.get("sample")
+    if wanted is not None and wanted == st.session_state.get(SYNCED):
+        wanted = None             # the URL only echoes what this session showed last: the session leads
+    if wanted is not None and wanted not in by_id.index:
+        st.warning(f"Sample {wanted} is not in this run's ranking; showing the queue instead.")
+        wanted = None
+    cur = wanted or st.session_state.get(CURRENT)
+    if cur not in by_id.index:
+        cur = ids[0] if ids else None
+    st.session_state[CURRENT] = cur
+    return cur
+
+
+def _queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str | None, n_all: int) -> None:
+    st.markdown(f"**Queue** · {len(queue):,} of {n_all:,} faces")
+    if queue.empty:
+        st.info("No face matches these filters.")
+        return
+    view = with_decisions(queue.head(QUEUE_ROWS), latest)
+    table = pd.DataFrame({
+        "face": [(_thumb(dataset, p) if dataset is not None else None)
+                 for p in _paths(dataset, view["sample_id"])],
+        "sample": view["sample_id"].to_numpy(),
+        "given": view["label"].to_numpy(), "pred": view["pred"].to_numpy(),
+        "suspicion": view["suspicion"].to_numpy() if "suspicion" in view.columns else np.nan,
+        "decision": view["decision"].to_numpy(),
+    })
+    table.insert(1, "▶", np.where(table["sample"] == current, "▶", ""))
+
+    def _picked() -> None:
+        sel = st.session_state.get("review_queue_table")
+        rows = (sel or {}).get("selection", {}).get("rows", []) if isinstance(sel, dict) else \
+            getattr(getattr(sel, "selection", None), "rows", [])
+        if rows:
+            st.session_state[CURRENT] = str(table["sample"].iloc[rows[0]])
+            st.query_params["sample"] = st.session_state[CURRENT]
+
+    st.dataframe(table, hide_index=True, height=560, key="review_queue_table", on_select=_picked,
+                 selection_mode="single-row", row_height=52,
+                 column_config={"face": st.column_config.ImageColumn("face", width="small"),
+                                "▶": st.column_config.TextColumn("", width=20),
+                                "sample": st.column_config.TextColumn("sample", width="small"),
+                                "suspicion": st.column_config.NumberColumn(format="%.3f")})
+    if len(queue) > QUEUE_ROWS:
+        st.caption(f"Showing the first {QUEUE_ROWS}; narrow the filters or use ← / → to go further.")
+
+
+def _paths(dataset, sample_ids: pd.Series) -> list[Path | None]:
+    m = _path_index(dataset)
+    out = []
+    for sid in sample_ids:
+        rel = m.get(sid)
+        try:
+            out.append(loaders.image_file(dataset, rel) if rel else None)
+        except ValueError:
+            out.append(None)
+    return out
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _path_index_cached(_key: int, _manifest: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(_manifest["sample_id"].astype(str), _manifest["path"].astype(str)))
+
+
+def _path_index(dataset) -> dict[str, str]:
+    return _path_index_cached(id(dataset.manifest), dataset.manifest)
+
+
+def _thumb(dataset, path: Path | None) -> str | None:
+    return loaders.thumbnail_url(path, 48) if path is not None else None
+
+
+# -- bulk ---------------------------------------------------------------------------------------
+def _bulk(scores: pd.DataFrame, decided: set[str], audit, classes: list[str]) -> None:
+    with st.expander("Bulk: accept the suggestion for the top K suspects"):
+        s = scores["suspicion"]
+        k = st.number_input("Top K suspects", min_value=1, max_value=max(len(scores), 1),
+                            value=min(20, len(scores)), step=1, key="bulk_k")
+        lo, hi = float(s.min()), float(s.max())
+        thr = st.number_input("Minimum suspicion", min_value=lo, max_value=max(hi, lo), step=0.01,
+                              value=float(np.round(s.quantile(0.5), 3)), key="bulk_thr", format="%.3f")
+        cands = bulk_candidates(scores, decided, top_k=int(k), min_score=float(thr))
+        st.caption(f"{len(cands)} undecided face(s) among the top {int(k)} with suspicion ≥ {thr:.3f} "
+                   "have a suggestion that differs from the given label.")
+        if st.button("Preview bulk accept", key="bulk_preview_btn", disabled=cands.empty):
+            st.session_state[BULK] = cands[["sample_id", "label", "pred", "suspicion"]].to_dict("records")
+        preview = st.session_state.get(BULK)
+        if not preview:
+            return
+        st.markdown(f"**These {len(preview)} label(s) will change:**")
+        st.dataframe(pd.DataFrame(preview).rename(columns={"label": "from", "pred": "to"}),
+                     hide_index=True, height=min(38 + 35 * len(preview), 300))
+        c1, c2 = st.columns(2)
+        if c1.button(f"Confirm: relabel {len(preview)} face(s)", type="primary", key="bulk_confirm"):
+            _bulk_commit(audit, preview)
+        if c2.button("Cancel", key="bulk_cancel"):
+            st.session_state.pop(BULK, None)
+            st.rerun()
+
+
+def _bulk_commit(audit, preview: list[dict]) -> None:
+    from data_tools.audit import Decision
+    now_decided = set(audit.latest()["sample_id"])
+    todo = [r for r in preview if r["sample_id"] not in now_decided]
+    skipped = len(preview) - len(todo)
+    reviewer = ui.reviewer()
+    audit.record_many([Decision(r["sample_id"], "relabel", r["pred"], reviewer, "", "bulk accept") for r in todo])
+    st.session_state.pop(BULK, None)
+    msg = f"Saved: {len(todo)} face(s) relabelled to the model's suggestion"
+    if skipped:
+        msg += f" ({skipped} skipped: decided meanwhile in another tab)"
+    st.session_state[FLASH] = msg
+    st.rerun()
+
+
+# -- the current face (a fragment: a decision re-renders only this) --------------------------------
+def _record(ctx: Ctx, action: str, new_label: str | None = None, *, label: str) -> None:
+    """Commit a decision for the current face, then queue the toast and advance."""
+    sid = st.session_state.get(CURRENT)
+    if sid is None:
+        return
+    note = st.session_state.get(NOTE, "") or ""
+    try:
+        ctx.audit.record(sid, action, new_label, reviewer=ui.reviewer(), note=note, via="review")
+    except Exception as e:  # noqa: BLE001
+        st.session_state[ERROR] = f"Not saved: {e}"
+        return
+    st.session_state[FLASH] = f"Saved: {label} · sample {sid}"
+    st.session_state[NOTE] = ""
+    ids = st.session_state.get(QUEUE, [])
+    skip = set(ctx.audit.latest()["sample_id"]) if ctx.status == "undecided" else set()
+    nxt = next_after(ids, sid, skip=skip) if ids else None
+    if nxt is not None:
+        st.session_state[CURRENT] = nxt
+
+
+def _keep(ctx: Ctx) -> None:
+    _record(ctx, "keep", label="kept the label")
+
+
+def _accept(ctx: Ctx) -> None:
+    row = ctx.scores.loc[st.session_state.get(CURRENT)]
+    if row["pred"] == row["label"]:
+        _record(ctx, "keep", label=f"kept {row['label']} (the model agrees)")
+    else:
+        _record(ctx, "relabel", str(row["pred"]), label=f"relabelled to {row['pred']}")
+
+
+def _relabel(ctx: Ctx, cls: str) -> None:
+    row = ctx.scores.loc[st.session_state.get(CURRENT)]
+    if cls == row["label"]:
+        _record(ctx, "keep", label=f"kept {cls}")
+    else:
+        _record(ctx, "relabel", cls, label=f"relabelled to {cls}")
+
+
+def _undo(ctx: Ctx) -> None:
+    try:
+        undone = ctx.audit.undo(reviewer=ui.reviewer())
+    except Exception as e:  # noqa: BLE001
+        st.session_state[ERROR] = f"Undo failed: {e}"
+        return
+    if undone is None:
+        st.session_state[FLASH] = "Nothing to undo"
+        return
+    st.session_state[CURRENT] = str(undone["sample_id"])
+    what = undone["action"] + (f" → {undone['new_label']}" if undone.get("new_label") else "")
+    st.session_state[FLASH] = f"Undone: {what} · sample {undone['sample_id']}"
+
+
+def _go(target: str | None) -> None:
+    if target is not None:
+        st.session_state[CURRENT] = target
+
+
+def _save_note(ctx: Ctx) -> None:
+    sid = st.session_state.get(CURRENT)
+    d = ctx.audit.decision(sid) if sid else None
+    if not d:
+        st.session_state[ERROR] = "Decide first: a note is saved together with a decision."
+        return
+    note = st.session_state.get(NOTE, "") or ""
+    ctx.audit.record(sid, d["action"], d["new_label"], reviewer=ui.reviewer(), note=note, via="note")
+    st.session_state[FLASH] = f"Saved: note on sample {sid}"
+
+
+@st.fragment
+def _face(ctx: Ctx) -> None:
+    msg, err = st.session_state.pop(FLASH, None), st.session_state.pop(ERROR, None)
+    if err:
+        st.error(err)
+    if msg:
+        st.toast(msg, icon="✅")
+    sid = st.session_state.get(CURRENT)
+    if sid is None or sid not in ctx.scores.index:
+        st.success("Nothing to review with these filters. Clear them in the sidebar, or export on the Export page.")
+        return
+    if st.query_params.get("sample") != sid:
+        st.query_params["sample"] = sid
+    st.session_state[SYNCED] = sid
+    if st.query_params.get("run") != ctx.run.name:
+        st.query_params["run"] = ctx.run.name
+    row = ctx.scores.loc[sid]
+    given, pred = str(row["label"]), str(row["pred"])
+    decision = ctx.audit.decision(sid)
+    n_decided = ctx.audit.count()
+
+    head, meta = st.columns([3, 2])
+    head.subheader(f"Sample {sid}", anchor=False)
+    head.markdown(f"given {badge(given, ctx.classes)} &nbsp; predicted {badge(pred, ctx.classes)}",
+                  unsafe_allow_html=True)
+    meta.markdown(_decision_text(decision) + f"  \n{n_decided:,} of {len(ctx.scores):,} faces decided")
+
+    path = _path_of(ctx, sid)
+    exp, image = None, None
+    if path is not None:
+        try:
+            exp = cams.explain(ctx.run, path, given)
+        except Exception as e:  # noqa: BLE001 - an unreadable image must not break the page
+            st.warning(f"CAMs unavailable for this face: {e}")
+            try:
+                from data_tools.images import load_image
+                image = load_image(path)
+            except Exception:  # noqa: BLE001
+                image = None
+    c_cam, c_info = st.columns([1.1, 1], gap="medium")
+    with c_cam:
+        mirror_back = st.toggle("Flip the mirrored CAM back (differences = asymmetry)", key="mirror_back",
+                                persist_state="session")
+        cams.four_panels(exp, given, pred if exp is None else _pred_of(exp, pred), image, mirror_back=mirror_back)
+    with c_info:
+        fc = (getattr(exp, "flip_consistency_given", None) or getattr(exp, "flip_consistency", None)
+              if exp is not None else row.get("flip_consistency"))
+        st.markdown(" · ".join([
+            f"p(given) **{_num(row.get('p_label'), '.2f')}**",
+            f"suspicion **{_num(row.get('suspicion'), '.3f')}**",
+            f"rank **{_num(row.get('rank'), ',.0f')}**",
+            f"flip-consistency error **{_num(fc, '.4f')}**"]),
+            help="Flip-consistency error of the given class: mean squared difference between the CAM of "
+                 "the image and the flipped-back CAM of the mirrored image. High = the model looks at "
+                 "different places when the face is mirrored.")
+        live_pred = _pred_of(exp, pred) if exp is not None else pred
+        if live_pred != pred:
+            st.caption(f"The latest checkpoint predicts **{live_pred}**; the ranking's suggestion is **{pred}**.")
+        probs = {c: float(row[f"prob_{c}"]) for c in ctx.classes if f"prob_{c}" in row.index}
+        if not probs and exp is not None:
+            probs = dict(zip(ctx.classes, map(float, np.asarray(exp.probs))))
+        st.plotly_chart(charts.probabilities(probs, ctx.classes, given, pred), key="face_probs",
+                        config={"displayModeBar": False})
+        hist = loaders.sample_history(ctx.run, sid)
+        st.plotly_chart(charts.history(hist, given), key="face_history", config={"displayModeBar": False})
+        if ctx.votes is not None and sid in ctx.votes.index:
+            v = ctx.votes.loc[sid]
+            st.caption("Annotator votes: " + " · ".join(f"{k[5:]} {int(n)}" for k, n in v.items() if n > 0))
+    _actions(ctx, given, pred)
+
+
+def _num(v, fmt: str) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if not np.isfinite(f) else format(f, fmt)
+
+
+def _pred_of(exp, fallback: str) -> str:
+    p = getattr(exp, "pred", None)
+    if isinstance(p, str):
+        return p
+    return fallback
+
+
+def _path_of(ctx: Ctx, sid: str) -> Path | None:
+    if ctx.dataset is None:
+        return None
+    rel = _path_index(ctx.dataset).get(sid)
+    if not rel:
+        return None
+    try:
+        return loaders.image_file(ctx.dataset, rel)
+    except ValueError as e:
+        st.warning(f"Image path refused: {e}")
+        return None
+
+
+def _decision_text(d: dict | None) -> str:
+    if not d:
+        return "**Undecided**"
+    what = d["action"] + (f" → {d['new_label']}" if d.get("new_label") else "")
+    who = f" by {d['reviewer']}" if d.get("reviewer") else ""
+    note = f" · note: {d['note']}" if d.get("note") else ""
+    return f"**Decided: {what}**{who} · {str(d.get('decided_at', ''))[:19].replace('T', ' ')}{note}"
+
+
+def _actions(ctx: Ctx, given: str, pred: str) -> None:
+    ids = st.session_state.get(QUEUE, [])
+    prev_id, next_id = neighbours(ids, st.session_state.get(CURRENT))
+    row1 = st.container(horizontal=True, gap="small")
+    row1.button("Keep", key="act_keep", shortcut="k", on_click=_keep, args=(ctx,), type="primary")
+    row1.button(f"Accept → {pred}", key="act_accept", shortcut="a", on_click=_accept, args=(ctx,))
+    row1.button("Remove", key="act_remove", shortcut="x", on_click=_record, args=(ctx, "remove"),
+                kwargs={"label": "removed from the dataset"})
+    row1.button("Unsure", key="act_unsure", shortcut="u", on_click=_record, args=(ctx, "unsure"),
+                kwargs={"label": "marked unsure"})
+    row1.button("Undo", key="act_undo", shortcut="z", on_click=_undo, args=(ctx,))
+    row1.button("Prev", key="act_prev", shortcut="Left", icon=":material/arrow_back:", on_click=_go,
+                args=(prev_id,), disabled=prev_id is None)
+    row1.button("Next", key="act_next", shortcut="Right", icon=":material/arrow_forward:", on_click=_go,
+                args=(next_id,), disabled=next_id is None)
+    row2 = st.container(horizontal=True, gap="small")
+    for i, c in enumerate(ctx.classes[:9], start=1):
+        row2.button(c, key=f"act_relabel_{i}", shortcut=str(i), on_click=_relabel, args=(ctx, c),
+                    help=f"Relabel to {c}", type="tertiary" if c == given else "secondary")
+    if len(ctx.classes) > 9:
+        other = row2.selectbox("Relabel to", ctx.classes[9:], key="act_relabel_more", label_visibility="collapsed")
+        row2.button("Relabel", key="act_relabel_more_btn", on_click=_relabel, args=(ctx, other))
+    n1, n2 = st.columns([5, 1], vertical_alignment="bottom")
+    n1.text_input("Note (saved with the next decision)", key=NOTE, placeholder="optional")
+    n2.button("Save note", key="act_note", on_click=_save_note, args=(ctx,))
+    st.caption(KEY_LEGEND)

@@ -1,0 +1,217 @@
+"""Training runs in the UI: live progress (a polling fragment over progress.json / summary.csv),
+stop, the launch form, and the list of past runs."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app.components import charts, jobs, loaders
+from app.components.project import PathRefused, check_path, dataset_dirs, runs_dir
+
+POLL_S = 2.0
+ACTIVE = ("running",)
+
+
+def fmt_duration(sec) -> str:
+    if sec is None or (isinstance(sec, float) and not math.isfinite(sec)):
+        return "–"
+    sec = int(max(float(sec), 0))
+    m, s = divmod(sec, 60)
+    h, m = divmod(m, 60)
+    return f"{h}h {m:02d}m" if h else (f"{m}m {s:02d}s" if m else f"{s}s")
+
+
+def is_active(run: Path) -> bool:
+    """True while the run's process is alive (or progress says running and no job file says otherwise)."""
+    job = jobs.status(run)
+    if job is not None:
+        return job.alive
+    prog = loaders.load_progress(run) or {}
+    return prog.get("state") in ACTIVE and _pid_alive(prog.get("pid"))
+
+
+def _pid_alive(pid) -> bool:
+    return isinstance(pid, int) and jobs._pid_alive(pid)
+
+
+def progress_view(run: Path, *, curves: bool = True, stop_button: bool = True, key: str = "") -> None:
+    """Progress bar, epoch, images/s, ETA, loss/accuracy curves and a stop button for one run."""
+    prog = loaders.load_progress(run)
+    job = jobs.status(run)
+    alive = is_active(run)
+    if prog is None:
+        if alive:
+            st.progress(0.0, text="Preparing (generating the dataset / loading images)…")
+        elif job is not None:
+            st.error("The job ended before training started.")
+            tail = jobs.log_tail(run)
+            if tail:
+                st.code(tail, language=None)
+        else:
+            st.info("This run has no progress file yet.")
+        return
+    state = str(prog.get("state", "unknown"))
+    if state == "running" and not alive and job is not None:
+        state = "interrupted"
+    epoch, epochs = int(prog.get("epoch") or 0), int(prog.get("epochs") or 0)
+    step, steps = int(prog.get("step") or 0), int(prog.get("steps") or 0)
+    frac = ((max(epoch - 1, 0) + (step / steps if steps else 0)) / epochs) if epochs else 0.0
+    if state == "done":
+        frac = 1.0
+    phase = prog.get("phase") or ""
+    st.progress(min(max(frac, 0.0), 1.0),
+                text=f"{state} · epoch {epoch}/{epochs} · step {step}/{steps}" + (f" · {phase}" if phase else ""))
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Epoch", f"{epoch}/{epochs}")
+    c2.metric("Images/s", f"{float(prog.get('images_per_sec') or 0):.0f}")
+    c3.metric("ETA", fmt_duration(prog.get("eta_sec")) if state == "running" else "–")
+    c4.metric("State", state)
+    if state == "failed" and prog.get("error"):
+        st.error(f"Training failed: {prog['error']}")
+    elif state == "interrupted":
+        st.warning("The training process is gone without finishing (server restart or crash). "
+                   "Resume it from the Train page.")
+    if curves:
+        summary = loaders.load_summary(run)
+        if not summary.empty:
+            st.plotly_chart(charts.curves(summary), key=f"curves_{key}", config={"displayModeBar": False})
+    if stop_button and alive:
+        if st.button("Stop training", key=f"stop_{key}", icon=":material/stop:"):
+            stop_run(run)
+            st.toast("Stop requested (SIGTERM); the trainer saves and exits.", icon="🛑")
+
+
+def stop_run(run: Path) -> bool:
+    if jobs.stop(run):
+        return True
+    prog = loaders.load_progress(run) or {}
+    pid = prog.get("pid")
+    if _pid_alive(pid):
+        import os
+        import signal
+        os.kill(int(pid), signal.SIGTERM)
+        return True
+    return False
+
+
+def live_progress(run: Path, *, key: str, rerun_on_scores: bool = False, curves: bool = True) -> None:
+    """progress_view that refreshes itself every few seconds while the run is active."""
+    active = is_active(run)
+    had_scores = (run / "scores.parquet").is_file()
+
+    @st.fragment(run_every=POLL_S if active else None)
+    def _poll() -> None:
+        progress_view(run, key=key, curves=curves)
+        if rerun_on_scores and not had_scores and (run / "scores.parquet").is_file():
+            st.rerun()
+        if active and not is_active(run):
+            st.rerun()       # finished: draw the final state once, then stop polling
+
+    _poll()
+
+
+def waiting_for_scores(run: Path) -> None:
+    """Shown on the Review page until the first epoch's scores exist."""
+    if is_active(run):
+        st.info("Training is running. The first ranking of suspects appears here after the first epoch "
+                "(a provisional one while training continues).", icon="⏳")
+    else:
+        st.info(f"Run **{run.name}** has no scores yet. Start or resume training on the Train page.")
+        st.page_link("views/train.py", label="Go to Train")
+    live_progress(run, key="review_wait", rerun_on_scores=True)
+
+
+def provisional_banner(run: Path, scores_mtime: float) -> None:
+    """The ranking is from an unfinished run: say so; offer the newer ranking when one is written."""
+    active = is_active(run)
+
+    @st.fragment(run_every=POLL_S if active else None)
+    def _banner() -> None:
+        prog = loaders.load_progress(run) or {}
+        e, n = prog.get("epoch", "?"), prog.get("epochs", "?")
+        state = prog.get("state", "")
+        newer = loaders.mtime(run / "scores.parquet") != scores_mtime
+        text = (f"**Provisional ranking**: scores from an unfinished run (epoch {e} of {n}, {state}). "
+                "Decisions are kept when the final ranking replaces it.")
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        c1.warning(text, icon="⏳")
+        if newer and c2.button("Load newer ranking", key="load_newer_scores"):
+            st.rerun()
+        if active and not is_active(run):
+            st.rerun()
+
+    _banner()
+
+
+# -- launching ----------------------------------------------------------------------------------
+def launch_training(dataset_dir: Path, *, name: str | None = None, meta: dict | None = None, **options) -> Path:
+    """Start `python -m eac_core.train` for a dataset into runs/<name>; returns the run folder."""
+    from eac_core.rundir import train_command
+    dataset_dir = Path(dataset_dir)
+    run = runs_dir() / (name or jobs.new_run_name(dataset_dir.name, options.get("mode") or "eac"))
+    if run.exists() and any(run.iterdir()) and not options.get("resume"):
+        raise ValueError(f"run folder {run.name} already exists; choose another name")
+    argv = train_command(dataset_dir, run, **options)
+    jobs.launch(argv, run, kind="train", dataset=str(dataset_dir), **(meta or {}))
+    return run
+
+
+def launch_form() -> Path | None:
+    """The Train page's configuration form; returns the new run folder when one was started."""
+    from eac_core.models import ARCHS
+    dsets = dataset_dirs()
+    if not dsets:
+        st.info("No dataset yet: import one on the Data page, or start the demo on the Review page.")
+        return None
+    with st.form("train_form"):
+        c1, c2, c3 = st.columns(3)
+        ds_name = c1.selectbox("Dataset", [d.name for d in dsets], key="train_dataset")
+        mode = c2.radio("Method", ["eac", "ce"], horizontal=True, key="train_mode",
+                        format_func=lambda m: {"eac": "EAC (erasing attention consistency)",
+                                               "ce": "CE baseline"}[m])
+        preset = c3.selectbox("Preset", ["cpu", "auto", "paper"], key="train_preset",
+                              help="cpu: compact net, 48 px, trains the demo in ~90 s on 2 cores; "
+                                   "paper: ResNet-50, 224 px, 60 epochs.")
+        c4, c5, c6 = st.columns(3)
+        arch = c4.selectbox("Backbone", ["(preset)", *ARCHS], key="train_arch")
+        epochs = c5.number_input("Epochs", min_value=1, max_value=500, value=None, placeholder="(preset)",
+                                 key="train_epochs")
+        size = c6.number_input("Image size", min_value=16, max_value=512, value=None, placeholder="(preset)",
+                               key="train_size")
+        c7, c8, c9 = st.columns(3)
+        device = c7.selectbox("Device", ["auto", "cpu", "cuda"], key="train_device")
+        pretrained = c8.text_input("Pretrained weights file (optional)", key="train_pretrained",
+                                   help="A torchvision state dict or resnet50_ft_weight.pkl under an allowed root.")
+        name = c9.text_input("Run name (optional)", key="train_name", placeholder="auto")
+        go = st.form_submit_button("Start training", type="primary")
+    if not go:
+        return None
+    ds_dir = next(d for d in dsets if d.name == ds_name)
+    pre = ""
+    if pretrained.strip():
+        try:
+            pre = str(check_path(pretrained))
+        except PathRefused as e:
+            st.error(str(e))
+            return None
+    clean_name = name.strip() or None
+    if clean_name and (("/" in clean_name) or clean_name.startswith(".") or "\\" in clean_name):
+        st.error("A run name is a plain folder name (no '/', no leading '.').")
+        return None
+    opts = dict(mode=mode, preset=preset, arch=None if arch == "(preset)" else arch,
+                epochs=int(epochs) if epochs else None, image_size=int(size) if size else None,
+                device=device, pretrained=pre or None)
+    try:
+        run = launch_training(ds_dir, name=clean_name, **opts)
+    except (ValueError, RuntimeError, OSError) as e:
+        st.error(str(e))
+        return None
+    return run
+
+
+def runs_table() -> pd.DataFrame:
+    from eac_core.rundir import list_runs
+    return list_runs(runs_dir())

@@ -1,0 +1,108 @@
+"""Page scaffolding shared by every view: error guard, run picker, reviewer, audit handle."""
+from __future__ import annotations
+
+import logging
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import streamlit as st
+
+from app.components import loaders
+from app.components.project import load_settings, runs_dir
+
+log = logging.getLogger("fer_audit.app")
+
+RUN_KEY = "run"            # session_state: the selected run's folder name
+PAGES = {
+    "review": "views/review.py", "data": "views/data.py", "train": "views/train.py",
+    "insights": "views/insights.py", "export": "views/export.py", "settings": "views/settings.py",
+}
+
+
+@contextmanager
+def guarded(what: str = "This page") -> Iterator[None]:
+    """Show any error inside as a message in the page, never as a traceback (st.stop/st.rerun pass)."""
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - the point is to catch everything a page body raises
+        log.error("%s failed:\n%s", what, traceback.format_exc())
+        text = str(e).strip() or type(e).__name__
+        st.error(f"{what} could not be shown: {text}", icon="⚠️")
+
+
+def keep_widget_state(*keys: str) -> None:
+    """Carry widget values over page switches (Streamlit drops state of widgets not drawn)."""
+    for k in keys:
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
+
+
+def run_dirs() -> list[Path]:
+    return loaders.list_run_dirs()
+
+
+def _default_run(runs: list[Path]) -> Path | None:
+    for r in runs:  # the most recent run that has something to review
+        if (r / "scores.parquet").is_file():
+            return r
+    return runs[0] if runs else None
+
+
+def current_run(*, picker: bool = True) -> Path | None:
+    """The run being audited: ?run=, else the session's choice, else the most recent run with scores.
+    Draws the run picker in the sidebar."""
+    runs = run_dirs()
+    if not runs:
+        return None
+    by_name = {r.name: r for r in runs}
+    name = st.query_params.get("run")
+    if name not in by_name:
+        name = st.session_state.get(RUN_KEY)
+    if name not in by_name:
+        d = _default_run(runs)
+        name = d.name if d else None
+    st.session_state[RUN_KEY] = name
+    if picker and len(runs) > 0:
+        names = list(by_name)
+
+        def _changed() -> None:
+            new = st.session_state.get("_run_picker")
+            if new and new != st.session_state.get(RUN_KEY):
+                st.session_state[RUN_KEY] = new
+                st.session_state.pop("review_current", None)
+                st.query_params.pop("sample", None)
+                st.query_params["run"] = new
+
+        st.sidebar.selectbox("Run", names, index=names.index(name), key="_run_picker", on_change=_changed,
+                             help="The training run whose ranking and audit you are working on.")
+    return by_name.get(name)
+
+
+def reviewer() -> str:
+    return load_settings().reviewer
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _audit(path: str, dataset: str, run: str, classes: tuple[str, ...]):
+    from data_tools.audit import Audit
+    return Audit.open(path, dataset=dataset or None, run=run, classes=list(classes) or None)
+
+
+def audit_for(run: Path, dataset_dir: Path | None = None, classes: list[str] | None = None):
+    """The run's audit database (runs/<run>/audit.sqlite), created on first use.
+    The handle is cached (it holds no decisions; every read goes to the file)."""
+    return _audit(str(Path(run) / "audit.sqlite"), str(dataset_dir or ""), Path(run).name,
+                  tuple(classes or ()))
+
+
+def empty_state(title: str, body: str, *, link: tuple[str, str] | None = None) -> None:
+    """A friendly 'nothing here yet' with what to do next."""
+    st.info(f"**{title}**  \n{body}", icon="ℹ️")
+    if link:
+        st.page_link(PAGES[link[0]], label=link[1])
+
+
+def runs_root() -> Path:
+    return runs_dir()

@@ -1,0 +1,19 @@
+"""Entry point: `streamlit run app/main.py`. Builds the page list and runs the selected page."""
+import sys
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:  # works from a fresh checkout without `pip install -e .`
+    sys.path.insert(0, str(_ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="FER label audit", page_icon=":material/face:", layout="wide")
+st.navigation([
+    st.Page("views/review.py", title="Review", icon=":material/fact_check:", default=True),
+    st.Page("views/data.py", title="Data", icon=":material/folder_open:"),
+    st.Page("views/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("views/insights.py", title="Insights", icon=":material/insights:"),
+    st.Page("views/export.py", title="Export", icon=":material/download:"),
+    st.Page("views/settings.py", title="Settings", icon=":material/settings:"),
+]).run()

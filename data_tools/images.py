@@ -1,0 +1,172 @@
+"""Safe image decoding for the whole product: any common file in, HxWx3 uint8 RGB out.
+
+The declared size is read from the header before any pixel is decoded, so a file that claims an
+absurd size (a decompression bomb) is refused without allocating memory for it.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Pillow's own default (1024 * 1024 * 1024 // 4 // 3); Pillow refuses twice this by itself.
+MAX_PIXELS = 89_478_485
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".tif", ".tiff",
+                              ".gif", ".webp", ".ppm", ".pgm", ".pbm", ".pnm", ".tga", ".jp2"})
+_ORIENTATION = 0x0112
+# Pillow warns when it opens a header over its limit; load_image refuses such files itself with a
+# clear error, so the warning would only repeat it (Pillow's hard error above twice the limit stays).
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+class ImageError(ValueError):
+    """An image file that cannot be used; `reason` says why, str() names the file too."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"{printable(self.path)}: {reason}")
+
+
+def printable(text: str) -> str:
+    """`text` made safe to print or write as UTF-8: undecodable bytes shown as \\xNN, one line."""
+    text = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
+def is_image_name(name: str) -> bool:
+    """True for a file name with a common image extension."""
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def _open(path: str | os.PathLike, max_pixels: int) -> Image.Image:
+    """Open `path` reading only its header; refuse empty, non-image and oversized files."""
+    p = os.fspath(path)
+    try:
+        size = os.stat(p).st_size
+    except FileNotFoundError:
+        raise ImageError(p, "no such file") from None
+    except OSError as e:
+        raise ImageError(p, f"cannot be read ({e.strerror or e})") from None
+    if os.path.isdir(p):
+        raise ImageError(p, "is a folder, not an image file")
+    if size == 0:
+        raise ImageError(p, "empty file (0 bytes)")
+    try:
+        im = Image.open(p)
+    except Image.DecompressionBombError as e:  # over Pillow's own hard limit (twice ours by default)
+        m = re.search(r"\((\d+) pixels\)", str(e))
+        declared = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
+        raise ImageError(p, f"declares {declared}, over the limit of {min(max_pixels, _pillow_limit()):,} "
+                            "(refused as a possible decompression bomb)") from None
+    except UnidentifiedImageError:
+        raise ImageError(p, "not an image (format not recognised)") from None
+    except PermissionError:
+        raise ImageError(p, "cannot be read (permission denied)") from None
+    except (OSError, SyntaxError, ValueError) as e:  # Pillow plugins raise any of these on bad headers
+        raise ImageError(p, f"broken image header ({_one_line(e)})") from None
+    w, h = im.size
+    if w <= 0 or h <= 0:
+        im.close()
+        raise ImageError(p, f"declares an empty size {w}x{h}")
+    if w * h > max_pixels:
+        im.close()
+        raise ImageError(p, f"declares {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} "
+                            "(refused as a possible decompression bomb)")
+    return im
+
+
+def _pillow_limit() -> int:
+    return 2 * int(Image.MAX_IMAGE_PIXELS) if Image.MAX_IMAGE_PIXELS else MAX_PIXELS
+
+
+def _one_line(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    return printable(text.splitlines()[0])
+
+
+def image_size(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
+    """(width, height) as declared in the header, without decoding; ImageError when unusable."""
+    with _open(path, max_pixels) as im:
+        return im.size
+
+
+def _to_rgb(im: Image.Image) -> np.ndarray:
+    mode = im.mode
+    if mode == "RGB":
+        return np.asarray(im)
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        arr = np.asarray(im)
+        if mode.startswith("I;16") or (mode == "I" and arr.size and arr.max() > 255):
+            arr = (arr.astype(np.uint32) + 128) // 257  # 16-bit range onto 8 bits (Pillow would clip)
+        elif mode == "F":
+            lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 1.0)
+            arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
+        gray = np.clip(arr, 0, 255).astype(np.uint8)
+        return np.repeat(gray[:, :, None], 3, axis=2)
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode in ("1", "L"):
+        return np.asarray(im.convert("RGB"))
+    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = im.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+    return np.asarray(im.convert("RGB"))  # CMYK (Adobe inversion handled by Pillow), YCbCr, LAB, ...
+
+
+def load_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode any common image file to HxWx3 uint8 RGB with EXIF rotation applied.
+
+    Transparent pixels are composited on white; 16-bit images are scaled to 8 bits; palette, CMYK
+    and grayscale images are converted. Raises ImageError (one line naming the file) for missing,
+    empty, truncated, non-image and oversized files.
+    """
+    im = _open(path, max_pixels)
+    try:
+        with im:
+            im.load()
+            if im.getexif().get(_ORIENTATION, 1) not in (1, None):
+                im = ImageOps.exif_transpose(im)
+            w, h = im.size
+            if w * h > max_pixels:  # a rotation cannot grow the image, but a plugin might lie
+                raise ImageError(path, f"decodes to {w}x{h} pixels, over the limit of {max_pixels:,}")
+            arr = _to_rgb(im)
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise ImageError(path, f"refused as a possible decompression bomb ({_one_line(e)})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as e:
+        msg = _one_line(e)
+        if "truncated" in msg.lower():
+            raise ImageError(path, "truncated image data") from None
+        raise ImageError(path, f"cannot be decoded ({msg})") from None
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise ImageError(path, f"decoded to an unexpected array {arr.shape} {arr.dtype}")
+    return np.ascontiguousarray(arr)
+
+
+def probe_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> str | None:
+    """Why the image at `path` cannot be used (a short reason), or None when it decodes fine."""
+    try:
+        load_image(path, max_pixels=max_pixels)
+    except ImageError as e:
+        return e.reason
+    return None
+
+
+def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
+    """Write an HxWx3 (or HxW) uint8 array; the format follows the extension, grayscale kept gray."""
+    arr = np.asarray(rgb)
+    if arr.ndim == 3 and arr.shape[2] == 3 and (arr[..., 0] == arr[..., 1]).all() \
+            and (arr[..., 1] == arr[..., 2]).all():
+        arr = arr[..., 0]
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    im = Image.fromarray(np.ascontiguousarray(arr))
+    kwargs = {"quality": 95} if p.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".jfif") else {}
+    im.save(p, **kwargs)

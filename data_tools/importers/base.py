@@ -1,0 +1,297 @@
+"""What every importer shares: options, the row record, label rules and label-file reading.
+
+An importer only *collects* rows as it reads them (`Collected`); every check that can reject a row
+lives in `validate.py`, so a bad input gets the same answer whatever the format.
+"""
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from data_tools import classes as C
+from data_tools.images import printable
+
+
+class ImportFailure(ValueError):
+    """The import cannot go on; the message is one line naming the file (and row)."""
+
+    def __init__(self, message: str):
+        super().__init__(printable(message))
+
+
+@dataclass
+class ImportOptions:
+    """Everything `python -m data_tools import` can be told (format-specific fields say which)."""
+    root: Path
+    out: Path
+    labels_only: bool = False        # no image checks; rows keep their file names
+    crop_faces: bool = False         # detect the largest face and write a crop into the dataset folder
+    jobs: int = 0                    # image-checking threads (0: automatic)
+    seed: int = 0
+    test_fraction: float = 0.2       # folders/csv without a split: seeded split
+    val_fraction: float = 0.0
+    group_regex: str | None = None   # subject from the file name, e.g. '^(S\d+)_'; splits keep groups apart
+    classes: list[str] | None = None  # folders/csv: fixed class list and order
+    numeric_labels: str | None = None  # folders/csv: numbers are codes in this dataset's order
+    rafdb_list: Path | None = None
+    noisy_list: Path | None = None
+    ferplus_classes: int = 8
+    affectnet_classes: int = 7
+    affectnet_val_split: str = "test"
+    use_face_box: bool = False
+    csv: Path | None = None
+    path_col: str = "path"
+    label_col: str = "label"
+    split_col: str | None = None
+    id_col: str | None = None
+    group_col: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("root", "out", "rafdb_list", "noisy_list", "csv"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Path):
+                setattr(self, name, Path(value))
+
+    def locate(self, path: Path) -> Path:
+        """A file named on the command line: absolute as given, else under --root, else from here."""
+        if path.is_absolute() or (self.root / path).exists() or not path.exists():
+            return path if path.is_absolute() else self.root / path
+        return Path(os.path.abspath(path))
+
+
+@dataclass
+class Record:
+    """One row as read, before validation. `row` counts from 1 (a CSV header is row 1)."""
+    file: str
+    row: int | str
+    sample_id: str
+    path: str
+    label: str                       # the label as written in the source (a name or a number)
+    split: str | None = None         # None: assigned after validation by the seeded split
+    extras: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None        # set by the importer when a format rule excludes the row
+    payload: Any = None              # importer data that is not a column (pixels, a face box)
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """How labels of one source map onto class names."""
+    classes: list[str]                                   # the dataset's classes, in order
+    numbers: tuple[str, ...] | None = None               # code -> name (index = code - base)
+    base: int = 0
+    names: bool = True                                   # class names are accepted too
+    excluded: dict[str, str] = field(default_factory=dict)  # name -> why rows with it are left out
+
+    def resolve(self, raw: str) -> tuple[str | None, str | None]:
+        """(class name, None) or (None, reason the label is refused)."""
+        text = str(raw).strip()
+        if not text:
+            return None, "empty label"
+        name: str | None
+        if self.numbers is not None and _is_int(text):
+            code = int(text)
+            i = code - self.base
+            if not 0 <= i < len(self.numbers):
+                return None, f"label {code} is out of range {self.base}..{self.base + len(self.numbers) - 1}"
+            name = self.numbers[i]
+        elif self.names:
+            name = C.try_normalize(text) or (text if text in self.excluded else None)
+            if name is None:
+                return None, f"label '{text}' is not one of: {', '.join(self.classes)}"
+        else:
+            return None, (f"label '{text}' is not a number in "
+                          f"{self.base}..{self.base + len(self.numbers or ()) - 1}")
+        if name in self.excluded:
+            return None, self.excluded[name]
+        if name not in self.classes:
+            return None, f"label '{text}' is not one of: {', '.join(self.classes)}"
+        return name, None
+
+
+def _is_int(text: str) -> bool:
+    t = text[1:] if text[:1] in "+-" else text
+    return t.isdigit()
+
+
+@dataclass
+class Collected:
+    """What an importer read: the rows, how their labels map, and where their images are."""
+    records: list[Record]
+    labels: LabelSpec
+    image_root: Path | None          # absolute; None when the importer makes the images itself
+    source: str                      # what was read (shown in dataset.json)
+    label_columns: tuple[str, ...] = ()  # extras holding labels to map like `label` (true_label, ...)
+    # materialize(record, source image or None, dataset folder) writes the row's image into the
+    # dataset folder and returns its path there (FER2013 pixels, AffectNet face boxes); raises
+    # ValueError (or ImageError) with the reason to reject the row
+    materialize: Callable[[Record, Path | None, Path], str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+               "dev": "val", "publictest": "val", "test": "test", "testing": "test", "privatetest": "test"}
+
+
+def normalize_split(raw: str) -> str | None:
+    """'Training' -> 'train', 'PublicTest' -> 'val', ...; None for an unknown name."""
+    return SPLIT_NAMES.get(str(raw).strip().lower().replace("_", "").replace("-", ""))
+
+
+NUMERIC_ORDERS = {"fer2013": (tuple(C.FER2013_ORDER), 0), "rafdb": (tuple(C.RAFDB_ORDER), 1),
+                  "affectnet": (tuple(C.AFFECTNET_ORDER), 0)}
+
+
+def read_text(path: Path) -> str:
+    """A label file's text: BOM dropped, undecodable bytes kept (as surrogates) for the checks."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImportFailure(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ImportFailure(f"{path}: is a folder, not a file") from None
+    except OSError as e:
+        raise ImportFailure(f"{path}: cannot be read ({e.strerror or e})") from None
+    if not data.strip():
+        raise ImportFailure(f"{path}: empty file")
+    text = data.decode("utf-8", "surrogateescape")
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number from 1, stripped line) for every non-blank line of a text file."""
+    return [(i, line.strip()) for i, line in enumerate(read_text(path).splitlines(), start=1)
+            if line.strip()]
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter a header line uses: the most frequent of , ; TAB | outside quotes (default ,)."""
+    counts = dict.fromkeys(",;\t|", 0)
+    quoted = False
+    for ch in header_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+@dataclass
+class Table:
+    """A CSV read as strings: its columns and (row number, cells by column) for each data row."""
+    path: Path
+    columns: list[str]
+    rows: list[tuple[int, dict[str, str]]]
+    bad_rows: list[tuple[int, str]]  # (row, reason) for rows whose field count is wrong
+
+
+def read_table(path: Path, *, header: list[str] | None = None) -> Table:
+    """Read a CSV whatever its delimiter (, ; TAB |), BOM and line endings.
+
+    With `header`, the file has no header row and these are its columns. Raises ImportFailure for
+    an empty file or a header without data rows.
+    """
+    text = read_text(path)
+    first = text.lstrip("\r\n").split("\n", 1)[0]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first))
+    try:
+        records = [(i, r) for i, r in enumerate(reader, start=1)]
+    except csv.Error as e:
+        raise ImportFailure(f"{path}: not a readable CSV ({e})") from None
+    records = [(i, r) for i, r in records if any(cell.strip() for cell in r)]
+    if header is None:
+        columns = [c.strip() for c in records[0][1]]
+        records = records[1:]
+        if len(set(columns)) != len(columns):
+            dup = sorted({c for c in columns if columns.count(c) > 1})
+            raise ImportFailure(f"{path}: repeated column name(s) in the header: {', '.join(dup)}")
+    else:
+        columns = list(header)
+    if not records:
+        raise ImportFailure(f"{path}: header only, no data rows")
+    rows, bad = [], []
+    for i, cells in records:
+        if len(cells) != len(columns):
+            bad.append((i, f"has {len(cells)} fields, the header has {len(columns)}"))
+        else:
+            rows.append((i, dict(zip(columns, cells))))
+    return Table(path=path, columns=columns, rows=rows, bad_rows=bad)
+
+
+def require_columns(table: Table, *names: str) -> None:
+    """ImportFailure naming the file and the columns it has, when one of `names` is missing."""
+    missing = [n for n in names if n not in table.columns]
+    if missing:
+        raise ImportFailure(f"{table.path}: no column {', '.join(repr(m) for m in missing)} "
+                            f"(columns: {', '.join(table.columns)})")
+
+
+def bad_row_records(table: Table, display: str) -> list[Record]:
+    """Report records for rows with the wrong number of fields (so they are counted, not lost)."""
+    return [Record(file=display, row=i, sample_id="", path="", label="", reason=reason)
+            for i, reason in table.bad_rows]
+
+
+def stem_id(rel_path: str) -> str:
+    """A sample id from a relative path: the path without its extension, '/' separated."""
+    return os.path.splitext(rel_path.replace("\\", "/"))[0]
+
+
+def unique_ids(rel_paths: list[str]) -> list[str]:
+    """`stem_id` for each path, keeping the extension where two files share a stem (x.png, x.jpg)."""
+    stems = [stem_id(p) for p in rel_paths]
+    paths_of: dict[str, set[str]] = {}
+    for s, p in zip(stems, rel_paths):
+        paths_of.setdefault(s, set()).add(p)
+    return [s if len(paths_of[s]) == 1 else p.replace("\\", "/") for s, p in zip(stems, rel_paths)]
+
+
+def display_path(path: Path, root: Path) -> str:
+    """`path` relative to `root` when it is inside, else as given (for report 'file' cells)."""
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def generic_spec(raw_labels: list[str], opts: ImportOptions) -> LabelSpec:
+    """Label rules for folders and CSVs: --classes, else the known names found, in the default order."""
+    numbers, base = NUMERIC_ORDERS[opts.numeric_labels] if opts.numeric_labels else (None, 0)
+    if opts.classes:
+        names = []
+        for c in opts.classes:
+            name = C.try_normalize(c)
+            if name is None:
+                raise ImportFailure(f"--classes: '{c}' is not an expression class (known: {', '.join(C.BASIC8)})")
+            names.append(name)
+        classes = list(dict.fromkeys(names))
+    elif numbers is not None:
+        classes = list(numbers)
+    else:
+        classes = C.order_classes(sorted({n for n in map(C.try_normalize, raw_labels) if n}))
+    if not classes:
+        raise ImportFailure(f"{opts.root}: no label is an expression class name "
+                            f"(known: {', '.join(C.BASIC8)})")
+    return LabelSpec(classes=classes, numbers=numbers, base=base, names=True)
+
+
+def find_csv(opts: ImportOptions, default: str | None = None) -> Path:
+    """--csv (relative to --root), else `default` in --root, else the only *.csv in --root."""
+    if opts.csv is not None:
+        return opts.locate(opts.csv)
+    if default and (opts.root / default).is_file():
+        return opts.root / default
+    if not opts.root.is_dir():
+        raise ImportFailure(f"{opts.root}: no such folder")
+    found = sorted(glob.glob(os.path.join(glob.escape(str(opts.root)), "*.csv")))
+    if len(found) == 1:
+        return Path(found[0])
+    if not found:
+        raise ImportFailure(f"{opts.root}: no *.csv file (name one with --csv)")
+    raise ImportFailure(f"{opts.root}: {len(found)} CSV files ({', '.join(Path(f).name for f in found)}); "
+                        "name one with --csv")

@@ -1,0 +1,62 @@
+"""`python -m data_tools import --format FORMAT --root DIR --out DIR [...]`."""
+from __future__ import annotations
+
+import argparse
+import sys
+import types
+from pathlib import Path
+
+from data_tools.importers import FORMATS, ImportFailure, import_dataset
+from data_tools.importers.base import NUMERIC_ORDERS, ImportOptions
+
+
+def _one_line_error(self: argparse.ArgumentParser, message: str) -> None:
+    print(f"error: {message} (see {self.prog} --help)", file=sys.stderr)
+    sys.exit(2)
+
+
+def _classes(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def configure_parser(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = "formats:\n" + "\n".join(f"  {name:11} {m.HELP}" for name, m in FORMATS.items())
+    p.error = types.MethodType(_one_line_error, p)  # type: ignore[method-assign]
+    p.add_argument("--format", required=True, choices=list(FORMATS), help="how the dataset is distributed")
+    p.add_argument("--root", required=True, type=Path, help="the dataset as distributed")
+    p.add_argument("--out", required=True, type=Path, help="the dataset folder to write (datasets/<name>)")
+    p.add_argument("--labels-only", action="store_true",
+                   help="import the labels without checking images (rows keep their file names)")
+    p.add_argument("--crop-faces", action="store_true",
+                   help="detect the largest face (OpenCV Haar cascade) and write crops into the dataset "
+                        "folder; rows without a face go to the report")
+    p.add_argument("--csv", type=Path, help="the label CSV (relative to --root); default depends on the format")
+    p.add_argument("--classes", type=_classes, help="comma-separated class list and order (folders, csv)")
+    p.add_argument("--numeric-labels", choices=list(NUMERIC_ORDERS),
+                   help="folders/csv: numeric labels are codes in this dataset's order")
+    p.add_argument("--test-fraction", type=float, default=0.2,
+                   help="fraction for test when the data has no split (default 0.2)")
+    p.add_argument("--val-fraction", type=float, default=0.0, help="fraction for val (default 0)")
+    p.add_argument("--group-regex", help=r"subject or video from the file name, e.g. '^(S\d+)_' for CK+; "
+                                         "kept as `group`, splits keep groups apart")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
+    p.add_argument("--jobs", type=int, default=0, help="image-checking threads (default: automatic)")
+    for module in FORMATS.values():
+        module.add_arguments(p)
+
+
+def main(args: argparse.Namespace) -> int:
+    fields = set(ImportOptions.__dataclass_fields__) - {"root", "out"}
+    options = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    result = import_dataset(args.format, args.root, args.out, **options)
+    c = result.counts
+    splits = ", ".join(f"{s} {sum(n.values())}" for s, n in sorted(c["per_split"].items()))
+    print(f"imported {c['imported']} of {c['read']} rows ({c['rejected']} rejected) into {result.out}"
+          + (f": {splits}" if splits else ""))
+    for reason, n in list(c.get("rejected_by_reason", {}).items())[:8]:
+        print(f"  rejected {n}: {reason}")
+    if c["imported"] == 0:
+        raise ImportFailure(f"no rows imported: all {c['read']} rows were rejected "
+                            f"(reasons in {result.out / 'report.csv'})")
+    return 0

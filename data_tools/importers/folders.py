@@ -1,0 +1,85 @@
+"""One folder per class (`<class>/<file>`), optionally under split folders (`train/<class>/<file>`)."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from data_tools.images import is_image_name
+from data_tools.importers.base import (Collected, ImportFailure, ImportOptions, Record, generic_spec,
+                                       normalize_split, unique_ids)
+from data_tools.paths import is_within
+
+NAME = "folders"
+HELP = "one folder per class, optionally under train/ val/ test/ (else a seeded --test-fraction split)"
+IGNORED = {"__MACOSX", "Thumbs.db", "desktop.ini"}
+SPLIT_DIRS = {"train", "training", "val", "valid", "validation", "test", "testing"}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Folders use the shared split, group and class options."""
+
+
+def _skip(name: str) -> bool:
+    return name.startswith(".") or name in IGNORED
+
+
+def walk(root: Path) -> list[tuple[str, str | None]]:
+    """(relative path, reason or None) for every file below `root`, sorted; symlinked folders that
+    lead outside `root` are listed once with their reason instead of being walked."""
+    out: list[tuple[str, str | None]] = []
+    seen: set[str] = set()
+    for top, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:  # a symlink loop, or a folder linked twice
+            dirs[:] = []
+            continue
+        seen.add(real)
+        rel_top = os.path.relpath(top, root)
+        rel = (lambda n: n) if rel_top == "." else (lambda n: f"{rel_top}/{n}".replace(os.sep, "/"))
+        keep = []
+        for d in sorted(dirs):
+            if _skip(d):
+                continue
+            if os.path.islink(os.path.join(top, d)) and not is_within(os.path.join(top, d), [root]):
+                out.append((rel(d), "symlink leads outside the root"))
+            else:
+                keep.append(d)
+        dirs[:] = keep
+        out.extend((rel(f), None) for f in files if not _skip(f))
+    return sorted(out)
+
+
+def collect(opts: ImportOptions) -> Collected:
+    root = opts.root
+    if not root.is_dir():
+        raise ImportFailure(f"{root}: no such folder")
+    top_dirs = [d.name for d in root.iterdir() if d.is_dir() and not _skip(d.name)]
+    split_layout = any(d.lower() in SPLIT_DIRS for d in top_dirs)
+    entries = walk(root)
+    records: list[Record] = []
+    ids = unique_ids([p for p, _ in entries])
+    for (rel, reason), sid in zip(entries, ids):
+        parts = rel.split("/")
+        depth = 3 if split_layout else 2
+        is_image = is_image_name(parts[-1])
+        if len(parts) < depth and not is_image and reason is None:
+            continue  # README.md, SOURCE.md beside the class folders: not a sample
+        split = normalize_split(parts[0]) if split_layout else None
+        label = parts[depth - 2] if len(parts) >= depth else ""
+        rec = Record(file=str(root), row="", sample_id=sid, path=rel, label=label, split=split,
+                     reason=reason)
+        if rec.reason is None:
+            if len(parts) < depth:
+                rec.reason = ("not inside a <split>/<class>/ folder" if split_layout
+                              else "not inside a class folder")
+            elif split_layout and (split is None or parts[0].lower() not in SPLIT_DIRS):
+                rec.reason = f"folder '{parts[0]}' is not a split (train, val, test)"
+            elif not is_image:
+                rec.reason = f"not an image file name (extension '{os.path.splitext(parts[-1])[1]}')"
+        records.append(rec)
+    if not records:
+        raise ImportFailure(f"{root}: no image files in class folders")
+    spec = generic_spec([r.label for r in records if r.reason is None], opts)
+    return Collected(records=records, labels=spec, image_root=root.resolve(), source=str(root),
+                     extra={"layout": "split/class/file" if split_layout else "class/file"})

@@ -1,0 +1,61 @@
+"""Paths that must stay inside a root: `..`, absolute paths and symlinks that leave it are refused."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+
+class PathEscapeError(ValueError):
+    """A path that would leave the folder it must stay in; `reason` is the short rule it broke."""
+
+    def __init__(self, message: str, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason or message
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def is_within(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> bool:
+    """True when `path`, symlinks resolved, is one of `roots` or lies below one (roots resolved too)."""
+    real = os.path.realpath(os.fspath(path))
+    return any(_under(real, os.path.realpath(os.fspath(r))) for r in roots)
+
+
+def safe_join(root: str | os.PathLike, rel: str | os.PathLike) -> Path:
+    """`root/rel` as a normalised absolute path, refusing anything that leaves `root`.
+
+    `rel` may be relative (`..` allowed while it stays inside) or absolute (allowed when it names a
+    place inside `root`). The normalised path must also stay inside once symlinks are resolved.
+    Raises PathEscapeError saying which rule was broken.
+    """
+    rel_s = os.fspath(rel)
+    if "\x00" in rel_s:
+        raise PathEscapeError(f"{rel_s!r} contains a NUL byte", "path contains a NUL byte")
+    if not rel_s.strip():
+        raise PathEscapeError("empty path", "empty path")
+    root_abs = os.path.abspath(os.fspath(root))
+    root_real = os.path.realpath(root_abs)
+    cand = os.path.normpath(os.path.join(root_abs, rel_s))  # an absolute rel replaces root_abs
+    if not (_under(cand, root_abs) or _under(cand, root_real)):
+        reason = ("absolute path outside the root" if os.path.isabs(rel_s)
+                  else "path leaves the root through '..'")
+        raise PathEscapeError(f"'{rel_s}': {reason} ({root_abs})", reason)
+    if not _under(os.path.realpath(cand), root_real):
+        reason = "symlink leads outside the root"
+        raise PathEscapeError(f"'{rel_s}': {reason} ({root_abs})", reason)
+    return Path(cand)
+
+
+def relative_to_root(root: str | os.PathLike, rel: str | os.PathLike) -> str:
+    """The checked, normalised form of `rel` relative to `root`, with '/' separators."""
+    full = os.fspath(safe_join(root, rel))
+    root_abs = os.path.abspath(os.fspath(root))
+    base = root_abs if _under(full, root_abs) else os.path.realpath(root_abs)
+    out = os.path.relpath(full, base)
+    if out == ".":
+        raise PathEscapeError(f"'{os.fspath(rel)}' names the root itself, not a file",
+                              "path names the root itself, not a file")
+    return out.replace(os.sep, "/")

@@ -1,0 +1,227 @@
+"""One epoch of EAC (or plain CE) training, evaluation, and the clean-view scoring pass.
+Every pass returns per-sample signals keyed by the sample's index in its split."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from eac_core.cam import attention_consistency_loss, compute_cams, flip_consistency, flip_consistency_of_class
+from eac_core.data import AugmentSpec, apply_erase, batches, epoch_generator, iterate_uint8, make_views, normalise
+from eac_core.distributed import DistInfo, any_flag, gather_by_index
+from eac_core.preprocess import Preprocessing
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss became NaN or infinite; the message names epoch and step."""
+
+
+class Stopped(RuntimeError):
+    """Training was asked to stop (SIGTERM / SIGINT)."""
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The CamNet inside a DistributedDataParallel wrapper (or the model itself)."""
+    return model.module if hasattr(model, "module") else model
+
+
+def margins(logits: Tensor, labels: Tensor) -> Tensor:
+    """Logit of the given class minus the largest other logit, (N,) (the AUM margin)."""
+    given = logits.gather(1, labels[:, None]).squeeze(1)
+    other = logits.scatter(1, labels[:, None], float("-inf")).amax(1)
+    return given - other
+
+
+@dataclass
+class EacLoss:
+    """Loss terms of one step: total, CE, attention consistency, and per-sample signals (detached)."""
+    total: Tensor
+    ce: Tensor
+    att: Tensor
+    ce_per_sample: Tensor
+    flip_consistency: Tensor     # (N,) NaN in CE mode
+
+
+def eac_loss(logits1: Tensor, feats1: Tensor, feats2: Tensor | None, weight: Tensor, labels: Tensor,
+             lam: float) -> EacLoss:
+    """EAC's imbalanced loss: CE on view 1 only + lam * mean (M1 - flip(M2))^2 over (n, k, i, j), with
+    CAMs from the classifier weight DETACHED (L_att trains the backbone only). feats2=None -> plain CE."""
+    ce_per = F.cross_entropy(logits1.float(), labels, reduction="none")
+    ce = ce_per.mean()
+    if feats2 is None:
+        nan = torch.full_like(ce_per, float("nan"))
+        return EacLoss(ce, ce, torch.zeros_like(ce), ce_per.detach(), nan)
+    w = weight.detach().float()
+    m1, m2 = compute_cams(feats1.float(), w), compute_cams(feats2.float(), w)
+    att = attention_consistency_loss(m1, m2)
+    fc = flip_consistency(m1.detach(), m2.detach())
+    return EacLoss(ce + lam * att, ce, att, ce_per.detach(), fc)
+
+
+@dataclass
+class EpochResult:
+    """Epoch means (over this process's steps) and the per-sample signals gathered on rank 0."""
+    loss: float = 0.0
+    ce_loss: float = 0.0
+    att_loss: float = 0.0
+    train_acc: float = float("nan")
+    train_acc_true: float = float("nan")
+    images: int = 0
+    seconds: float = 0.0
+    signals: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def images_per_sec(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class StepContext:
+    """What a pass needs besides the model: device, precision, preprocessing, process group."""
+    device: torch.device
+    spec: Preprocessing
+    dist: DistInfo = field(default_factory=DistInfo)
+    amp: bool = False               # bf16 autocast (CUDA)
+    channels_last: bool = False
+    workers: int = 0
+    should_stop: Callable[[], bool] = lambda: False
+    on_step: Callable[[int, int, int], None] = lambda step, steps, images: None
+
+    def autocast(self):
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+
+def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: np.ndarray, labels: np.ndarray,
+                    order: np.ndarray, *, epoch: int, seed: int, batch_size: int, mode: str, lam: float,
+                    aug: AugmentSpec, ctx: StepContext, true_labels: np.ndarray | None = None) -> EpochResult:
+    """Train over `order` (this rank's indices); returns means and per-sample signals (loss, p_label,
+    margin, pred, flip_consistency, erased, flip_agree, probs (N, K)) gathered by index on rank 0."""
+    model.train()
+    two = mode == "eac"
+    head = unwrap(model).fc
+    y_all = torch.from_numpy(labels)
+    blist = batches(order, batch_size)
+    steps, t0, seen = len(blist), time.perf_counter(), 0
+    sums = torch.zeros(3, dtype=torch.float64)
+    collected: list[tuple[Tensor, ...]] = []
+    for step, (xb, idx) in enumerate(iterate_uint8(images, blist, ctx.workers, pin=ctx.device.type == "cuda"),
+                                     start=1):
+        gen = epoch_generator(seed, epoch, stream=1000 + step)
+        y = y_all[idx].to(ctx.device, non_blocking=True)
+        v1, v2, erased = make_views(xb, ctx.spec, aug, gen, ctx.device, two, ctx.channels_last)
+        n = v1.shape[0]
+        with ctx.autocast():
+            logits, feats = model(torch.cat([v1, v2]) if two else v1)
+        out = eac_loss(logits[:n], feats[:n], feats[n:] if two else None, head.weight, y, lam)
+        optimizer.zero_grad(set_to_none=True)
+        lv = out.total.detach().float()
+        nonfinite, stop = any_flag(ctx.dist, not bool(torch.isfinite(lv)), ctx.should_stop(), device=ctx.device)
+        if nonfinite:
+            raise NonFiniteLoss(f"non-finite loss at epoch {epoch} step {step}")
+        if stop:
+            raise Stopped(f"stopped at epoch {epoch} step {step}")
+        out.total.backward()
+        optimizer.step()
+        with torch.no_grad():
+            lg = logits[:n].detach().float()
+            p = lg.softmax(1)
+            agree = ((lg.argmax(1) == logits[n:].detach().float().argmax(1)).float() if two
+                     else torch.full_like(out.ce_per_sample, float("nan")))
+            collected.append((idx, out.ce_per_sample, p.gather(1, y[:, None]).squeeze(1), margins(lg, y),
+                              lg.argmax(1).float(), out.flip_consistency, erased.float().to(lg.device), agree, p))
+            sums += torch.stack([lv, out.ce.detach().float(), out.att.detach().float()]).cpu().double() * n
+        seen += n
+        ctx.on_step(step, steps, seen)
+    seconds = time.perf_counter() - t0
+    names = ("loss", "p_label", "margin", "pred", "flip_consistency", "erased", "flip_agree", "probs")
+    index = torch.cat([c[0] for c in collected]).numpy()
+    arrays = {k: torch.cat([c[i + 1].cpu() for c in collected]).float().numpy() for i, k in enumerate(names)}
+    res = EpochResult(*(sums / max(seen, 1)).tolist(), images=seen, seconds=seconds)
+    res.signals = gather_by_index(ctx.dist, len(labels), index, arrays)
+    if res.signals is not None:
+        pred = res.signals["pred"]
+        res.train_acc = float(np.nanmean(pred == labels)) if len(labels) else float("nan")
+        if true_labels is not None and (true_labels >= 0).any():
+            known = true_labels >= 0
+            res.train_acc_true = float(np.mean(pred[known] == true_labels[known]))
+    return res
+
+
+@torch.no_grad()
+def _forward_batches(model: nn.Module, images: np.ndarray, index: np.ndarray, batch_size: int, ctx: StepContext,
+                     fn: Callable[[Tensor, Tensor], dict[str, Tensor]]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    outs: list[dict[str, Tensor]] = []
+    for xb, idx in iterate_uint8(images, batches(index, batch_size), ctx.workers, pin=ctx.device.type == "cuda"):
+        x = normalise(xb, ctx.spec, ctx.device, ctx.channels_last)
+        outs.append({k: v.float().cpu() for k, v in fn(x, idx).items()})
+        if ctx.should_stop():
+            raise Stopped("stopped while scoring")
+    if not outs:
+        return index, {}
+    return index, {k: torch.cat([o[k] for o in outs]).numpy() for k in outs[0]}
+
+
+def evaluate(model: nn.Module, images: np.ndarray, labels: np.ndarray, *, batch_size: int,
+             ctx: StepContext) -> float:
+    """Accuracy of the model against `labels` (-1 = unknown, skipped) over all of `images`."""
+    net = unwrap(model).eval()
+
+    def fn(x: Tensor, idx: Tensor) -> dict[str, Tensor]:
+        with ctx.autocast():
+            logits, _ = net(x)
+        return {"pred": logits.float().argmax(1)}
+
+    index = np.arange(len(labels))[ctx.dist.rank::ctx.dist.world]
+    idx, arrs = _forward_batches(net, images, index, batch_size * 2, ctx, fn)
+    full = gather_by_index(ctx.dist, len(labels), idx, arrs)
+    if full is None:
+        return float("nan")
+    known = labels >= 0
+    return float(np.mean(full["pred"][known] == labels[known])) if known.any() else float("nan")
+
+
+def score_clean(model: nn.Module, images: np.ndarray, labels: np.ndarray, *, batch_size: int, ctx: StepContext,
+                erasures: Tensor | None = None) -> dict[str, np.ndarray] | None:
+    """Clean-view pass (no erasing, no noise) over every sample, plus its mirror image:
+    probs (N, K), loss, margin, pred, flip_agree, flip_consistency (all classes), flip_consistency_given,
+    erase_sensitivity (p_label minus mean p_label under the fixed `erasures` (N, R, 4)), features (N, C).
+    Gathered on rank 0 (None elsewhere)."""
+    net = unwrap(model).eval()
+    y_all = torch.from_numpy(labels)
+    w = net.fc.weight.detach().float()
+
+    def fn(x: Tensor, idx: Tensor) -> dict[str, Tensor]:
+        n = x.shape[0]
+        y = y_all[idx].to(ctx.device)
+        views = [x, x.flip(3)]
+        if erasures is not None and erasures.shape[1]:
+            views += [apply_erase(x, erasures[idx, r]) for r in range(erasures.shape[1])]
+        with ctx.autocast():
+            logits, feats = net(torch.cat(views))
+        logits, feats = logits.float(), feats.float()
+        lo, lf = logits[:n], logits[n:2 * n]
+        p = lo.softmax(1)
+        p_label = p.gather(1, y[:, None]).squeeze(1)
+        m1, m2 = compute_cams(feats[:n], w), compute_cams(feats[n:2 * n], w)
+        out = {"probs": p, "loss": F.cross_entropy(lo, y, reduction="none"), "margin": margins(lo, y),
+               "pred": lo.argmax(1).float(), "p_label": p_label,
+               "flip_agree": (lo.argmax(1) == lf.argmax(1)).float(),
+               "flip_consistency": flip_consistency(m1, m2),
+               "flip_consistency_given": flip_consistency_of_class(m1, m2, y),
+               "features": feats[:n].mean((2, 3))}
+        if len(views) > 2:
+            pe = logits[2 * n:].softmax(1).view(len(views) - 2, n, -1)
+            pe_label = pe.gather(2, y.view(1, n, 1).expand(len(views) - 2, n, 1)).squeeze(2).mean(0)
+            out["erase_sensitivity"] = p_label - pe_label
+        else:
+            out["erase_sensitivity"] = torch.full_like(p_label, float("nan"))
+        return out
+
+    index = np.arange(len(labels))[ctx.dist.rank::ctx.dist.world]
+    idx, arrs = _forward_batches(net, images, index, batch_size, ctx, fn)
+    return gather_by_index(ctx.dist, len(labels), idx, arrs)

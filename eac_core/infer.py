@@ -1,0 +1,201 @@
+"""Inference helper for the app: load a run's checkpoint and explain one image.
+
+``Explainer.load(run_dir).explain(image, given="happy")`` runs the image and its mirror through the
+network as ONE batch of two and returns the class probabilities, the CAMs of the given and the
+predicted class for both views, overlays ready to show, and the flip-consistency errors.
+
+Conventions of an ``Explanation``:
+- ``image`` is the input resized to display_size x display_size, ``flipped`` is ``image[:, ::-1]``.
+- ``cams[("original", which)]`` is the class map of the image; ``cams[("flipped", which)]`` is the
+  map computed FROM the flipped image, in the flipped image's frame (shown over ``flipped``);
+  ``cams[("flipped_back", which)]`` is that map mirrored back into the original frame, so
+  ``cams[("original", w)] - cams[("flipped_back", w)]`` is the asymmetry EAC penalises.
+  ``which`` is "given" (only when a given label was passed) or "pred".
+- Both views of one class share one colour scale, ``scales[which] = (vmin, vmax)``, so an
+  asymmetry shows as a colour difference; ``overlay.legend_bar`` draws that scale.
+- ``overlays`` has the same keys as ``cams``: RGB uint8 display_size^2 images, the original and
+  flipped_back maps over ``image``, the flipped map over ``flipped``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import overlay as ov
+from .cam import compute_cams, flip_consistency, flip_consistency_of_class
+from .models import CamNet, build_model
+from .preprocess import VGGFACE2_CAFFE, Preprocessing, resize_uint8, to_tensor
+from .pretrained import LAYOUTS, apply_layout
+
+__all__ = ["Explainer", "Explanation", "read_image"]
+
+VIEWS = ("original", "flipped", "flipped_back")
+
+
+@dataclass
+class Explanation:
+    classes: list[str]
+    probs: np.ndarray                      # (K,) float32, softmax of the original view, sums to 1
+    probs_flipped: np.ndarray              # (K,) float32, of the mirrored view
+    pred: str
+    pred_index: int
+    given: str | None
+    given_index: int | None
+    image: np.ndarray                      # (S, S, 3) uint8 RGB
+    flipped: np.ndarray                    # (S, S, 3) uint8 RGB == image[:, ::-1]
+    overlays: dict[tuple[str, str], np.ndarray] = field(repr=False)   # (view, which) -> (S, S, 3) uint8
+    cams: dict[tuple[str, str], np.ndarray] = field(repr=False)       # (view, which) -> (h, w) float32
+    scales: dict[str, tuple[float, float]] = field(default_factory=dict)  # which -> (vmin, vmax)
+    flip_consistency: float = float("nan")            # all classes: mean (M - flip(M_flipped))^2
+    flip_consistency_given: float | None = None       # the given class only
+    flip_consistency_pred: float = float("nan")       # the predicted class only
+
+    @property
+    def flip_agree(self) -> bool:
+        return int(np.argmax(self.probs_flipped)) == self.pred_index
+
+
+def read_image(image: np.ndarray | str | Path) -> np.ndarray:
+    """A path or an array -> HxWx3 uint8 RGB. Arrays: HxW grey, HxWx3 RGB or HxWx4 RGBA, uint8."""
+    if isinstance(image, (str, Path)):
+        try:
+            from data_tools.images import load_image
+        except ImportError:  # pragma: no cover - the product ships data_tools
+            from PIL import Image
+            try:
+                with Image.open(image) as im:
+                    return np.asarray(im.convert("RGB"))
+            except (OSError, ValueError) as e:
+                raise ValueError(f"{image}: cannot read image ({e})") from None
+        return load_image(image)
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        raise ValueError(f"image array must be uint8 (got {a.dtype})")
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    elif a.ndim == 3 and a.shape[2] == 4:
+        a = a[:, :, :3]
+    elif a.ndim == 3 and a.shape[2] == 1:
+        a = np.repeat(a, 3, axis=2)
+    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"image array must be HxW, HxWx3 or HxWx4 (got shape {a.shape})")
+    return a
+
+
+class Explainer:
+    """A trained CamNet in eval mode plus what it needs to read an image (classes, size, preprocessing)."""
+
+    def __init__(self, model: CamNet, classes: list[str], image_size: int,
+                 preprocessing: Preprocessing | None = None, device: str | torch.device = "cpu"):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.classes = [str(c) for c in classes]
+        self.image_size = int(image_size)
+        self.preprocessing = preprocessing or Preprocessing()
+        if self.model.fc.out_features != len(self.classes):
+            raise ValueError(f"model has {self.model.fc.out_features} outputs but {len(self.classes)} classes")
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, run_dir: str | Path, device: str | torch.device = "cpu") -> "Explainer":
+        """Read run_dir/checkpoint.pt (or a checkpoint file) with weights_only=True and rebuild the
+        model in eval mode. ValueError with a one-line reason when missing or unusable."""
+        p = Path(run_dir)
+        path = p if p.is_file() else p / "checkpoint.pt"
+        if not path.is_file():
+            raise ValueError(f"no checkpoint found: {path} does not exist (has the run finished an epoch?)")
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(f"cannot read checkpoint {path}: {first}") from None
+        if not isinstance(ckpt, dict):
+            raise ValueError(f"checkpoint {path} is not a dict (found {type(ckpt).__name__})")
+        missing = [k for k in ("model", "arch", "classes", "image_size") if k not in ckpt]
+        if missing:
+            raise ValueError(f"checkpoint {path} lacks {', '.join(missing)}")
+        classes = list(ckpt["classes"])
+        num_classes = int(ckpt.get("num_classes", len(classes)))
+        if num_classes != len(classes):
+            raise ValueError(f"checkpoint {path}: num_classes {num_classes} but {len(classes)} class names")
+        prep_d = ckpt.get("preprocessing")
+        try:
+            prep = Preprocessing.from_dict(prep_d) if isinstance(prep_d, dict) else Preprocessing()
+            model = build_model(str(ckpt["arch"]), num_classes)
+            layout = ckpt.get("layout") or (ckpt.get("config") or {}).get("layout")
+            if layout is None:   # load_pretrained puts a ResNet-50 loaded from the face pickle in Caffe layout
+                layout = "caffe" if (ckpt["arch"] == "resnet50" and prep.source == VGGFACE2_CAFFE.source) \
+                    else "torchvision"
+            if layout not in LAYOUTS:
+                raise ValueError(f"unknown layout '{layout}'")
+            apply_layout(model, layout)
+            model.load_state_dict(ckpt["model"], strict=True)
+        except (ValueError, KeyError, TypeError, RuntimeError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ValueError(f"checkpoint {path} does not rebuild its model: {first}") from None
+        return cls(model, classes, int(ckpt["image_size"]), prep, device)
+
+    # ------------------------------------------------------------------ explaining
+    def class_index(self, given: str | int) -> int:
+        if isinstance(given, (bool, np.bool_)):
+            raise ValueError(f"given label must be a class name or index, not {given!r}")
+        if isinstance(given, (int, np.integer)):
+            i = int(given)
+            if not 0 <= i < len(self.classes):
+                raise ValueError(f"class index {i} out of range 0..{len(self.classes) - 1}")
+            return i
+        name = str(given)
+        if name in self.classes:
+            return self.classes.index(name)
+        lowered = [c.lower() for c in self.classes]
+        if name.lower() in lowered:
+            return lowered.index(name.lower())
+        raise ValueError(f"unknown class '{name}' (one of: {', '.join(self.classes)})")
+
+    def explain(self, image: np.ndarray | str | Path, given: str | int | None = None, *,
+                display_size: int = 192, alpha: float = 0.45, cmap: str = ov.DEFAULT_COLORMAP) -> Explanation:
+        rgb = read_image(image)
+        gi = None if given is None else self.class_index(given)
+        x = to_tensor(resize_uint8(rgb, self.image_size)[None], self.preprocessing)
+        x = torch.cat([x, x.flip(-1)]).to(self.device)            # original + mirror: ONE forward pass
+        with torch.inference_mode():
+            logits, feats = self.model(x)
+            cams_t = compute_cams(feats.float(), self.model.fc.weight.float())   # (2, K, h, w)
+            probs_t = logits.float().softmax(1)
+            fc_all = float(flip_consistency(cams_t[:1], cams_t[1:])[0])
+            pi = int(probs_t[0].argmax())
+            fc_of = {i: float(flip_consistency_of_class(cams_t[:1], cams_t[1:],
+                                                        torch.tensor([i], device=cams_t.device))[0])
+                     for i in {pi, gi} - {None}}
+            cams_np = cams_t.cpu().numpy()
+            probs = probs_t.cpu().numpy()
+
+        disp = resize_uint8(rgb, int(display_size))
+        disp = np.ascontiguousarray(disp)
+        flipped = np.ascontiguousarray(disp[:, ::-1])
+        overlays: dict[tuple[str, str], np.ndarray] = {}
+        cams: dict[tuple[str, str], np.ndarray] = {}
+        scales: dict[str, tuple[float, float]] = {}
+        for which, idx in (("given", gi), ("pred", pi)):
+            if idx is None:
+                continue
+            m_orig = np.ascontiguousarray(cams_np[0, idx])
+            m_flip = np.ascontiguousarray(cams_np[1, idx])
+            m_back = np.ascontiguousarray(m_flip[:, ::-1])
+            vmin, vmax = ov.shared_scale(m_orig, m_flip)
+            scales[which] = (vmin, vmax)
+            cams[("original", which)], cams[("flipped", which)], cams[("flipped_back", which)] = \
+                m_orig, m_flip, m_back
+            overlays[("original", which)] = ov.overlay(disp, m_orig, vmin, vmax, alpha=alpha, cmap=cmap)
+            overlays[("flipped", which)] = ov.overlay(flipped, m_flip, vmin, vmax, alpha=alpha, cmap=cmap)
+            overlays[("flipped_back", which)] = ov.overlay(disp, m_back, vmin, vmax, alpha=alpha, cmap=cmap)
+        return Explanation(
+            classes=list(self.classes), probs=probs[0], probs_flipped=probs[1],
+            pred=self.classes[pi], pred_index=pi,
+            given=None if gi is None else self.classes[gi], given_index=gi,
+            image=disp, flipped=flipped, overlays=overlays, cams=cams, scales=scales,
+            flip_consistency=fc_all, flip_consistency_given=None if gi is None else fc_of[gi],
+            flip_consistency_pred=fc_of[pi])

@@ -1,0 +1,355 @@
+"""Loading pretrained weights into a CamNet, safely.
+
+Two kinds of file are accepted:
+
+(a) Files written by ``torch.save``: a torchvision-format state dict (``conv1.weight``,
+    ``layer1.0.conv1.weight``, ``fc.weight`` ...), a CamNet state dict (``features.0.weight`` ...),
+    or a full checkpoint wrapping one of those under ``"state_dict"`` or ``"model"`` (our own
+    ``checkpoint.pt`` included). ``DataParallel``/DDP ``module.`` prefixes are stripped. These are
+    always read with ``torch.load(..., weights_only=True)``.
+
+(b) The face-pretrained ResNet-50 of VGGFace2 / MS-Celeb-1M distributed as
+    ``resnet50_ft_weight.pkl``: a Python pickle (protocol 2, written by Python 2 / numpy 1) of a dict
+    parameter name -> numpy array. Its names are either torchvision-style or the Caffe layer names
+    of the original model (``conv1_7x7_s2``, ``conv2_1_1x1_reduce_bn``, ``conv2_1_1x1_proj``,
+    ``classifier`` ...); both are understood. A pickle can run arbitrary code while it is read, so it
+    is read with a restricted unpickler that only resolves numpy's array-reconstruction globals
+    and rejects everything else (``UnsafePickleError``) *before* anything is called.
+
+The source classifier (8,631 identities for the face model, 1,000 ImageNet classes, ...) is dropped
+whenever its shape differs from our head: the head keeps its own class count. Every other missing,
+unexpected or mis-shaped tensor is an error that names the tensors (``PretrainedError``).
+
+Caffe layout: the face ResNet-50 comes from Caffe, where a bottleneck block that downsamples puts
+its stride on the first 1x1 convolution (torchvision puts it on the 3x3) and the stem max-pool uses
+no padding and ceil rounding. The weights have the same shapes either way, but the features are
+only the pretrained ones with the Caffe layout, so loading such a file switches the model to it
+(``apply_layout(model, "caffe")``); ``layout_of(model)`` tells which layout a model has, so a
+checkpoint can record it and a later loader can rebuild the same network.
+"""
+from __future__ import annotations
+
+import io
+import pickle
+import re
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .preprocess import VGGFACE2_CAFFE, Preprocessing
+
+__all__ = ["PretrainedError", "UnsafePickleError", "load_pretrained", "read_state_dict",
+           "read_numpy_pickle", "caffe_to_torchvision", "torchvision_to_camnet", "apply_layout",
+           "layout_of", "LAYOUTS"]
+
+LAYOUTS = ("torchvision", "caffe")
+
+
+class PretrainedError(ValueError):
+    """The weights do not fit the model (names and shapes in the message) or cannot be read."""
+
+
+class UnsafePickleError(ValueError):
+    """A pickle referenced a global outside the numpy-array allow-list."""
+
+
+# ----------------------------------------------------------------------------- restricted unpickler
+def _np_core():
+    try:
+        from numpy._core import multiarray  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1
+        from numpy.core import multiarray
+    return multiarray
+
+
+def _latin1_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+    """Stand-in for ``_codecs.encode`` (how Python 3 writes ``bytes`` at protocol < 3): only the
+    latin-1 round trip numpy's array data needs, nothing else from the codec registry."""
+    if not isinstance(obj, str) or encoding.lower().replace("_", "-") not in ("latin1", "latin-1",
+                                                                              "iso-8859-1"):
+        raise UnsafePickleError(f"pickle calls _codecs.encode with encoding {encoding!r}: only latin1 "
+                                "byte strings are accepted")
+    return obj.encode("latin1", errors)
+
+
+def _allowed_globals() -> dict[tuple[str, str], Any]:
+    ma = _np_core()
+    allowed: dict[tuple[str, str], Any] = {
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): _latin1_encode,
+    }
+    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[(mod, "_reconstruct")] = ma._reconstruct
+        allowed[(mod, "scalar")] = ma.scalar
+    return allowed
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """Resolves only numpy's array / dtype / scalar reconstruction globals. Plain containers,
+    strings and numbers need no globals at all. Anything else raises before it can be called."""
+
+    _ALLOWED = _allowed_globals()
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return self._ALLOWED[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(
+                f"refusing to load pickle: it references the global '{module}.{name}', which is not "
+                "a numpy array constructor (only numpy arrays in plain containers are accepted)"
+            ) from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError("refusing to load pickle: it uses persistent ids (not a plain numpy pickle)")
+
+
+def read_numpy_pickle(path: str | Path) -> Any:
+    """Read a pickle of plain containers of numpy arrays (protocol <= 5, Python 2 files decoded with
+    ``encoding='latin1'``) through the restricted unpickler."""
+    with open(path, "rb") as f:
+        return _RestrictedUnpickler(f, encoding="latin1").load()
+
+
+# ----------------------------------------------------------------------------- reading files
+_TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+
+
+def _looks_like_torch_legacy(path: Path) -> bool:
+    """Legacy (pre-zip) torch.save files begin with a pickled magic number."""
+    with open(path, "rb") as f:
+        head = f.read(64)
+    try:
+        return _RestrictedUnpickler(io.BytesIO(head), encoding="latin1").load() == _TORCH_LEGACY_MAGIC
+    except Exception:
+        return False
+
+
+def read_state_dict(path: str | Path) -> tuple[dict[str, Tensor | np.ndarray], str, dict | None]:
+    """Read a weight file -> (flat name -> tensor/array, kind, checkpoint preprocessing dict or None).
+
+    kind is "torch" for torch.save files (weights_only=True) and "pickle" for numpy pickles."""
+    path = Path(path)
+    if not path.is_file():
+        raise PretrainedError(f"pretrained weights not found: {path}")
+    prep: dict | None = None
+    if zipfile.is_zipfile(path) or _looks_like_torch_legacy(path):
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # weights_only refuses code, and corrupt archives land here too
+            raise PretrainedError(f"cannot read {path} as torch weights (weights_only=True): "
+                                  f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+        kind = "torch"
+    else:
+        try:
+            obj = read_numpy_pickle(path)
+        except UnsafePickleError:
+            raise
+        except Exception as e:
+            raise PretrainedError(f"cannot read {path} as a pickle of numpy arrays: "
+                                  f"{type(e).__name__}: {e}") from e
+        kind = "pickle"
+    if isinstance(obj, Mapping):
+        if isinstance(obj.get("preprocessing"), Mapping):
+            prep = dict(obj["preprocessing"])
+        for wrapper in ("state_dict", "model", "model_state_dict", "net"):
+            inner = obj.get(wrapper)
+            if isinstance(inner, Mapping):
+                obj = inner
+                break
+    if not isinstance(obj, Mapping):
+        raise PretrainedError(f"{path} does not hold a dict of parameters (found {type(obj).__name__})")
+    flat: dict[str, Tensor | np.ndarray] = {}
+    bad = []
+    for k, v in obj.items():
+        if not isinstance(k, str):
+            bad.append(repr(k))
+            continue
+        while k.startswith("module."):
+            k = k[len("module."):]
+        if isinstance(v, (Tensor, np.ndarray)):
+            flat[k] = v
+        elif isinstance(v, (int, float, np.number)) and k.endswith("num_batches_tracked"):
+            flat[k] = torch.tensor(int(v))
+        else:
+            bad.append(k)
+    if bad:
+        raise PretrainedError(f"{path}: entries that are not arrays: {_names(bad)}")
+    if not flat:
+        raise PretrainedError(f"{path} holds no parameters")
+    return flat, kind, prep
+
+
+# ----------------------------------------------------------------------------- name mapping
+_CAFFE_PARAM = {"weight": "weight", "bias": "bias", "running_mean": "running_mean",
+                "running_var": "running_var", "num_batches_tracked": "num_batches_tracked",
+                "mean": "running_mean", "var": "running_var", "variance": "running_var",
+                "gamma": "weight", "scale": "weight", "beta": "bias"}
+_CAFFE_BLOCK = re.compile(r"^conv(?P<stage>[2-5])_(?P<block>\d+)_(?P<op>1x1_reduce|3x3|1x1_increase|1x1_proj)"
+                          r"(?P<bn>_bn)?$")
+_CAFFE_OP = {"1x1_reduce": ("conv1", "bn1"), "3x3": ("conv2", "bn2"), "1x1_increase": ("conv3", "bn3"),
+             "1x1_proj": ("downsample.0", "downsample.1")}
+
+
+def _caffe_layer(layer: str) -> str | None:
+    layer = layer.replace("/", "_")
+    if layer == "conv1_7x7_s2":
+        return "conv1"
+    if layer == "conv1_7x7_s2_bn":
+        return "bn1"
+    if layer in ("classifier", "fc", "fc1000", "fc8"):
+        return "fc"
+    m = _CAFFE_BLOCK.match(layer)
+    if not m:
+        return None
+    conv, bn = _CAFFE_OP[m["op"]]
+    return f"layer{int(m['stage']) - 1}.{int(m['block']) - 1}.{bn if m['bn'] else conv}"
+
+
+def is_caffe_named(keys) -> bool:
+    return any(k.replace("/", "_").startswith(("conv1_7x7_s2", "conv2_1_")) for k in keys)
+
+
+def caffe_to_torchvision(sd: Mapping[str, Any]) -> dict[str, Any]:
+    """Caffe ResNet-50 names -> torchvision resnet50 names.
+
+    conv1_7x7_s2 -> conv1, conv1_7x7_s2_bn -> bn1; conv{s}_{b}_1x1_reduce / _3x3 / _1x1_increase
+    (+ ``_bn``) -> layer{s-1}.{b-1}.conv1 / conv2 / conv3 (bn1 / bn2 / bn3); conv{s}_{b}_1x1_proj(_bn)
+    -> layer{s-1}.{b-1}.downsample.0 (.1); classifier -> fc. A name that matches none of these is
+    an error (listed)."""
+    out: dict[str, Any] = {}
+    unknown = []
+    for key, v in sd.items():
+        layer, _, param = key.replace("/", "_").rpartition(".") if "." in key else (key, "", "")
+        tv_layer = _caffe_layer(layer)
+        tv_param = _CAFFE_PARAM.get(param)
+        if tv_layer is None or tv_param is None:
+            unknown.append(key)
+            continue
+        out[f"{tv_layer}.{tv_param}"] = v
+    if unknown:
+        raise PretrainedError(f"unrecognised Caffe ResNet-50 parameter names: {_names(unknown)}")
+    return out
+
+
+_TV_STEM = {"conv1": "features.0", "bn1": "features.1"}
+
+
+def torchvision_to_camnet(sd: Mapping[str, Any]) -> dict[str, Any]:
+    """torchvision ResNet names -> CamNet names: conv1 -> features.0, bn1 -> features.1,
+    layer{i} -> features.{3+i}; fc stays fc. Names already in CamNet form pass through."""
+    out: dict[str, Any] = {}
+    for key, v in sd.items():
+        head, _, rest = key.partition(".")
+        if head in _TV_STEM:
+            key = f"{_TV_STEM[head]}.{rest}"
+        elif re.fullmatch(r"layer[1-4]", head):
+            key = f"features.{3 + int(head[5:])}.{rest}"
+        out[key] = v
+    return out
+
+
+# ----------------------------------------------------------------------------- layout
+def _resnet_parts(model: nn.Module):
+    feats = getattr(model, "features", None)
+    if not isinstance(feats, nn.Sequential) or len(feats) != 8 or not isinstance(feats[3], nn.MaxPool2d):
+        return None
+    return feats
+
+
+def layout_of(model: nn.Module) -> str:
+    """"caffe" if the ResNet's downsampling blocks stride in their first 1x1 conv, else "torchvision"."""
+    feats = _resnet_parts(model)
+    if feats is None:
+        return "torchvision"
+    block = feats[5][0]
+    if hasattr(block, "conv3") and tuple(block.conv1.stride) == (2, 2):
+        return "caffe"
+    return "torchvision"
+
+
+def apply_layout(model: nn.Module, layout: str) -> nn.Module:
+    """Switch a ResNet CamNet between torchvision's layout and the Caffe one (in place; weights kept).
+    Only bottleneck ResNets (resnet50) have a Caffe variant; other models accept "torchvision" only."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout '{layout}' (one of: {', '.join(LAYOUTS)})")
+    feats = _resnet_parts(model)
+    if feats is None or not hasattr(feats[4][0], "conv3"):
+        if layout == "caffe":
+            raise ValueError("the Caffe layout exists only for bottleneck ResNets (resnet50)")
+        return model
+    caffe = layout == "caffe"
+    pool: nn.MaxPool2d = feats[3]
+    pool.padding, pool.ceil_mode = (0, True) if caffe else (1, False)
+    for stage in (feats[5], feats[6], feats[7]):
+        block = stage[0]
+        block.conv1.stride = (2, 2) if caffe else (1, 1)
+        block.conv2.stride = (1, 1) if caffe else (2, 2)
+    return model
+
+
+# ----------------------------------------------------------------------------- loading
+def _names(names, limit: int = 12) -> str:
+    names = list(names)
+    shown = ", ".join(names[:limit])
+    return shown + (f" ... (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+def load_pretrained(model: nn.Module, path: str | Path, *, caffe_layout: bool | None = None) -> Preprocessing:
+    """Copy the weights in `path` into `model` (a CamNet) and return the input Preprocessing they expect.
+
+    The source classifier is kept only when its shape equals our head's; otherwise (the 8,631-way
+    face-identity layer, ImageNet's 1,000 classes) the head keeps its fresh initialisation. Missing,
+    unexpected or mis-shaped tensors raise PretrainedError naming them (BatchNorm's
+    num_batches_tracked may be absent). Numpy pickles are the face-pretrained Caffe ResNet-50: they
+    switch a resnet50 to the Caffe layout (``caffe_layout=False`` keeps torchvision's) and return
+    VGGFACE2_CAFFE. Torch files return the preprocessing stored in the checkpoint, else ImageNet's."""
+    sd, kind, prep_dict = read_state_dict(path)
+    if kind == "pickle" and is_caffe_named(sd):
+        sd = caffe_to_torchvision(sd)
+    sd = torchvision_to_camnet(sd)
+
+    target = model.state_dict()
+    dropped_head = False
+    fc_src = {k: v for k, v in sd.items() if k.startswith("fc.")}
+    if fc_src and any(k not in target or tuple(v.shape) != tuple(target[k].shape) for k, v in fc_src.items()):
+        for k in fc_src:
+            sd.pop(k)
+        dropped_head = True
+
+    unexpected = [k for k in sd if k not in target]
+    missing = [k for k in target if k not in sd and not k.endswith("num_batches_tracked")
+               and not (k.startswith("fc.") and (dropped_head or not fc_src))]
+    mismatched = [f"{k} {tuple(sd[k].shape)} vs model {tuple(target[k].shape)}"
+                  for k in sd if k in target and tuple(sd[k].shape) != tuple(target[k].shape)]
+    if missing or unexpected or mismatched:
+        parts = []
+        if mismatched:
+            parts.append(f"shape mismatch: {_names(mismatched)}")
+        if missing:
+            parts.append(f"missing: {_names(missing)}")
+        if unexpected:
+            parts.append(f"unexpected: {_names(unexpected)}")
+        raise PretrainedError(f"{Path(path).name} does not fit the model; " + "; ".join(parts))
+
+    with torch.no_grad():
+        for k, v in sd.items():
+            t = torch.as_tensor(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v
+            target[k].copy_(t.to(dtype=target[k].dtype))
+    # state_dict() tensors share storage with the parameters and buffers: copy_ above wrote them.
+
+    if kind == "pickle":
+        feats = _resnet_parts(model)
+        is_bottleneck = feats is not None and hasattr(feats[4][0], "conv3")
+        if is_bottleneck and caffe_layout is not False:
+            apply_layout(model, "caffe")
+        return VGGFACE2_CAFFE
+    if caffe_layout:
+        apply_layout(model, "caffe")
+    if prep_dict is not None:
+        return Preprocessing.from_dict(prep_dict)
+    return Preprocessing()

@@ -1,0 +1,91 @@
+"""progress.json (rewritten atomically by a heartbeat thread at least every second while anything
+changed), the terminal progress bar, and SIGTERM/SIGINT turned into a polite stop flag."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from eac_core import rundir
+
+
+class StopFlag:
+    """Set by SIGTERM / SIGINT; the training loop polls it between steps."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._old: dict[int, object] = {}
+
+    def install(self) -> "StopFlag":
+        for s in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._old[s] = signal.signal(s, self._handle)
+            except ValueError:       # not the main thread (tests calling main() from a thread)
+                pass
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.signum = signum
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+    def restore(self) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+
+class Progress:
+    """The live state of a run; `update` is cheap, a daemon thread writes the file."""
+
+    def __init__(self, run: Path, epochs: int, enabled: bool = True, interval: float = 1.0):
+        self.run, self.enabled, self.interval = Path(run), enabled, interval
+        self.t0 = time.time()
+        self.state = {"state": "running", "phase": "setup", "epoch": 0, "epochs": epochs, "step": 0, "steps": 0,
+                      "images_per_sec": 0.0, "eta_sec": None, "elapsed_sec": 0.0, "error": None,
+                      "pid": os.getpid(), "updated_at": None}
+        self._lock = threading.Lock()
+        self._dirty = True
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "Progress":
+        if self.enabled:
+            self.flush()
+            self._thread = threading.Thread(target=self._loop, name="progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def update(self, **kw) -> None:
+        with self._lock:
+            self.state.update(kw)
+            self._dirty = True
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush(force=True)
+
+    def flush(self, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            if not (self._dirty or force):
+                return
+            self.state["elapsed_sec"] = round(time.time() - self.t0, 2)
+            self.state["updated_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            snapshot = dict(self.state)
+            self._dirty = False
+        try:
+            rundir.write_progress(self.run, snapshot)
+        except OSError:
+            pass
+
+    def close(self, **final) -> None:
+        """Stop the heartbeat and write the final state."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.update(**final)
+        self.flush(force=True)

@@ -1,0 +1,200 @@
+"""The bad-input corpus of issue 2 section 3: each input gets an exact report reason or a one-line
+error naming the file (and row); nothing is lost silently."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from data_tools.importers import ImportFailure
+from data_tools.importers.base import read_table
+
+LABELS7 = "angry, disgust, fear, happy, neutral, sad, surprise"
+
+
+@pytest.fixture
+def class_tree(tmp_path, special_images):
+    """A folders dataset: every special image kind under happy/, a plain image under sad/."""
+    root = tmp_path / "tree"
+    for name, path in special_images.items():
+        (root / "happy").mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, root / "happy" / path.name)
+    (root / "sad").mkdir()
+    shutil.copy(special_images["rgb_png"], root / "sad" / "plain.png")
+    return root
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_image_corpus_through_an_import(run_import, class_tree, reasons, check_counts):
+    res = run_import("folders", class_tree)
+    check_counts(res)
+    assert reasons(res) == {
+        "happy/zero.jpg": "unreadable image: empty file (0 bytes)",
+        "happy/truncated.jpg": "unreadable image: truncated image data",
+        "happy/text.jpg": "unreadable image: not an image (format not recognised)",
+        "happy/bomb.png": "unreadable image: declares 400,000,000 pixels, over the limit of 89,478,485 "
+                          "(refused as a possible decompression bomb)",
+        "happy/bomb_moderate.png": "unreadable image: declares 10000x10000 = 100,000,000 pixels, over the "
+                                   "limit of 89,478,485 (refused as a possible decompression bomb)",
+    }
+    # decoded correctly, not rejected
+    assert sorted(res.manifest["path"]) == sorted([
+        "happy/rgb.png", "happy/alpha.png", "happy/gray16.png", "happy/palette.tiff", "happy/cmyk.jpg",
+        "happy/exif_rotated.jpg", "happy/gray.jpg", "sad/plain.png"])
+
+
+def _csv(root: Path, text: str, name: str = "labels.csv", encoding: str = "utf-8") -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / name).write_bytes(text.encode(encoding, "surrogateescape"))
+    return root / name
+
+
+@pytest.fixture
+def img_root(tmp_path, special_images):
+    root = tmp_path / "csvroot"
+    (root / "img").mkdir(parents=True)
+    for n in ("a", "b", "c", "d"):
+        shutil.copy(special_images["rgb_png"], root / "img" / f"{n}.png")
+    return root
+
+
+def test_label_rules(run_import, img_root, reasons, check_counts):
+    _csv(img_root, "path,label\nimg/a.png,happy\nimg/b.png,hapy\nimg/c.png,\nimg/d.png,Sadness\n")
+    res = run_import("csv", img_root, classes=["happy", "sad"], test_fraction=0)
+    check_counts(res)
+    assert reasons(res) == {"img/b.png": "label 'hapy' is not one of: happy, sad",
+                            "img/c.png": "empty label"}
+    assert dict(zip(res.manifest["path"], res.manifest["label"])) == {"img/a.png": "happy", "img/d.png": "sad"}
+
+
+def test_label_not_in_the_class_list(run_import, img_root, reasons):
+    _csv(img_root, "path,label\nimg/a.png,happy\nimg/b.png,contempt\n")
+    res = run_import("csv", img_root, classes=["happy", "sad"])
+    assert reasons(res) == {"img/b.png": "label 'contempt' is not one of: happy, sad"}
+
+
+def test_numeric_label_out_of_range(run_import, tmp_path, reasons, check_counts):
+    root = tmp_path / "raf"
+    _csv(root, "train_00001.jpg 5\ntrain_00002.jpg 8\ntest_00001.jpg 0\ntest_00002.jpg x\n",
+         name="list_patition_label.txt")
+    res = run_import("rafdb", root, labels_only=True)
+    check_counts(res)
+    assert reasons(res) == {"train_00002.jpg": "label 8 is out of range 1..7",
+                            "test_00001.jpg": "label 0 is out of range 1..7",
+                            "test_00002.jpg": "label 'x' is not a number in 1..7"}
+
+
+def test_duplicate_sample_id(run_import, img_root, reasons, check_counts):
+    _csv(img_root, "sample_id,path,label\ns1,img/a.png,happy\ns1,img/b.png,sad\ns2,img/c.png,sad\n")
+    res = run_import("csv", img_root)
+    check_counts(res)
+    assert reasons(res) == {"img/b.png": "duplicate sample_id 's1' (first at row 2)"}
+
+
+def test_same_image_with_two_labels_is_a_conflict(run_import, img_root, reasons, check_counts):
+    _csv(img_root, "path,label\nimg/a.png,happy\nimg/b.png,sad\nimg/a.png,sad\n")
+    res = run_import("csv", img_root)
+    check_counts(res)
+    assert list(res.report["reason"]) == ["conflict: the same image is also listed as 'sad' (row 4)",
+                                          "conflict: the same image is also listed as 'happy' (row 2)"]
+    assert list(res.report["row"]) == [2, 4]
+    assert list(res.manifest["path"]) == ["img/b.png"]
+
+
+def test_same_image_twice_with_the_same_label_keeps_the_first(run_import, img_root, reasons):
+    _csv(img_root, "path,label\nimg/a.png,happy\n./img/a.png,Happiness\n")
+    res = run_import("csv", img_root)
+    assert list(res.report["reason"]) == ["duplicate: the same image is already listed (row 2)"]
+    assert list(res.manifest["path"]) == ["img/a.png"]
+
+
+def test_paths_that_leave_the_root(run_import, tmp_path, img_root, reasons, check_counts):
+    outside = tmp_path / "outside.png"
+    shutil.copy(img_root / "img" / "a.png", outside)
+    os.symlink(outside, img_root / "img" / "link.png")
+    os.symlink(tmp_path, img_root / "updir")
+    _csv(img_root, f"path,label\n../outside.png,happy\nimg/../../outside.png,sad\n{outside},sad\n"
+                   f"img/link.png,happy\nupdir/outside.png,sad\n{img_root / 'img' / 'a.png'},happy\n")
+    res = run_import("csv", img_root)
+    check_counts(res)
+    assert list(res.report["reason"]) == ["path leaves the root through '..'"] * 2 + [
+        "absolute path outside the root", "symlink leads outside the root", "symlink leads outside the root"]
+    assert list(res.manifest["path"]) == ["img/a.png"]  # an absolute path inside the root is fine
+
+
+def test_missing_file(run_import, img_root, reasons):
+    _csv(img_root, "path,label\nimg/a.png,happy\nimg/nope.png,sad\n")
+    assert reasons(run_import("csv", img_root)) == {"img/nope.png": "missing file"}
+
+
+def test_unicode_names_import_and_non_utf8_names_are_reported(run_import, tmp_path, special_images,
+                                                              reasons, check_counts):
+    root = tmp_path / "names"
+    (root / "happy").mkdir(parents=True)
+    shutil.copy(special_images["rgb_png"], root / "happy" / "笑顔 é.png")
+    shutil.copy(special_images["rgb_png"], root / "happy" / b"caf\xe9.png".decode("utf-8", "surrogateescape"))
+    res = run_import("folders", root, test_fraction=0)
+    check_counts(res)
+    assert list(res.manifest["path"]) == ["happy/笑顔 é.png"]
+    assert list(res.manifest["sample_id"]) == ["happy/笑顔 é"]
+    assert reasons(res) == {"happy/caf\\xe9.png": "file name is not valid UTF-8"}
+    text = (res.out / "report.csv").read_text(encoding="utf-8")
+    assert "happy/caf\\xe9.png" in text
+    assert "笑顔 é" in (res.out / "manifest.csv").read_text(encoding="utf-8")
+
+
+def test_non_utf8_bytes_inside_a_csv(run_import, img_root, reasons):
+    _csv(img_root, "path,label\nimg/a.png,happy\nimg/caf\udce9.png,sad\n")
+    assert reasons(run_import("csv", img_root)) == {"img/caf\\xe9.png": "file name is not valid UTF-8"}
+
+
+@pytest.mark.parametrize("text", [
+    "\ufeffpath,label\r\nimg/a.png,happy\r\nimg/b.png,sad\r\n",   # BOM and CRLF
+    "path;label\nimg/a.png;happy\nimg/b.png;sad\n",               # ; delimiter
+    "path\tlabel\nimg/a.png\thappy\n\nimg/b.png\tsad",            # tab, blank line, no final newline
+])
+def test_csv_dialects(run_import, img_root, text, check_counts):
+    _csv(img_root, text)
+    res = run_import("csv", img_root, test_fraction=0)
+    check_counts(res)
+    assert dict(zip(res.manifest["path"], res.manifest["label"])) == {"img/a.png": "happy", "img/b.png": "sad"}
+    assert len(res.report) == 0
+
+
+def test_csv_row_with_wrong_field_count_is_reported(run_import, img_root, reasons, check_counts):
+    _csv(img_root, "path,label\nimg/a.png,happy\nimg/b.png,sad,extra\n")
+    res = run_import("csv", img_root)
+    check_counts(res)
+    assert list(zip(res.report["row"], res.report["reason"])) == [(3, "has 3 fields, the header has 2")]
+
+
+def test_header_only_csv_is_a_one_line_error(run_import, img_root):
+    path = _csv(img_root, "path,label\r\n")
+    with pytest.raises(ImportFailure) as err:
+        run_import("csv", img_root)
+    assert str(err.value) == f"{path}: header only, no data rows"
+
+
+def test_empty_csv_is_a_one_line_error(run_import, img_root):
+    path = _csv(img_root, "")
+    with pytest.raises(ImportFailure) as err:
+        run_import("csv", img_root)
+    assert str(err.value) == f"{path}: empty file"
+    with pytest.raises(ImportFailure, match=r": empty file$"):
+        read_table(_csv(img_root, "\n\r\n  \n", name="blank.csv"))
+
+
+def test_missing_column_is_a_one_line_error(run_import, img_root):
+    path = _csv(img_root, "file,label\nimg/a.png,happy\n")
+    with pytest.raises(ImportFailure) as err:
+        run_import("csv", img_root)
+    assert str(err.value) == f"{path}: no column 'path' (columns: file, label)"
+
+
+def test_labels_only_skips_image_checks(run_import, img_root, reasons):
+    _csv(img_root, "path,label\nimg/nope.png,happy\n../x.png,sad\n")
+    res = run_import("csv", img_root, labels_only=True)
+    assert list(res.manifest["path"]) == ["img/nope.png"]
+    assert reasons(res) == {"../x.png": "path leaves the root through '..'"}  # still refused

@@ -1,0 +1,385 @@
+"""Corrected-label export: every format, round trips, formula neutralisation, atomic writes, the CLI."""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import data_tools.__main__ as cli
+from data_tools import export as ex
+from data_tools.audit import Audit
+from data_tools.classes import RAFDB_ORDER
+from data_tools.manifest import DatasetInfo, load_dataset, read_manifest_csv, write_dataset
+
+RAFDB_LIST = Path(__file__).resolve().parents[3] / "shared" / "data" / "rafdb_labels" / "list_patition_label.txt"
+VOTES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF"]
+
+
+def _votes(**v: int) -> dict[str, str]:
+    return {f"vote_{c}": str(v.get(c, 0)) for c in VOTES}
+
+
+ROWS = [  # sample_id, path, label, split, votes
+    ("007", "img/007.png", "happy", "train", _votes(happiness=8, neutral=2)),
+    ("s2", "img/s2.png", "sad", "train", _votes(sadness=6, neutral=3, unknown=1)),
+    ("s3", "img/s3.png", "fear", "train", _votes(fear=5, surprise=4, NF=1)),
+    ("s4", "img/s4.png", "angry", "train", _votes(anger=9, disgust=1)),
+    ("s5", "img/s5.png", "surprise", "val", _votes(surprise=10)),
+    ("s6", "img/s6.png", "neutral", "test", _votes(neutral=7, sadness=3)),
+]
+
+
+@pytest.fixture
+def ds(tmp_path) -> Path:
+    m = pd.DataFrame([{"sample_id": s, "path": p, "label": l, "split": sp, **v} for s, p, l, sp, v in ROWS])
+    m["true_label"] = m["label"]
+    return write_dataset(tmp_path / "datasets" / "tiny", m,
+                         DatasetInfo(classes=list(RAFDB_ORDER), image_root="../../images", format="ferplus"))
+
+
+@pytest.fixture
+def audited(ds, tmp_path):
+    """keep 007, relabel s2 -> neutral, remove s3, unsure s4, relabel s5 then undo; s6 undecided."""
+    a = Audit.open(tmp_path / "runs" / "r1" / "audit.sqlite", dataset=str(ds), run=str(tmp_path / "runs" / "r1"))
+    a.record("007", "keep", reviewer="ann")
+    a.record("s2", "relabel", "neutral", reviewer="ann", note="looks calm")
+    a.record("s3", "remove", reviewer="bob", note="not a face")
+    a.record("s4", "unsure", reviewer="bob")
+    a.record("s5", "relabel", "fear", reviewer="bob")
+    a.undo(reviewer="bob")
+    pd.DataFrame({"sample_id": ["007", "s2", "s3", "s4"], "suspicion": [0.1, 0.9, -1.5, 0.25]}).to_parquet(
+        a.path.parent / "scores.parquet")
+    return a
+
+
+def _table(ds, audit=None, scores=None):
+    return ex.corrected_table(load_dataset(ds), audit.latest() if audit else None, scores)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return read_manifest_csv(path)
+
+
+# -- formula neutralisation -------------------------------------------------------------------------
+@pytest.mark.parametrize("cell, expected", [
+    ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"), ("@evil", "'@evil"),
+    ("+cmd", "'+cmd"), ("-cmd", "'-cmd"), ("\tx", "'\tx"), ("\rx", "'\rx"), ("-1+1", "'-1+1"), ("-", "'-"),
+    ("-1", "-1"), ("+0.5", "+0.5"), ("-3e-2", "-3e-2"), ("-.5", "-.5"), ("plain", "plain"), ("", ""),
+    (-1, -1), (-2.5, -2.5), (None, None)])
+def test_neutralize_cell(cell, expected):
+    assert ex.neutralize_cell(cell) == expected
+
+
+def test_neutralize_frame_leaves_numeric_columns_alone():
+    df = pd.DataFrame({"n": [-1, 2], "x": [-1.5, 0.0], "t": ["-1", "=1+1"], "=h": ["a", "@b"]})
+    out = ex.neutralize_frame(df)
+    assert out.columns.tolist() == ["n", "x", "t", "'=h"]
+    assert out["n"].tolist() == [-1, 2] and out["n"].dtype == df["n"].dtype
+    assert out["x"].tolist() == [-1.5, 0.0]
+    assert out["t"].tolist() == ["-1", "'=1+1"]
+    assert out["'=h"].tolist() == ["a", "'@b"]
+    assert df["t"].tolist() == ["-1", "=1+1"]                 # the input is not changed
+
+
+# -- no decisions: every format reproduces the input labels ---------------------------------------
+def test_no_decisions_reproduces_input(ds, tmp_path):
+    t = _table(ds)
+    assert t["final_label"].tolist() == [r[2] for r in ROWS] and set(t["action"]) == {""}
+    src = read_manifest_csv(ds / "manifest.csv")
+    out = ex.export_manifest(t, load_dataset(ds), tmp_path / "again")
+    got = _read(out / "manifest.csv")
+    assert got[src.columns.tolist()].equals(src)
+    assert got["audit_action"].tolist() == [""] * 6
+    fp = _read(ex.export_ferplus_csv(t, tmp_path / "fer.csv"))
+    assert fp["Usage"].tolist() == ["Training"] * 4 + ["PublicTest", "PrivateTest"]
+    assert fp["Image name"].tolist() == ["007.png", "s2.png", "s3.png", "s4.png", "s5.png", "s6.png"]
+    assert fp[VOTES].values.tolist() == src[[f"vote_{c}" for c in VOTES]].values.tolist()
+    assert ex.export_bytes("rafdb", t) == b"007.png 4\ns2.png 5\ns3.png 2\ns4.png 6\ns5.png 1\ns6.png 7\n"
+
+
+@pytest.mark.skipif(not RAFDB_LIST.is_file(), reason=f"real RAF-DB label list not found at {RAFDB_LIST}")
+def test_rafdb_list_round_trip_is_byte_exact(tmp_path):
+    from data_tools.importers import import_dataset
+    ds = import_dataset("rafdb", RAFDB_LIST.parent, tmp_path / "rafdb", labels_only=True).out
+    m = read_manifest_csv(ds / "manifest.csv")
+    assert (m["split"] == "train").sum() == 12271 and (m["split"] == "test").sum() == 3068
+    audit = Audit.open(tmp_path / "audit.sqlite", dataset=str(ds))
+    out = tmp_path / "out" / "list_patition_label.txt"
+    assert cli_main(["export", "--audit", str(audit.path), "--format", "rafdb", "--out", str(out)]) == 0
+    assert out.read_bytes() == RAFDB_LIST.read_bytes()        # same order, LF, no final newline
+    # with decisions, only the decided lines change
+    audit.record("train_00001", "relabel", "neutral")
+    audit.record("test_0001", "remove")
+    audit.record("test_0002", "unsure")
+    cli_main(["export", "--audit", str(audit.path), "--format", "rafdb", "--out", str(out)])
+    src, got = RAFDB_LIST.read_text().splitlines(), out.read_text().splitlines()
+    assert got[0] == "train_00001.jpg 7" and len(got) == len(src) - 1
+    assert got[1:12271] == src[1:12271] and got[12271:] == src[12272:]
+
+
+def test_rafdb_line_layout_is_kept_or_given(ds, tmp_path):
+    d = load_dataset(ds)
+    t = ex.corrected_table(d, None).head(2)
+    crlf = tmp_path / "list.txt"
+    crlf.write_bytes(b"a.jpg 1\r\nb.jpg 2\r\n")
+    d.info.extra = {"list": str(crlf)}                        # sniffed from the imported list
+    assert ex.export_bytes("rafdb", t, d) == b"007.png 4\r\ns2.png 5\r\n"
+    d.info.extra = {"rafdb_list": {"newline": "\n", "final_newline": False}}   # recorded at import
+    assert ex.export_bytes("rafdb", t, d) == b"007.png 4\ns2.png 5"
+    assert ex.export_rafdb_list(t, tmp_path / "o.txt", d, final_newline=True).read_bytes() == \
+        b"007.png 4\ns2.png 5\n"
+
+
+# -- each decision, in every format ----------------------------------------------------------------
+def test_corrected_table_columns_and_values(ds, audited):
+    t = _table(ds, audited, ex.load_scores(audited.path.parent / "scores.parquet"))
+    assert t.columns.tolist()[-7:] == ex.DECISION_COLUMNS
+    assert t["sample_id"].tolist() == ["007", "s2", "s3", "s4", "s5", "s6"]
+    assert t["original_label"].tolist() == ["happy", "sad", "fear", "angry", "surprise", "neutral"]
+    assert t["final_label"].tolist() == ["happy", "neutral", "", "angry", "surprise", "neutral"]
+    assert t["action"].tolist() == ["keep", "relabel", "remove", "unsure", "", ""]
+    assert t["reviewer"].tolist() == ["ann", "ann", "bob", "bob", "", ""]
+    assert t["note"].tolist() == ["", "looks calm", "not a face", "", "", ""]
+    assert t["suspicion"].tolist()[:4] == [0.1, 0.9, -1.5, 0.25] and t["suspicion"].iloc[4:].isna().all()
+    assert (t["decided_at"].iloc[:4] != "").all() and (t["decided_at"].iloc[4:] == "").all()
+
+
+def test_csv_keeps_every_row(ds, audited, tmp_path):
+    t = _table(ds, audited, ex.load_scores(audited.path.parent / "scores.parquet"))
+    got = _read(ex.export_csv(t, tmp_path / "c.csv"))
+    assert got[["sample_id", "label", "original_label", "final_label", "action", "suspicion", "reviewer",
+                "note"]].values.tolist() == [
+        ["007", "happy", "happy", "happy", "keep", "0.1", "ann", ""],
+        ["s2", "sad", "sad", "neutral", "relabel", "0.9", "ann", "looks calm"],
+        ["s3", "fear", "fear", "", "remove", "-1.5", "bob", "not a face"],
+        ["s4", "angry", "angry", "angry", "unsure", "0.25", "bob", ""],
+        ["s5", "surprise", "surprise", "surprise", "", "", "", ""],
+        ["s6", "neutral", "neutral", "neutral", "", "", "", ""]]
+
+
+def test_manifest_drops_removed_and_takes_final_label(ds, audited, tmp_path):
+    t = _table(ds, audited)
+    out = ex.export_manifest(t, load_dataset(ds), tmp_path / "elsewhere" / "cleaned", audit_info={"audit": "a"})
+    got = _read(out / "manifest.csv")
+    assert got[["sample_id", "label", "true_label", "label_before_audit", "audit_action"]].values.tolist() == [
+        ["007", "happy", "happy", "happy", "keep"],
+        ["s2", "neutral", "sad", "sad", "relabel"],
+        ["s4", "angry", "angry", "angry", "unsure"],
+        ["s5", "surprise", "surprise", "surprise", ""],
+        ["s6", "neutral", "neutral", "neutral", ""]]
+    new, old = load_dataset(out), load_dataset(ds)
+    assert new.image_path("img/s2.png") == old.image_path("img/s2.png")   # images still resolve
+    assert new.info.image_root == "../../images"
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["extra"]["audit_export"]["decisions"] == {"keep": 1, "relabel": 1, "remove": 1, "undecided": 2,
+                                                          "unsure": 1}
+    assert info["extra"]["audit_export"]["audit"] == "a" and info["source"] == str(ds.resolve())
+    assert info["counts"]["imported"] == 5
+
+
+def test_manifest_keeps_absolute_image_root(ds, tmp_path):
+    d = load_dataset(ds)
+    d.info.image_root = str(tmp_path / "abs_images")
+    out = ex.export_manifest(ex.corrected_table(d, None), d, tmp_path / "x")
+    assert load_dataset(out).info.image_root == str(tmp_path / "abs_images")
+
+
+def test_rafdb_list_drops_removed_keeps_unsure(ds, audited, tmp_path):
+    t = _table(ds, audited)
+    out = ex.export_rafdb_list(t, tmp_path / "l.txt")
+    assert out.read_text() == "007.png 4\ns2.png 7\ns4.png 6\ns5.png 1\ns6.png 7\n"
+
+
+def test_ferplus_votes_follow_the_final_label(ds, audited, tmp_path):
+    t = _table(ds, audited)
+    got = _read(ex.export_ferplus_csv(t, tmp_path / "f.csv"))
+    assert got.columns.tolist() == ["Usage", "Image name"] + VOTES
+    assert got.values.tolist() == [
+        ["Training", "007.png", "2", "8", "0", "0", "0", "0", "0", "0", "0", "0"],
+        ["Training", "s2.png", "10", "0", "0", "0", "0", "0", "0", "0", "0", "0"],   # relabelled: all votes
+        ["Training", "s4.png", "0", "0", "0", "0", "9", "1", "0", "0", "0", "0"],    # unsure: as it was
+        ["PublicTest", "s5.png", "0", "0", "10", "0", "0", "0", "0", "0", "0", "0"],
+        ["PrivateTest", "s6.png", "7", "0", "0", "3", "0", "0", "0", "0", "0", "0"]]
+
+
+def test_ferplus_relabel_back_to_the_vote_plurality_restores_votes(ds, tmp_path):
+    d = load_dataset(ds)
+    d.manifest.loc[d.manifest["sample_id"] == "s3", "label"] = "sad"     # as noise injection would
+    d.manifest.loc[d.manifest["sample_id"] == "s6", ["vote_neutral", "vote_sadness"]] = ["5", "5"]  # a tie
+    decisions = pd.DataFrame({"sample_id": ["s3"], "action": ["relabel"], "new_label": ["fear"]})
+    t = ex.corrected_table(d, decisions)
+    fp = pd.read_csv(io.BytesIO(ex.export_bytes("ferplus", t)))
+    assert fp.loc[2, VOTES].tolist() == [0, 0, 4, 0, 0, 0, 5, 0, 0, 1]        # original votes back
+    assert fp.loc[5, VOTES].tolist() == [10, 0, 0, 0, 0, 0, 0, 0, 0, 0]       # tie: votes go to the label
+    no_votes = ex.corrected_table(load_dataset(ds), None)[["sample_id", "path", "label", "split", "action",
+                                                          "final_label"]]
+    fp = pd.read_csv(io.BytesIO(ex.export_bytes("ferplus", no_votes)))
+    assert fp.loc[0, VOTES].tolist() == [0, 10, 0, 0, 0, 0, 0, 0, 0, 0]
+
+
+def test_ferplus_round_trip_through_the_importer(tmp_path):
+    from data_tools.importers import import_dataset
+    header = "Usage,Image name," + ",".join(VOTES) + "\n"
+    kept = ["Training,fer0000000.png,4,0,0,1,3,2,0,0,0,0", "Training,fer0000001.png,6,0,1,1,0,0,0,0,2,0",
+            "PublicTest,fer0028709.png,0,10,0,0,0,0,0,0,0,0"]
+    excluded = ["PrivateTest,fer0032220.png,0,0,0,0,0,0,0,2,0,8"]          # not-a-face: not imported
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "fer2013new.csv").write_text(header + "\n".join(kept + excluded) + "\n")
+    d = load_dataset(import_dataset("ferplus", tmp_path / "src", tmp_path / "ds", labels_only=True).out)
+    assert ex.export_bytes("ferplus", ex.corrected_table(d, None), d).decode() == header + "\n".join(kept) + "\n"
+    t = ex.corrected_table(d, pd.DataFrame({"sample_id": ["fer0000000"], "action": ["relabel"],
+                                            "new_label": ["angry"]}))
+    assert ex.export_bytes("ferplus", t, d).decode().splitlines()[1] == "Training,fer0000000.png,0,0,0,0,10,0,0,0,0,0"
+
+
+def test_labels_outside_the_target_format_are_refused(ds):
+    d = load_dataset(ds)
+    with pytest.raises(ex.ExportError, match="sample s2: relabelled to 'bored'"):
+        ex.corrected_table(d, pd.DataFrame({"sample_id": ["s2"], "action": ["relabel"], "new_label": ["bored"]}))
+    d.info.classes = d.info.classes + ["contempt"]
+    t = ex.corrected_table(d, pd.DataFrame({"sample_id": ["s2"], "action": ["relabel"], "new_label": ["contempt"]}))
+    with pytest.raises(ex.ExportError, match="sample s2: label 'contempt' has no RAF-DB number"):
+        ex.export_bytes("rafdb", t)
+    assert b"s2.png,0,0,0,0,0,0,0,10,0,0" in ex.export_bytes("ferplus", t)
+
+
+def test_formulas_neutralised_in_csv_identifiers_verbatim_elsewhere(ds, tmp_path):
+    d = load_dataset(ds)
+    d.manifest.loc[0, "path"] = "+cmd.png"
+    d.manifest["valence"] = ["-1", "0.5", "-0.25", "1", "=2+3", "0"]
+    decisions = pd.DataFrame({"sample_id": ["007"], "action": ["keep"], "reviewer": ["@evil"],
+                              "note": ["=HYPERLINK(\"http://evil\",\"x\")"], "decided_at": ["t"]})
+    t = ex.corrected_table(d, decisions, pd.DataFrame({"sample_id": ["007"], "suspicion": [-2.0]}))
+    row = (tmp_path / "c.csv")
+    ex.export_csv(t, row)
+    first = row.read_text().splitlines()[1]
+    assert first.startswith("007,'+cmd.png,happy,train,")
+    assert ",-1,happy,happy,keep,-2.0,t,'@evil,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\"" in first
+    assert _read(row)["valence"].tolist() == ["-1", "0.5", "-0.25", "1", "'=2+3", "0"]
+    # machine formats: identifiers verbatim (an apostrophe would break image lookup), no notes at all
+    m = _read(ex.export_manifest(t, d, tmp_path / "m") / "manifest.csv")
+    assert m["path"].iloc[0] == "+cmd.png" and "note" not in m.columns
+    assert ex.export_bytes("rafdb", t).startswith(b"+cmd.png 4\n")
+
+
+# -- atomic writes -----------------------------------------------------------------------------------
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+@pytest.mark.parametrize("kind", ["csv", "rafdb", "ferplus"])
+def test_interrupted_export_keeps_previous_file(ds, audited, tmp_path, monkeypatch, kind):
+    d, t = load_dataset(ds), _table(ds, audited)
+    out = tmp_path / "exports" / f"out.{kind}"
+    ex.export(kind, t, d, out)
+    before = out.read_bytes()
+
+    def half_then_fail(*args, **kwargs):
+        yield b"half a file, then "
+        raise KeyboardInterrupt
+
+    target = {"csv": "render_csv", "rafdb": "render_rafdb_list", "ferplus": "render_ferplus_csv"}[kind]
+    monkeypatch.setattr(ex, target, half_then_fail)
+    if kind in ex._FILE_RENDERERS:
+        monkeypatch.setitem(ex._FILE_RENDERERS, kind, half_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        ex.export(kind, _table(ds), d, out)
+    assert out.read_bytes() == before
+    assert _leftovers(out.parent) == []
+
+
+# -- bytes for the app, summary, beside the dataset ---------------------------------------------------
+def test_export_bytes_match_written_files(ds, audited, tmp_path):
+    d, t = load_dataset(ds), _table(ds, audited)
+    for kind in ("csv", "rafdb", "ferplus"):
+        assert ex.export(kind, t, d, tmp_path / kind).read_bytes() == ex.export_bytes(kind, t, d)
+    z = zipfile.ZipFile(io.BytesIO(ex.export_bytes("manifest", t, d)))
+    assert sorted(z.namelist()) == ["dataset.json", "manifest.csv"]
+    zm = pd.read_csv(z.open("manifest.csv"), dtype=str, keep_default_na=False)
+    assert zm["sample_id"].tolist() == ["007", "s2", "s4", "s5", "s6"]
+    assert json.loads(z.read("dataset.json"))["image_root"] == str(d.image_root)
+    with pytest.raises(ex.ExportError, match="unknown export format 'xml'"):
+        ex.export_bytes("xml", t, d)
+
+
+def test_changes_summary(ds, audited):
+    s = ex.changes_summary(_table(ds, audited), RAFDB_ORDER).set_index("class")
+    assert s.index.tolist() == RAFDB_ORDER + ["total"]
+    assert s.loc["sad"].tolist() == [1, 0, 1, 0, 0, 0, 0, 0]
+    assert s.loc["neutral"].tolist() == [1, 0, 0, 1, 0, 0, 1, 2]
+    assert s.loc["fear"].tolist() == [1, 0, 0, 0, 1, 0, 0, 0]
+    assert s.loc["total"].tolist() == [6, 1, 1, 1, 1, 1, 2, 5]
+
+
+def test_write_beside_dataset(ds, audited):
+    d, t = load_dataset(ds), _table(ds, audited)
+    assert ex.write_beside_dataset("csv", t, d) == ds.parent.resolve() / "tiny-corrected.csv"
+    out = ex.write_beside_dataset("manifest", t, d)
+    assert out == ds.parent.resolve() / "tiny-corrected"
+    assert load_dataset(out).image_path("a.png") == d.image_path("a.png")
+    with pytest.raises(ex.ExportError, match="refusing to overwrite"):
+        ex.export("manifest", t, d, ds)
+    with pytest.raises(ex.ExportError, match="refusing to overwrite"):
+        ex.export("csv", t, d, ds / "manifest.csv")
+
+
+# -- the command line ---------------------------------------------------------------------------------
+def cli_main(argv: list[str]) -> int:
+    """data_tools.__main__.main, with only the export subcommand registered (the others import
+    modules this test does not need)."""
+    saved = cli.COMMANDS
+    cli.COMMANDS = {"export": saved["export"]}
+    try:
+        return cli.main(argv)
+    finally:
+        cli.COMMANDS = saved
+
+
+def test_cli_end_to_end_with_defaults(ds, audited, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out.csv"
+    assert cli_main(["export", "--audit", str(audited.path), "--format", "csv", "--out", str(out)]) == 0
+    assert capsys.readouterr().out == (f"wrote {out}: 5 of 6 samples (relabelled 1, removed 1, kept 1, "
+                                       "unsure 1, undecided 2)\n")
+    got = _read(out)
+    assert got["suspicion"].tolist() == ["0.1", "0.9", "-1.5", "0.25", "", ""]   # scores found beside the audit
+    assert cli_main(["export", "--audit", str(audited.path), "--format", "manifest", "--out", "cleaned"]) == 0
+    assert _read(tmp_path / "cleaned" / "manifest.csv")["label"].tolist() == [
+        "happy", "neutral", "angry", "surprise", "neutral"]
+
+
+def test_cli_relative_dataset_and_explicit_options(ds, tmp_path, capsys, monkeypatch):
+    run = tmp_path / "runs" / "r2"
+    audit = Audit.open(run / "audit.sqlite", dataset="datasets/tiny")       # relative to the project
+    audit.record("s6", "remove")
+    audit.record("ghost", "keep")
+    monkeypatch.chdir(run)
+    assert cli_main(["export", "--audit", "audit.sqlite", "--format", "rafdb", "--out", "l.txt"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: 1 decision(s) name samples not in") and "(first: ghost)" in err
+    assert (run / "l.txt").read_text().splitlines()[-1] == "s5.png 1"
+    assert cli_main(["export", "--audit", "audit.sqlite", "--format", "csv", "--out", "c.csv",
+                     "--dataset", str(ds), "--scores", str(run / "missing.parquet")]) == 2
+    assert capsys.readouterr().err == f"error: {run / 'missing.parquet'}: no such scores file\n"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: None, "{p}: no such audit file"),
+    (lambda p: p.write_text("hello"), "{p}: not an audit database (not an SQLite file)")])
+def test_cli_bad_audit_is_a_one_line_error(tmp_path, capsys, make, message):
+    p = tmp_path / "audit.sqlite"
+    make(p)
+    assert cli_main(["export", "--audit", str(p), "--format", "csv", "--out", str(tmp_path / "o.csv")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "error: " + message.format(p=p) + "\n" and captured.out == ""
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_cli_audit_without_dataset(tmp_path, capsys):
+    audit = Audit.open(tmp_path / "audit.sqlite")
+    assert cli_main(["export", "--audit", str(audit.path), "--format", "csv", "--out", "o.csv"]) == 2
+    assert capsys.readouterr().err == f"error: {audit.path}: the audit names no dataset; pass --dataset DIR\n"

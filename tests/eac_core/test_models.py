@@ -1,0 +1,51 @@
+"""Backbone factory: feature-map (CAM grid) shapes per architecture and input size."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from eac_core.models import ARCHS, CamNet, build_model
+
+# (arch, input px) -> CAM grid. compact: total stride 8; torchvision ResNets: stride 32.
+GRID = {("compact", 48): 6, ("compact", 64): 8, ("resnet18", 64): 2, ("resnet34", 64): 2,
+        ("resnet50", 64): 2, ("resnet18", 96): 3}
+CHANNELS = {"resnet18": 512, "resnet34": 512, "resnet50": 2048}
+
+
+def test_archs():
+    assert set(ARCHS) == {"compact", "resnet18", "resnet34", "resnet50"}
+    with pytest.raises(ValueError, match="unknown architecture"):
+        build_model("vgg", 7)
+
+
+@pytest.mark.parametrize("arch,size", sorted(GRID))
+def test_feature_grid(arch, size):
+    torch.manual_seed(0)
+    model = build_model(arch, 7).eval()
+    assert isinstance(model, CamNet)
+    with torch.no_grad():
+        logits, feats = model(torch.randn(2, 3, size, size))
+    g = GRID[(arch, size)]
+    assert logits.shape == (2, 7)
+    assert feats.shape == (2, model.num_features, g, g)
+    assert model.fc.in_features == model.num_features
+    if arch in CHANNELS:
+        assert model.num_features == CHANNELS[arch]
+
+
+def test_compact_has_stride_8_and_at_least_6x6_at_48px():
+    model = build_model("compact", 3).eval()
+    for size in (48, 56, 64, 96):
+        with torch.no_grad():
+            _, f = model(torch.zeros(1, 3, size, size))
+        assert f.shape[-2:] == (size // 8, size // 8)
+        assert f.shape[-1] >= 6
+
+
+def test_resnet_state_dict_names():
+    keys = build_model("resnet18", 7).state_dict().keys()
+    for k in ("features.0.weight", "features.1.running_mean", "features.4.0.conv1.weight",
+              "features.7.1.bn2.weight", "features.5.0.downsample.0.weight", "fc.weight", "fc.bias"):
+        assert k in keys
+    keys50 = build_model("resnet50", 7).state_dict().keys()
+    assert "features.7.2.conv3.weight" in keys50 and "features.6.5.bn3.running_var" in keys50
