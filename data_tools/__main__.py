@@ -16,19 +16,24 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI parser; only the chosen subcommand's module is imported, so one broken
+    subcommand cannot take the others down."""
     parser = argparse.ArgumentParser(prog="python -m data_tools", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        mod = importlib.import_module(module)
-        mod.configure_parser(p)
-        p.set_defaults(_main=mod.main)
+        if command is None or name == command:
+            mod = importlib.import_module(module)
+            mod.configure_parser(p)
+            p.set_defaults(_main=mod.main)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command if command in COMMANDS else None).parse_args(argv)
     try:
         return int(args._main(args) or 0)
     except KeyboardInterrupt:

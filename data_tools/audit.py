@@ -199,6 +199,7 @@ class Audit:
         with self._connect() as con:
             df = pd.read_sql_query(f"SELECT {', '.join(LATEST_COLUMNS)} FROM latest ORDER BY event_id", con)
         df["sample_id"] = df["sample_id"].astype(str)
+        df["new_label"] = df["new_label"].astype(object).where(df["new_label"].notna(), None)
         return df
 
     def decision(self, sample_id: str) -> dict | None:
