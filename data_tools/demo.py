@@ -92,11 +92,11 @@ def identity(seed: int, pid: int) -> dict:
     r = np.random.default_rng([seed, 1, pid])
     skin = _mix(SKIN, r.random()) + r.normal(0, 6, 3)
     return dict(
-        skin=skin, lip=skin * 0.55 + np.array([50, 40, 140]) * (0.3 + 0.3 * r.random()),
+        skin=skin, lip=skin * 0.5 + np.array([85, 75, 175]) * r.uniform(0.4, 0.6),
         hair=_mix(HAIR, r.random()) + r.normal(0, 5, 3), style=HAIR_STYLES[r.integers(len(HAIR_STYLES))],
         iris=IRIS[r.integers(len(IRIS))], face_w=r.uniform(0.27, 0.33), face_h=r.uniform(0.36, 0.42),
         eye_dx=r.uniform(0.115, 0.135), eye_y=r.uniform(0.44, 0.47), eye_w=r.uniform(0.055, 0.066),
-        eye_h=r.uniform(0.024, 0.03), brow_t=r.uniform(0.026, 0.04), brow_len=r.uniform(0.075, 0.095),
+        eye_h=r.uniform(0.024, 0.03), brow_t=r.uniform(0.04, 0.055), brow_len=r.uniform(0.075, 0.095),
         mouth_y=r.uniform(0.70, 0.73), mouth_w=r.uniform(0.11, 0.135), nose_len=r.uniform(0.12, 0.16),
         glasses=bool(r.random() < 0.22), glasses_round=bool(r.random() < 0.5),
         rest=dict(brow_raise=r.normal(0, 0.15), mouth_curve=r.normal(0, 0.15), eye_open=r.normal(0, 0.15),
@@ -108,7 +108,7 @@ def expression(cls: str, intensity: float, ident: dict, r: np.random.Generator) 
     """Cue values for one face: the identity's rest + intensity x prototype (cues varied, some dropped)."""
     cues = {k: ident["rest"].get(k, 0.0) + r.normal(0, 0.06) for k in CUES}
     for k, v in PROTOTYPES[cls].items():
-        if r.random() < 0.12:  # people do not show every cue of an expression
+        if r.random() < 0.08:  # people do not show every cue of an expression
             continue
         cues[k] += intensity * v * r.uniform(0.75, 1.25)
     for k in ("brow_squeeze", "nose_wrinkle", "upper_lip", "lip_press", "cheek", "teeth", "mouth_open"):
@@ -143,7 +143,7 @@ def _draw_face(pen: _Pen, idn: dict, c: dict[str, float]) -> None:
                  base - 0.04 * c["brow_inner"] + 0.012 * c["brow_squeeze"])
         outer = (ex + s * idn["brow_len"] / 2, base + 0.012 * c["brow_inner"] + 0.01)
         mid = ((inner[0] + outer[0]) / 2, (inner[1] + outer[1]) / 2 - 0.012 - 0.018 * c["brow_arch"])
-        pen.line(_bezier(outer, mid, inner), idn["hair"] * 0.8, idn["brow_t"])
+        pen.line(_bezier(outer, mid, inner), np.minimum(idn["hair"], skin) * 0.55, idn["brow_t"])
         # eye: sclera, iris (visible white above it when wide), lid line
         eh = max(0.006, idn["eye_h"] * (1 + 0.9 * c["eye_open"]))
         ew = idn["eye_w"]
@@ -151,7 +151,7 @@ def _draw_face(pen: _Pen, idn: dict, c: dict[str, float]) -> None:
         ir = 0.022
         pen.ellipse((ex, ey + max(0.0, eh - ir) * 0.5), (ir * 0.95, min(ir, eh)), idn["iris"])
         pen.ellipse((ex, ey + max(0.0, eh - ir) * 0.5), (0.009, min(0.009, eh)), (10, 10, 10))
-        pen.ellipse((ex, ey), (ew, eh), dark, thick=0.012)
+        pen.ellipse((ex, ey), (ew, eh), dark, thick=0.016)
         if c["cheek"] > 0.3:  # cheek raise pushes up a fold under the eye
             pen.ellipse((ex, ey + eh + 0.015), (ew * 0.8, 0.015), skin * 0.78, thick=0.01, a0=200, a1=340)
     if c["brow_squeeze"] > 0.5:   # vertical furrows between the brows
@@ -184,7 +184,7 @@ def _draw_mouth(pen: _Pen, idn: dict, c: dict[str, float], cx: float, my: float,
     left, right = (cx - mw, corner_y), (cx + mw, corner_y)
     upper = _bezier(left, (cx, my - 0.01 - 0.035 * c["upper_lip"] - 0.15 * op), right)
     lower = _bezier(right, (cx, my + 0.005 + 0.85 * op - 0.012 * min(c["mouth_curve"], 0)), left)
-    lip_t = 0.028 * (1 - 0.55 * min(c["lip_press"], 1))
+    lip_t = 0.034 * (1 - 0.55 * min(c["lip_press"], 1))
     if op + 0.03 * c["upper_lip"] > 0.012:
         pen.poly(np.vstack([upper, lower]), (35, 25, 60))
         if c["teeth"] > 0.3:
@@ -193,17 +193,21 @@ def _draw_mouth(pen: _Pen, idn: dict, c: dict[str, float], cx: float, my: float,
         pen.line(np.vstack([upper, lower, upper[:1]]), idn["lip"], lip_t)
     else:
         pen.line(upper, idn["lip"] * (1 - 0.3 * min(c["lip_press"], 1)), lip_t * 1.3)
+        pen.line(upper, (30, 25, 45), 0.012)  # the seam reads on every skin tone
+
+
+def _ramp(size: int, angle: float) -> np.ndarray:
+    """A linear ramp from -0.5 to 0.5 across the image in direction `angle`, (size, size) float32."""
+    small = np.linspace(-0.5, 0.5, 8, dtype=np.float32)
+    ramp = np.cos(angle) * small[None, :] + np.sin(angle) * small[:, None]
+    return cv2.resize(ramp, (size, size), interpolation=cv2.INTER_LINEAR)
 
 
 def _background(size: int, r: np.random.Generator) -> np.ndarray:
-    base = r.uniform(30, 225, 3)
-    g = r.uniform(-60, 60, 3)
-    yy, xx = np.mgrid[0:size, 0:size] / size
-    a = r.uniform(0, 2 * np.pi)
-    ramp = (np.cos(a) * xx + np.sin(a) * yy)[..., None]
-    img = base + g * ramp
-    low = cv2.resize(r.normal(0, r.uniform(5, 25), (4, 4, 3)), (size, size), interpolation=cv2.INTER_CUBIC)
-    return np.clip(img + low, 0, 255).astype(np.float32)
+    base = r.uniform(60, 200) + r.uniform(-30, 30, 3)
+    g = r.uniform(-40, 40, 3)
+    small = base + g * _ramp(6, r.uniform(0, 2 * np.pi))[..., None] + r.normal(0, r.uniform(5, 25), (6, 6, 3))
+    return np.clip(cv2.resize(small.astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC), 0, 255)
 
 
 def _occlude(pen: _Pen, kind: str, idn: dict, r: np.random.Generator) -> None:
@@ -223,7 +227,7 @@ def render(seed: int, split: str, index: int, cls: str, pid: int, size: int) -> 
     r = np.random.default_rng([seed, 2, 0 if split == "train" else 1, index])
     idn = identity(seed, pid)
     canvas = 2 * size  # draw at twice the size, then shrink: smooth edges at any output size
-    intensity = 0.0 if cls == "neutral" else float(r.uniform(0.15, 1.0) ** 0.8)
+    intensity = 0.0 if cls == "neutral" else float(1.0 - 0.75 * r.random() ** 2)  # mostly clear, some weak
     cues = expression(cls, intensity, idn, r)
     img = _background(canvas, r)
     pen = _Pen(img)
@@ -244,16 +248,14 @@ def render(seed: int, split: str, index: int, cls: str, pid: int, size: int) -> 
     if occluder != "none":
         _occlude(pen, occluder, idn, r)
     # pose: rotation, scale, shift
-    angle, scale = r.uniform(-12, 12), r.uniform(0.98, 1.2)
+    angle, scale = r.uniform(-8, 8), r.uniform(1.15, 1.32)
     m = cv2.getRotationMatrix2D((canvas / 2, canvas / 2), angle, scale)
-    m[:, 2] += r.uniform(-0.06, 0.06, 2) * canvas
+    m[:, 2] += (r.uniform(-0.04, 0.04, 2) + (0, -0.06)) * canvas
     img = cv2.warpAffine(img, m, (canvas, canvas), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
-    # lighting: directional gradient, gain, colour cast, sensor noise
-    yy, xx = np.mgrid[0:canvas, 0:canvas] / canvas - 0.5
-    a = r.uniform(0, 2 * np.pi)
-    light = 1 + r.uniform(0, 0.6) * (np.cos(a) * xx + np.sin(a) * yy)
-    img = img * (light[..., None] * r.uniform(0.65, 1.2) * r.uniform(0.9, 1.1, 3)).astype(np.float32)
     img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
+    # lighting: directional gradient, gain, colour cast, sensor noise
+    light = 1 + r.uniform(0, 0.6) * _ramp(size, r.uniform(0, 2 * np.pi))
+    img *= light[..., None] * np.float32(r.uniform(0.65, 1.2)) * r.uniform(0.9, 1.1, 3).astype(np.float32)
     img += r.normal(0, r.uniform(0, 6), img.shape).astype(np.float32)
     gray = bool(r.random() < 0.2)
     out = np.clip(img, 0, 255).astype(np.uint8)
@@ -300,8 +302,9 @@ def generate_demo(out_dir: str | Path, *, n_train: int = 3000, n_test: int = 700
     for split in ("train", "test"):
         (out / "images" / split).mkdir(parents=True, exist_ok=True)
     rows = list(zip(plan["split"], plan["index"], plan["label"], plan["pid"], plan["path"]))
-    workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    chunks = [rows[i:i + 250] for i in range(0, len(rows), 250)]
+    workers = max(1, workers if workers is not None else min(os.cpu_count() or 1, 4))
+    step = max(1, min(250, -(-len(rows) // (4 * workers))))
+    chunks = [rows[i:i + step] for i in range(0, len(rows), step)]
     jobs = [(seed, image_size, str(out), ch) for ch in chunks]
     if workers > 1 and len(chunks) > 1:
         with ProcessPoolExecutor(workers) as pool:

@@ -34,6 +34,11 @@ def _cascades() -> list[cv2.CascadeClassifier]:
     return found
 
 
+def detector_ready() -> None:
+    """Raise FaceDetectorError now (not per image) when the cascades cannot be loaded."""
+    _cascades()
+
+
 def detect_faces(rgb: np.ndarray, *, min_size_frac: float = 0.15, max_side: int = 160) -> list[Box]:
     """Face boxes in an HxWx3 (or HxW) uint8 image, largest first; [] when none is found.
 
@@ -47,7 +52,7 @@ def detect_faces(rgb: np.ndarray, *, min_size_frac: float = 0.15, max_side: int 
     gray = cv2.equalizeHist(gray)
     side = max(12, int(min(gray.shape[:2]) * min_size_frac))
     for cascade in _cascades():
-        boxes = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(side, side))
+        boxes = cascade.detectMultiScale(gray, scaleFactor=1.15, minNeighbors=5, minSize=(side, side))
         if len(boxes):
             found = [tuple(int(round(v / scale)) for v in b) for b in boxes]
             return sorted(found, key=lambda b: -b[2] * b[3])  # type: ignore[return-value]

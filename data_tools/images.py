@@ -168,5 +168,7 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     im = Image.fromarray(np.ascontiguousarray(arr))
-    kwargs = {"quality": 95} if p.suffix.lower() in (".jpg", ".jpeg", ".jpe", ".jfif") else {}
+    suffix = p.suffix.lower()
+    kwargs = ({"quality": 95} if suffix in (".jpg", ".jpeg", ".jpe", ".jfif")
+              else {"compress_level": 1} if suffix == ".png" else {})  # fast; small images anyway
     im.save(p, **kwargs)

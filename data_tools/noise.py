@@ -164,7 +164,7 @@ def read_transition_csv(path: str | Path, classes: list[str]) -> np.ndarray:
 def noise_stats(true: np.ndarray, noisy: np.ndarray, num_classes: int) -> dict[str, Any]:
     """How labels (N,) were changed: flip count and rate, per-class flip rates, the (K, K) count matrix,
     and a chi-square p-value that flipped labels go uniformly to the other K-1 classes."""
-    from scipy.stats import chi2
+    from scipy.stats import chi2, chi2_contingency
 
     true, noisy = np.asarray(true, np.int64), np.asarray(noisy, np.int64)
     if true.shape != noisy.shape:
@@ -186,11 +186,17 @@ def noise_stats(true: np.ndarray, noisy: np.ndarray, num_classes: int) -> dict[s
         dof += k - 2
     n_flipped = int(flipped_c.sum())
     valid = rate_c[~np.isnan(rate_c)]
+    # flat per-class flip rates: chi-square test of homogeneity over the classes present
+    present = n_c > 0
+    table = np.stack([flipped_c[present], (n_c - flipped_c)[present]])
+    flat_p = (float(chi2_contingency(table)[1])
+              if present.sum() > 1 and (table.sum(axis=1) > 0).all() else 1.0)
     return {
         "n": int(len(true)), "n_flipped": n_flipped,
         "rate": n_flipped / len(true) if len(true) else 0.0,
         "per_class_n": n_c, "per_class_flipped": flipped_c, "per_class_rate": rate_c,
         "per_class_rate_spread": float(valid.max() - valid.min()) if valid.size else 0.0,
+        "per_class_flat_p": flat_p,
         "counts": counts,
         "target_chi2": stat, "target_dof": dof,
         "target_uniform_p": float(chi2.sf(stat, dof)) if dof else 1.0,

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 
 class PathEscapeError(ValueError):
@@ -24,38 +24,51 @@ def is_within(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> bo
     return any(_under(real, os.path.realpath(os.fspath(r))) for r in roots)
 
 
+class RootGuard:
+    """Checks many paths against one root, resolving the root once."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root_abs = os.path.abspath(os.fspath(root))
+        self.root_real = os.path.realpath(self.root_abs)
+
+    def join(self, rel: str | os.PathLike) -> Path:
+        """See `safe_join`."""
+        rel_s = os.fspath(rel)
+        if "\x00" in rel_s:
+            raise PathEscapeError(f"{rel_s!r} contains a NUL byte", "path contains a NUL byte")
+        if not rel_s.strip():
+            raise PathEscapeError("empty path", "empty path")
+        cand = os.path.normpath(os.path.join(self.root_abs, rel_s))  # an absolute rel replaces root_abs
+        if not (_under(cand, self.root_abs) or _under(cand, self.root_real)):
+            reason = ("absolute path outside the root" if os.path.isabs(rel_s)
+                      else "path leaves the root through '..'")
+            raise PathEscapeError(f"'{rel_s}': {reason} ({self.root_abs})", reason)
+        if not _under(os.path.realpath(cand), self.root_real):
+            reason = "symlink leads outside the root"
+            raise PathEscapeError(f"'{rel_s}': {reason} ({self.root_abs})", reason)
+        return Path(cand)
+
+    def relative(self, rel: str | os.PathLike) -> str:
+        """See `relative_to_root`."""
+        full = os.fspath(self.join(rel))
+        base = self.root_abs if _under(full, self.root_abs) else self.root_real
+        out = os.path.relpath(full, base)
+        if out == ".":
+            raise PathEscapeError(f"'{os.fspath(rel)}' names the root itself, not a file",
+                                  "path names the root itself, not a file")
+        return out.replace(os.sep, "/")
+
+
 def safe_join(root: str | os.PathLike, rel: str | os.PathLike) -> Path:
     """`root/rel` as a normalised absolute path, refusing anything that leaves `root`.
 
     `rel` may be relative (`..` allowed while it stays inside) or absolute (allowed when it names a
     place inside `root`). The normalised path must also stay inside once symlinks are resolved.
-    Raises PathEscapeError saying which rule was broken.
+    Raises PathEscapeError; its `reason` names the rule that was broken.
     """
-    rel_s = os.fspath(rel)
-    if "\x00" in rel_s:
-        raise PathEscapeError(f"{rel_s!r} contains a NUL byte", "path contains a NUL byte")
-    if not rel_s.strip():
-        raise PathEscapeError("empty path", "empty path")
-    root_abs = os.path.abspath(os.fspath(root))
-    root_real = os.path.realpath(root_abs)
-    cand = os.path.normpath(os.path.join(root_abs, rel_s))  # an absolute rel replaces root_abs
-    if not (_under(cand, root_abs) or _under(cand, root_real)):
-        reason = ("absolute path outside the root" if os.path.isabs(rel_s)
-                  else "path leaves the root through '..'")
-        raise PathEscapeError(f"'{rel_s}': {reason} ({root_abs})", reason)
-    if not _under(os.path.realpath(cand), root_real):
-        reason = "symlink leads outside the root"
-        raise PathEscapeError(f"'{rel_s}': {reason} ({root_abs})", reason)
-    return Path(cand)
+    return RootGuard(root).join(rel)
 
 
 def relative_to_root(root: str | os.PathLike, rel: str | os.PathLike) -> str:
     """The checked, normalised form of `rel` relative to `root`, with '/' separators."""
-    full = os.fspath(safe_join(root, rel))
-    root_abs = os.path.abspath(os.fspath(root))
-    base = root_abs if _under(full, root_abs) else os.path.realpath(root_abs)
-    out = os.path.relpath(full, base)
-    if out == ".":
-        raise PathEscapeError(f"'{os.fspath(rel)}' names the root itself, not a file",
-                              "path names the root itself, not a file")
-    return out.replace(os.sep, "/")
+    return RootGuard(root).relative(rel)

@@ -27,8 +27,8 @@ import torch
 from . import overlay as ov
 from .cam import compute_cams, flip_consistency, flip_consistency_of_class
 from .models import CamNet, build_model
-from .preprocess import VGGFACE2_CAFFE, Preprocessing, resize_uint8, to_tensor
-from .pretrained import LAYOUTS, apply_layout
+from .preprocess import Preprocessing, resize_uint8, to_tensor
+from .pretrained import apply_layout, checkpoint_layout
 
 __all__ = ["Explainer", "Explanation", "read_image"]
 
@@ -125,13 +125,7 @@ class Explainer:
         try:
             prep = Preprocessing.from_dict(prep_d) if isinstance(prep_d, dict) else Preprocessing()
             model = build_model(str(ckpt["arch"]), num_classes)
-            layout = ckpt.get("layout") or (ckpt.get("config") or {}).get("layout")
-            if layout is None:   # load_pretrained puts a ResNet-50 loaded from the face pickle in Caffe layout
-                layout = "caffe" if (ckpt["arch"] == "resnet50" and prep.source == VGGFACE2_CAFFE.source) \
-                    else "torchvision"
-            if layout not in LAYOUTS:
-                raise ValueError(f"unknown layout '{layout}'")
-            apply_layout(model, layout)
+            apply_layout(model, checkpoint_layout(ckpt, str(ckpt["arch"])))
             model.load_state_dict(ckpt["model"], strict=True)
         except (ValueError, KeyError, TypeError, RuntimeError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -159,7 +153,10 @@ class Explainer:
                 display_size: int = 192, alpha: float = 0.45, cmap: str = ov.DEFAULT_COLORMAP) -> Explanation:
         rgb = read_image(image)
         gi = None if given is None else self.class_index(given)
-        x = to_tensor(resize_uint8(rgb, self.image_size)[None], self.preprocessing)
+        net_in = resize_uint8(rgb, self.image_size)
+        if not net_in.flags.writeable:                          # decoded images may be read-only views
+            net_in = net_in.copy()
+        x = to_tensor(net_in[None], self.preprocessing)
         x = torch.cat([x, x.flip(-1)]).to(self.device)            # original + mirror: ONE forward pass
         with torch.inference_mode():
             logits, feats = self.model(x)

@@ -43,7 +43,7 @@ from torch import Tensor, nn
 from .preprocess import VGGFACE2_CAFFE, Preprocessing
 
 __all__ = ["PretrainedError", "UnsafePickleError", "load_pretrained", "read_state_dict",
-           "read_numpy_pickle", "caffe_to_torchvision", "torchvision_to_camnet", "apply_layout",
+           "read_numpy_pickle", "checkpoint_layout", "caffe_to_torchvision", "torchvision_to_camnet", "apply_layout",
            "layout_of", "LAYOUTS"]
 
 LAYOUTS = ("torchvision", "caffe")
@@ -129,14 +129,16 @@ def _looks_like_torch_legacy(path: Path) -> bool:
         return False
 
 
-def read_state_dict(path: str | Path) -> tuple[dict[str, Tensor | np.ndarray], str, dict | None]:
-    """Read a weight file -> (flat name -> tensor/array, kind, checkpoint preprocessing dict or None).
+def read_state_dict(path: str | Path) -> tuple[dict[str, Tensor | np.ndarray], str, dict]:
+    """Read a weight file -> (flat name -> tensor/array, kind, meta).
 
-    kind is "torch" for torch.save files (weights_only=True) and "pickle" for numpy pickles."""
+    kind is "torch" for torch.save files (weights_only=True) and "pickle" for numpy pickles; meta
+    holds the other top-level entries of a wrapping checkpoint ("preprocessing", "arch", "layout",
+    ...), empty for a bare state dict."""
     path = Path(path)
     if not path.is_file():
         raise PretrainedError(f"pretrained weights not found: {path}")
-    prep: dict | None = None
+    meta: dict = {}
     if zipfile.is_zipfile(path) or _looks_like_torch_legacy(path):
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True)
@@ -154,11 +156,10 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, Tensor | np.ndarray], s
                                   f"{type(e).__name__}: {e}") from e
         kind = "pickle"
     if isinstance(obj, Mapping):
-        if isinstance(obj.get("preprocessing"), Mapping):
-            prep = dict(obj["preprocessing"])
         for wrapper in ("state_dict", "model", "model_state_dict", "net"):
             inner = obj.get(wrapper)
             if isinstance(inner, Mapping):
+                meta = {k: v for k, v in obj.items() if k != wrapper}
                 obj = inner
                 break
     if not isinstance(obj, Mapping):
@@ -181,7 +182,23 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, Tensor | np.ndarray], s
         raise PretrainedError(f"{path}: entries that are not arrays: {_names(bad)}")
     if not flat:
         raise PretrainedError(f"{path} holds no parameters")
-    return flat, kind, prep
+    return flat, kind, meta
+
+
+def checkpoint_layout(meta: Mapping[str, Any], arch: str | None = None) -> str:
+    """The layout a checkpoint's model was built with: its "layout" entry (top level or in "config")
+    if any, else "caffe" for a ResNet-50 whose preprocessing is the face model's (what
+    load_pretrained does to a ResNet-50 given the face pickle), else "torchvision"."""
+    layout = meta.get("layout") or (meta.get("config") or {}).get("layout")
+    if layout:
+        if layout not in LAYOUTS:
+            raise PretrainedError(f"unknown layout '{layout}' (one of: {', '.join(LAYOUTS)})")
+        return str(layout)
+    prep = meta.get("preprocessing")
+    arch = arch or meta.get("arch")
+    if arch == "resnet50" and isinstance(prep, Mapping) and prep.get("source") == VGGFACE2_CAFFE.source:
+        return "caffe"
+    return "torchvision"
 
 
 # ----------------------------------------------------------------------------- name mapping
@@ -261,6 +278,11 @@ def _resnet_parts(model: nn.Module):
     return feats
 
 
+def _is_bottleneck(model: nn.Module) -> bool:
+    feats = _resnet_parts(model)
+    return feats is not None and hasattr(feats[4][0], "conv3")
+
+
 def layout_of(model: nn.Module) -> str:
     """"caffe" if the ResNet's downsampling blocks stride in their first 1x1 conv, else "torchvision"."""
     feats = _resnet_parts(model)
@@ -278,7 +300,7 @@ def apply_layout(model: nn.Module, layout: str) -> nn.Module:
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout '{layout}' (one of: {', '.join(LAYOUTS)})")
     feats = _resnet_parts(model)
-    if feats is None or not hasattr(feats[4][0], "conv3"):
+    if not _is_bottleneck(model):
         if layout == "caffe":
             raise ValueError("the Caffe layout exists only for bottleneck ResNets (resnet50)")
         return model
@@ -308,7 +330,7 @@ def load_pretrained(model: nn.Module, path: str | Path, *, caffe_layout: bool | 
     num_batches_tracked may be absent). Numpy pickles are the face-pretrained Caffe ResNet-50: they
     switch a resnet50 to the Caffe layout (``caffe_layout=False`` keeps torchvision's) and return
     VGGFACE2_CAFFE. Torch files return the preprocessing stored in the checkpoint, else ImageNet's."""
-    sd, kind, prep_dict = read_state_dict(path)
+    sd, kind, meta = read_state_dict(path)
     if kind == "pickle" and is_caffe_named(sd):
         sd = caffe_to_torchvision(sd)
     sd = torchvision_to_camnet(sd)
@@ -342,14 +364,15 @@ def load_pretrained(model: nn.Module, path: str | Path, *, caffe_layout: bool | 
             target[k].copy_(t.to(dtype=target[k].dtype))
     # state_dict() tensors share storage with the parameters and buffers: copy_ above wrote them.
 
-    if kind == "pickle":
-        feats = _resnet_parts(model)
-        is_bottleneck = feats is not None and hasattr(feats[4][0], "conv3")
-        if is_bottleneck and caffe_layout is not False:
-            apply_layout(model, "caffe")
-        return VGGFACE2_CAFFE
-    if caffe_layout:
-        apply_layout(model, "caffe")
-    if prep_dict is not None:
-        return Preprocessing.from_dict(prep_dict)
-    return Preprocessing()
+    if kind == "pickle":          # the face ResNet-50 (Caffe)
+        layout = "torchvision" if caffe_layout is False else "caffe"
+        prep = VGGFACE2_CAFFE
+    else:                         # a checkpoint fine-tuned from the face weights keeps their layout
+        layout = checkpoint_layout(meta) if caffe_layout is None else ("caffe" if caffe_layout else "torchvision")
+        p = meta.get("preprocessing")
+        prep = Preprocessing.from_dict(p) if isinstance(p, Mapping) else Preprocessing()
+    if _is_bottleneck(model):
+        apply_layout(model, layout)
+    elif caffe_layout:
+        raise PretrainedError("the Caffe layout exists only for bottleneck ResNets (resnet50)")
+    return prep

@@ -6,6 +6,7 @@ batch, so BatchNorm sees both views at once (config `concat_views`)."""
 from __future__ import annotations
 
 import logging
+import os
 import random
 import sys
 import time
@@ -176,7 +177,10 @@ def run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devic
             time.perf_counter() - t_epoch, 1e-9), 1), eta_sec=round(left / rate * 1.1, 1))
         if bar is not None:
             bar.update(1)
+        if step_delay:
+            time.sleep(step_delay)
 
+    step_delay = float(os.environ.get("EAC_TEST_STEP_DELAY", "0") or 0)   # test hook: slow steps down
     ctx = StepContext(device=device, spec=spec, dist=info, amp=cuda, channels_last=cuda, workers=cfg.workers,
                       should_stop=stop, on_step=on_step)
     aug = AugmentSpec(cfg.erase_p, tuple(cfg.erase_scale), tuple(cfg.erase_ratio), cfg.gauss_noise_std,

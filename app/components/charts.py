@@ -60,7 +60,11 @@ def curves(summary: pd.DataFrame, height: int = 260) -> go.Figure:
                 fig.add_trace(go.Scatter(x=x, y=summary[col], name=col, mode="lines+markers",
                                          line=dict(color=color)), row=1, col=2)
     fig.update_xaxes(title="epoch")
-    return _layout(fig, height)
+    if summary is not None and len(summary) <= 15:
+        fig.update_xaxes(dtick=1)
+    _layout(fig, height)
+    fig.update_layout(margin=dict(l=8, r=8, t=60, b=8), legend=dict(y=1.18))
+    return fig
 
 
 def class_balance(manifest: pd.DataFrame, classes: list[str], height: int = 300) -> go.Figure:

@@ -136,7 +136,15 @@ def _history(run: str, sample_id: str, _mt: float) -> pd.DataFrame:
 
 
 def run_dataset_dir(run: Path) -> Path | None:
-    """The dataset folder a run was trained on (from its config), or None."""
+    """The dataset folder a run was trained on (from its config), or None. PathRefused when the config
+    points outside the allowed roots (a run folder copied from elsewhere must not open other files)."""
+    d = _run_dataset_dir(run)
+    if d is not None:
+        check_path(d, must_exist=False)
+    return d
+
+
+def _run_dataset_dir(run: Path) -> Path | None:
     cfg = load_config(run)
     ds = cfg.get("dataset")
     if not ds:  # training not started yet: the job file names the dataset

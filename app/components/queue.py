@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 
 STATUSES = ("all", "undecided", "decided")
-_NOT_SCORES = {"sample_id", "label", "pred", "split", "true_label", "path", "provisional"}
+_NOT_SCORES = {"sample_id", "label", "pred", "split", "true_label", "source_label", "path", "provisional",
+               "label_index", "pred_index"}
 
 
 @dataclass

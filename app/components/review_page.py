@@ -137,9 +137,11 @@ def _resolve_current(by_id: pd.DataFrame, ids: list[str]) -> str | None:
     if wanted is not None and wanted not in by_id.index:
         st.warning(f"Sample {wanted} is not in this run's ranking; showing the queue instead.")
         wanted = None
-    cur = wanted or st.session_state.get(CURRENT)
-    if cur not in by_id.index:
-        cur = ids[0] if ids else None
+    cur = wanted
+    if cur is None:  # no deep link: stay on the session's face while it is in the (filtered) queue
+        cur = st.session_state.get(CURRENT)
+        if cur not in set(ids):
+            cur = ids[0] if ids else None
     st.session_state[CURRENT] = cur
     return cur
 

@@ -161,11 +161,11 @@ def launch_training(dataset_dir: Path, *, name: str | None = None, meta: dict | 
 
 def launch_form() -> Path | None:
     """The Train page's configuration form; returns the new run folder when one was started."""
-    from eac_core.models import ARCHS
     dsets = dataset_dirs()
     if not dsets:
         st.info("No dataset yet: import one on the Data page, or start the demo on the Review page.")
         return None
+    from eac_core.models import ARCHS
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
         ds_name = c1.selectbox("Dataset", [d.name for d in dsets], key="train_dataset")

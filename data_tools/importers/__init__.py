@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from data_tools import manifest
+from data_tools import faces, manifest
 from data_tools.importers import affectnet, csvfile, fer2013csv, ferplus, folders, rafdb
 from data_tools.importers.base import ImportFailure, ImportOptions
 from data_tools.importers.validate import ImportResult, check_and_write
@@ -48,6 +48,11 @@ def import_dataset(fmt: str, root: str | Path, out: str | Path, **options: Any) 
     if opts.crop_faces and opts.use_face_box:
         raise ImportFailure("--crop-faces and --use-face-box both crop; choose one")
     _check_out(opts)
+    if opts.crop_faces:
+        try:
+            faces.detector_ready()
+        except faces.FaceDetectorError as e:
+            raise ImportFailure(f"--crop-faces: {e}") from None
     collected = FORMATS[fmt].collect(opts)
     collected.extra.setdefault("options", json.loads(json.dumps(
         {k: v for k, v in vars(opts).items() if k not in ("root", "out")}, default=str)))

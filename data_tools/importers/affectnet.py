@@ -7,9 +7,19 @@ from pathlib import Path
 from data_tools import classes as C
 from data_tools.faces import crop_box
 from data_tools.images import load_image, write_image
-from data_tools.importers.base import (Collected, ImportFailure, ImportOptions, LabelSpec, Record,
-                                       bad_row_records, display_path, read_table, read_text,
-                                       require_columns, stem_id)
+from data_tools.importers.base import (
+    Collected,
+    ImportFailure,
+    ImportOptions,
+    LabelSpec,
+    Record,
+    bad_row_records,
+    display_path,
+    read_table,
+    read_text,
+    require_columns,
+    stem_id,
+)
 
 NAME = "affectnet"
 HELP = "AffectNet: training.csv and validation.csv (expression 0..10), images in Manually_Annotated_Images/"

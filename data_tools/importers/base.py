@@ -9,9 +9,10 @@ import csv
 import glob
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from data_tools import classes as C
 from data_tools.images import printable
@@ -275,8 +276,10 @@ def generic_spec(raw_labels: list[str], opts: ImportOptions) -> LabelSpec:
     else:
         classes = C.order_classes(sorted({n for n in map(C.try_normalize, raw_labels) if n}))
     if not classes:
+        hint = (" (numeric labels? name their order with --numeric-labels "
+                f"{'|'.join(NUMERIC_ORDERS)})" if any(_is_int(str(r).strip()) for r in raw_labels) else "")
         raise ImportFailure(f"{opts.root}: no label is an expression class name "
-                            f"(known: {', '.join(C.BASIC8)})")
+                            f"(known: {', '.join(C.BASIC8)}){hint}")
     return LabelSpec(classes=classes, numbers=numbers, base=base, names=True)
 
 

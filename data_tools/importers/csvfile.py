@@ -3,9 +3,19 @@ from __future__ import annotations
 
 import argparse
 
-from data_tools.importers.base import (Collected, ImportOptions, Record, bad_row_records, display_path,
-                                       find_csv, generic_spec, normalize_split, read_table,
-                                       require_columns, unique_ids)
+from data_tools.importers.base import (
+    Collected,
+    ImportOptions,
+    Record,
+    bad_row_records,
+    display_path,
+    find_csv,
+    generic_spec,
+    normalize_split,
+    read_table,
+    require_columns,
+    unique_ids,
+)
 
 NAME = "csv"
 HELP = "any CSV: --path-col, --label-col, optional --split-col (default: the only *.csv in --root)"

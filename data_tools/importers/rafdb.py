@@ -5,8 +5,15 @@ import argparse
 from pathlib import Path
 
 from data_tools import classes as C
-from data_tools.importers.base import (Collected, ImportFailure, ImportOptions, LabelSpec, Record,
-                                       display_path, read_lines)
+from data_tools.importers.base import (
+    Collected,
+    ImportFailure,
+    ImportOptions,
+    LabelSpec,
+    Record,
+    display_path,
+    read_lines,
+)
 
 NAME = "rafdb"
 HELP = "RAF-DB: EmoLabel/list_patition_label.txt with Image/aligned (or Image/original)"

@@ -20,13 +20,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import pandas as pd
 
 from data_tools import faces, manifest
 from data_tools.images import ImageError, load_image, printable, probe_image, write_image
 from data_tools.importers.base import Collected, ImportFailure, ImportOptions, Record
 from data_tools.importers.splits import assign_splits
-from data_tools.paths import PathEscapeError, relative_to_root
+from data_tools.paths import PathEscapeError, RootGuard
 
 CROPS = "crops"  # folder in the dataset folder for face crops
 
@@ -94,7 +95,7 @@ class _Checker:
             self.labels[i] = resolved
 
     def ids_and_paths(self) -> None:
-        root = self.col.image_root
+        guard = RootGuard(self.col.image_root) if self.col.image_root is not None else None
         for i in self.alive():
             rec = self.col.records[i]
             if not rec.sample_id.strip():
@@ -103,9 +104,9 @@ class _Checker:
                 self.reject(i, "file name is not valid UTF-8")
             elif not rec.path.strip():
                 self.reject(i, "empty path")
-            elif root is not None:
+            elif guard is not None:
                 try:
-                    rec.path = relative_to_root(root, rec.path)
+                    rec.path = guard.relative(rec.path)
                 except PathEscapeError as e:
                     self.reject(i, e.reason)
 
@@ -194,10 +195,12 @@ class _Checker:
             return rec.path, f"unreadable image: {e.reason}"
         except ValueError as e:  # a materialize rule (bad pixels, a face box outside the image)
             return rec.path, printable(str(e))
+        except (cv2.error, MemoryError) as e:  # an image OpenCV or numpy cannot handle: this row only
+            return rec.path, f"cannot process image ({type(e).__name__}: {printable(str(e).strip())[:200]})"
 
 
 def _reason_kind(reason: str) -> str:
-    return re.sub(r"\d+", "N", re.sub(r"'[^']*'", "'...'", reason))
+    return re.sub(r"row \d+", "row N", re.sub(r"'[^']*'", "'...'", reason))
 
 
 def check_and_write(col: Collected, opts: ImportOptions, fmt: str) -> ImportResult:

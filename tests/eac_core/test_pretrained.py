@@ -323,3 +323,27 @@ def test_wrong_architecture_and_missing_file(tmp_path):
     p.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(PretrainedError):
         load_pretrained(build_model("compact", 7), p)
+
+
+def test_checkpoint_fine_tuned_from_face_weights_keeps_layout(tmp_path):
+    """Our own checkpoint of a ResNet-50 trained from the face pickle: loading it as --pretrained
+    restores the Caffe layout and BGR preprocessing (from "layout" or, absent that, the preprocessing)."""
+    from eac_core.pretrained import apply_layout, checkpoint_layout
+    src = apply_layout(build_model("resnet50", 7), "caffe")
+    p = tmp_path / "checkpoint.pt"
+    torch.save({"model": src.state_dict(), "arch": "resnet50", "preprocessing": VGGFACE2_CAFFE.to_dict()}, p)
+    dst = build_model("resnet50", 7)
+    assert load_pretrained(dst, p) == VGGFACE2_CAFFE and layout_of(dst) == "caffe"
+    assert checkpoint_layout({"arch": "resnet50", "layout": "torchvision",
+                              "preprocessing": VGGFACE2_CAFFE.to_dict()}) == "torchvision"
+    assert checkpoint_layout({"arch": "resnet50", "preprocessing": Preprocessing().to_dict()}) == "torchvision"
+    with pytest.raises(PretrainedError, match="unknown layout"):
+        checkpoint_layout({"layout": "mxnet"})
+    with pytest.raises(PretrainedError, match="bottleneck"):
+        load_pretrained(build_model("compact", 7), _compact_ckpt(tmp_path), caffe_layout=True)
+
+
+def _compact_ckpt(tmp_path) -> Path:
+    p = tmp_path / "compact.pt"
+    torch.save(build_model("compact", 7).state_dict(), p)
+    return p

@@ -18,7 +18,7 @@ LABELS7 = "angry, disgust, fear, happy, neutral, sad, surprise"
 def class_tree(tmp_path, special_images):
     """A folders dataset: every special image kind under happy/, a plain image under sad/."""
     root = tmp_path / "tree"
-    for name, path in special_images.items():
+    for path in special_images.values():
         (root / "happy").mkdir(parents=True, exist_ok=True)
         shutil.copy(path, root / "happy" / path.name)
     (root / "sad").mkdir()

@@ -18,7 +18,7 @@ def test_writes_pngs(run_import, tmp_path, check_counts):
     root = tmp_path / "fer"
     root.mkdir()
     rows = [f"3,{_pixels(0)},Training", f"0,{_pixels(5)},PublicTest", f"6,{_pixels(9)},PrivateTest",
-            f"7,{_pixels(1)},Training", f"2,{_pixels(0, 101)},Training", f"2,1 2 x 4,Training",
+            f"7,{_pixels(1)},Training", f"2,{_pixels(0, 101)},Training", "2,1 2 x 4,Training",
             f"1,{_pixels(0, 4)[:-1]}300,Training", f"4,{_pixels(0)},Other"]
     (root / "fer2013.csv").write_text("emotion,pixels,Usage\n" + "\n".join(rows) + "\n")
     res = run_import("fer2013csv", root)

@@ -113,3 +113,19 @@ def test_assign_splits_groups_are_disjoint():
     for g in set(groups):
         assert len({s for s, gg in zip(splits, groups) if gg == g}) == 1
     assert splits.count("test") == 4
+
+
+def test_dataset_folder_inside_the_root_is_not_walked(tmp_path, special_images):
+    from data_tools.importers import import_dataset
+    root = _tree(tmp_path / "t", ["happy/a.png", "sad/b.png"], special_images["rgb_png"])
+    for _ in range(2):  # the second import must not see the first one's files or crops
+        res = import_dataset("folders", root, root / "happy" / "ds", crop_faces=False)
+        assert len(res.manifest) == 2 and len(res.report) == 0
+
+
+def test_numeric_folder_names_get_a_hint(run_import, tmp_path, special_images):
+    root = _tree(tmp_path / "t", ["0/a.png", "3/b.png"], special_images["rgb_png"])
+    with pytest.raises(ImportFailure, match=r"--numeric-labels fer2013\|rafdb\|affectnet"):
+        run_import("folders", root)
+    res = run_import("folders", root, numeric_labels="fer2013", test_fraction=0)
+    assert list(res.manifest["label"]) == ["angry", "happy"]

@@ -42,7 +42,7 @@ def test_success_prints_a_summary(tmp_path, tree, capsys):
                  "--test-fraction", "0"]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"imported 3 of 4 rows (1 rejected) into {tmp_path / 'ds'}: train 3"
-    assert "rejected 1: unreadable image: empty file (N bytes)" in out
+    assert "rejected 1: unreadable image: empty file (0 bytes)" in out
     info = json.loads((tmp_path / "ds" / "dataset.json").read_text())
     assert info["format"] == "folders" and info["classes"] == ["happy", "sad"]
     assert info["counts"]["read"] == 4 and info["image_root"] == str(tree.resolve())

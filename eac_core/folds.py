@@ -1,0 +1,97 @@
+"""`--folds K`: out-of-sample class probabilities by K-fold cross-validation (cleanlab's classic
+setting): K models with the run's mode, backbone and epochs, each trained on K-1 folds and scoring the
+held-out fold. Adds `oos_` columns to scores.parquet."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from data_tools import atomic
+from eac_core import rundir
+from eac_core.config import TrainConfig
+from eac_core.data import AugmentSpec, Split, epoch_order
+from eac_core.engine import StepContext, score_clean, train_one_epoch
+from eac_core.models import build_model
+from eac_core.preprocess import Preprocessing
+
+
+def fold_ids(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """(N,) fold of each sample, stratified by label when every class has at least k samples."""
+    from sklearn.model_selection import KFold, StratifiedKFold
+    counts = np.bincount(labels)
+    splitter = (StratifiedKFold(k, shuffle=True, random_state=seed) if counts[counts > 0].min() >= k
+                else KFold(k, shuffle=True, random_state=seed))
+    out = np.empty(len(labels), dtype=np.int64)
+    for f, (_, held) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+        out[held] = f
+    return out
+
+
+def oos_probabilities(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray, num_classes: int,
+                      spec: Preprocessing, ctx: StepContext, progress=None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(probs (N, K) out of sample, fold ids (N,)); None on ranks other than 0."""
+    folds = fold_ids(labels, cfg.folds, cfg.seed)
+    probs = np.full((len(labels), num_classes), np.nan, dtype=np.float32)
+    aug = AugmentSpec(cfg.erase_p, tuple(cfg.erase_scale), tuple(cfg.erase_ratio), cfg.gauss_noise_std,
+                      cfg.gauss_noise_p, cfg.flip_order)
+    info = ctx.dist
+    for f in range(cfg.folds):
+        tr, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
+        torch.manual_seed(cfg.seed + 1000 * (f + 1))
+        model = build_model(cfg.arch, num_classes)
+        if cfg.pretrained:
+            from eac_core.train import load_weights
+            load_weights(model, cfg.pretrained)
+        model.to(ctx.device)
+        net = model
+        if info.enabled:
+            cuda = ctx.device.type == "cuda"
+            net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[info.local_rank] if cuda else None)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
+        x_tr, y_tr = images[tr], labels[tr]
+        for epoch in range(1, cfg.epochs + 1):
+            if progress is not None:
+                progress.update(phase=f"folds {f + 1}/{cfg.folds}", epoch=epoch, step=0)
+            order = epoch_order(len(tr), cfg.seed + 7919 * (f + 1), epoch, info.rank, info.world)
+            train_one_epoch(net, opt, x_tr, y_tr, order, epoch=epoch, seed=cfg.seed + 7919 * (f + 1),
+                            batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, aug=aug, ctx=ctx)
+            sched.step()
+        res = score_clean(net, images[held], labels[held], batch_size=cfg.batch_size, ctx=ctx)
+        if res is not None:
+            probs[held] = res["probs"]
+    return (probs, folds) if info.is_main else None
+
+
+def oos_columns(probs: np.ndarray, folds: np.ndarray, labels: np.ndarray, classes: list[str]) -> pd.DataFrame:
+    """oos_prob_<class>, oos_pred, oos_p_label, oos_self_confidence (1 - quality: higher = more
+    suspicious), oos_label_issue (cleanlab.filter.find_label_issues) and oos_fold."""
+    from cleanlab.filter import find_label_issues
+    from eac_core.scores import cleanlab_suspicion
+    p = np.clip(probs.astype(np.float64), 1e-12, None)
+    p /= p.sum(1, keepdims=True)
+    cols = {f"oos_prob_{c}": probs[:, k] for k, c in enumerate(classes)}
+    cols["oos_pred"] = [classes[i] for i in p.argmax(1)]
+    cols["oos_p_label"] = p[np.arange(len(labels)), labels].astype(np.float32)
+    cols["oos_self_confidence"] = cleanlab_suspicion(labels, p, "self_confidence").astype(np.float32)
+    try:
+        cols["oos_label_issue"] = find_label_issues(labels, p, filter_by="prune_by_noise_rate")
+    except (ValueError, IndexError):       # too few samples per class for cleanlab's estimate
+        cols["oos_label_issue"] = cols["oos_self_confidence"] > 0.5
+    cols["oos_fold"] = folds
+    return pd.DataFrame(cols)
+
+
+def run_folds(cfg: TrainConfig, train: Split, classes: list[str], spec: Preprocessing, ctx: StepContext,
+              out: Path | None, progress=None) -> None:
+    """Compute the out-of-sample columns and add them to scores.parquet (rank 0 writes)."""
+    res = oos_probabilities(cfg, train.images, train.labels, len(classes), spec, ctx, progress)
+    if res is None or out is None:
+        return
+    table = rundir.read_scores(out)
+    extra = oos_columns(res[0], res[1], train.labels, classes)
+    table = pd.concat([table.drop(columns=[c for c in extra.columns if c in table.columns]), extra], axis=1)
+    atomic.write_parquet(Path(out) / rundir.SCORES, table)

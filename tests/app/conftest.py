@@ -1,0 +1,89 @@
+"""Fixtures for the app tests: an empty project folder, and a REAL tiny project (demo dataset of 130
+faces + one CPU-preset epoch of `python -m eac_core.train`, made once per session, ~30 s) copied per test.
+
+Every test points the app at its own folder through FER_AUDIT_HOME."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+MAIN = str(REPO / "app" / "main.py")
+RUN_NAME = "demo-eac-20260101-000000"
+TRAIN_TIMEOUT_S = 240
+
+
+@pytest.fixture(scope="session")
+def trained_project(tmp_path_factory) -> Path:
+    """A project folder with datasets/demo and runs/<RUN_NAME> trained for real (1 epoch)."""
+    from data_tools.demo import generate_demo
+    home = tmp_path_factory.mktemp("trained_project")
+    ds = home / "datasets" / "demo"
+    generate_demo(ds, n_train=100, n_test=30, image_size=48, seed=0, workers=1)
+    run = home / "runs" / RUN_NAME
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "eac_core.train", "--dataset", str(ds), "--out", str(run),
+                             "--preset", "cpu", "--epochs", "1", "--threads", "1"],
+                            cwd=str(home), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(timeout=TRAIN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"tiny training did not finish in {TRAIN_TIMEOUT_S} s")
+    assert proc.returncode == 0, out.decode(errors="replace")[-2000:]
+    assert (run / "scores.parquet").is_file() and (run / "checkpoint.pt").is_file()
+    return home
+
+
+def _point_run_at(home: Path, run: Path) -> None:
+    cfg_path = run / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["dataset"] = str(home / "datasets" / "demo")
+    cfg["out"] = str(run)
+    cfg_path.write_text(json.dumps(cfg))
+
+
+@pytest.fixture()
+def project(trained_project, tmp_path, monkeypatch) -> Path:
+    """A private copy of the trained project (own audit database), set as FER_AUDIT_HOME."""
+    home = tmp_path / "home"
+    shutil.copytree(trained_project, home, ignore=shutil.ignore_patterns("cache", "audit.sqlite*"))
+    _point_run_at(home, home / "runs" / RUN_NAME)
+    monkeypatch.setenv("FER_AUDIT_HOME", str(home))
+    return home
+
+
+@pytest.fixture()
+def empty_project(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "empty"
+    home.mkdir()
+    monkeypatch.setenv("FER_AUDIT_HOME", str(home))
+    return home
+
+
+@pytest.fixture()
+def app():
+    """A fresh AppTest of app/main.py (not yet run)."""
+    from streamlit.testing.v1 import AppTest
+    return AppTest.from_file(MAIN, default_timeout=60)
+
+
+def run_path(home: Path) -> Path:
+    return home / "runs" / RUN_NAME
+
+
+def scores_of(home: Path):
+    from eac_core.rundir import read_scores
+    return read_scores(run_path(home)).sort_values("rank").reset_index(drop=True)
+
+
+def audit_of(home: Path):
+    from data_tools.audit import Audit
+    return Audit(run_path(home) / "audit.sqlite")

@@ -1,0 +1,82 @@
+"""Export page: summary, the written copy's content (formula cells neutralised), retrain with the audit
+carried over."""
+from __future__ import annotations
+
+import pandas as pd
+
+from conftest import audit_of, run_path, scores_of
+
+
+def _decide(home):
+    from data_tools.audit import Decision
+    s = scores_of(home)
+    a, b, c = s["sample_id"].iloc[:3]
+    other = next(k for k in sorted(set(s["label"])) if k != s["label"].iloc[0])
+    audit = audit_of(home)
+    from data_tools.audit import Audit
+    audit = Audit.open(audit.path)
+    audit.record_many([Decision(a, "relabel", other, "ana", "=HYPERLINK(\"x\")"),
+                       Decision(b, "remove", None, "ana"), Decision(c, "keep", None, "ana")])
+    return a, b, c, other
+
+
+def test_export_page_writes_the_corrected_csv(project, app):
+    a, b, c, other = _decide(project)
+    app.run()
+    app.switch_page("views/export.py").run()
+    assert not app.exception
+    labels = [d.label for d in app.get("download_button")]
+    assert labels == ["Download corrected CSV", "Download manifest (zip)"]
+    summary = app.dataframe[0].value
+    total = summary[summary["class"] == "total"].iloc[0]
+    assert (total["relabel_from"], total["remove"], total["keep"]) == (1, 1, 1)
+    app.button(key="write_beside").click().run()
+    assert not app.exception
+    out = project / "datasets" / "demo-corrected.csv"
+    assert out.is_file()
+    df = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("sample_id")
+    assert (df.loc[a, "action"], df.loc[a, "final_label"]) == ("relabel", other)
+    assert df.loc[a, "note"].startswith("'=")                       # neutralised formula
+    assert (df.loc[b, "action"], df.loc[b, "final_label"]) == ("remove", "")
+    assert df.loc[c, "final_label"] == df.loc[c, "original_label"]
+    assert set(df.loc[df["action"] == "", "final_label"] == df.loc[df["action"] == "", "original_label"]) == {True}
+
+
+def test_download_payloads_match_the_export_module(project):
+    from data_tools import export as ex
+    from data_tools.manifest import load_dataset
+    _decide(project)
+    ds = load_dataset(project / "datasets" / "demo")
+    table = ex.corrected_table(ds, audit_of(project).latest(), scores_of(project))
+    data = ex.export_bytes("csv", table).decode()
+    assert "'=HYPERLINK" in data and "\n=HYPERLINK" not in data
+
+
+def test_retrain_carries_the_audit_over(project, app):
+    import time
+    from app.components import jobs
+    from data_tools.audit import Audit
+    a, b, c, other = _decide(project)
+    app.run()
+    app.switch_page("views/export.py").run()
+    app.button(key="retrain").click().run()
+    assert not app.exception
+    children = [r for r in (project / "runs").iterdir() if r.name != run_path(project).name]
+    assert len(children) == 1
+    child = children[0]
+    try:
+        job = jobs.read_job(child)
+        assert job["parent_run"] == run_path(project).name
+        assert "eac_core.train" in job["argv"]
+        new_ds = project / "datasets" / child.name.rsplit("-", 1)[0]
+        m = pd.read_csv(new_ds / "manifest.csv", dtype=str, keep_default_na=False).set_index("sample_id")
+        assert m.loc[a, "label"] == other and b not in m.index
+        carried = Audit(child / "audit.sqlite").latest().set_index("sample_id")
+        assert set(carried.index) == {a, b, c} and (carried["via"] == "carried over").all()
+        assert any("corrected run" in getattr(mt, "label", "") for mt in app.metric)
+    finally:
+        jobs.stop(child)
+        deadline = time.time() + 30
+        while jobs.is_alive(child) and time.time() < deadline:
+            time.sleep(0.2)
+        assert not jobs.is_alive(child)

@@ -1,0 +1,161 @@
+"""The decision flow on the Review page: decide -> row in the audit database -> next suspect shown;
+relabel, accept, undo, bulk accept with its confirmation, deep links, filters."""
+from __future__ import annotations
+
+from conftest import audit_of, scores_of
+
+
+def _sample(at) -> str:
+    heads = [s.value for s in at.subheader if s.value.startswith("Sample ")]
+    assert heads, "no 'Sample <id>' heading on the page"
+    return heads[0][len("Sample "):]
+
+
+def test_keep_is_committed_then_the_next_suspect_is_shown(project, app):
+    s = scores_of(project)
+    first, second = s["sample_id"].iloc[0], s["sample_id"].iloc[1]
+    app.run()
+    assert _sample(app) == first
+    app.button(key="act_keep").click().run()
+    assert not app.exception
+    latest = audit_of(project).latest()
+    assert list(latest["sample_id"]) == [first]
+    assert list(latest["action"]) == ["keep"]
+    assert _sample(app) == second
+    assert app.query_params["sample"] == [second] or app.query_params["sample"] == second
+    assert any(f"sample {first}" in t.value for t in app.toast)
+
+
+def test_relabel_keys_and_accept(project, app):
+    s = scores_of(project)
+    app.run()
+    classes = [b.label for b in app.button if b.key and b.key.startswith("act_relabel_")]
+    first = _sample(app)
+    given = s.set_index("sample_id").loc[first, "label"]
+    target = next(c for c in classes if c != given)
+    app.button(key=f"act_relabel_{classes.index(target) + 1}").click().run()
+    d = audit_of(project).decision(first)
+    assert d["action"] == "relabel" and d["new_label"] == target
+    second = _sample(app)
+    row = s.set_index("sample_id").loc[second]
+    app.button(key="act_accept").click().run()
+    d2 = audit_of(project).decision(second)
+    if row["pred"] != row["label"]:
+        assert (d2["action"], d2["new_label"]) == ("relabel", row["pred"])
+    else:
+        assert d2["action"] == "keep"
+
+
+def test_remove_unsure_and_note(project, app):
+    app.run()
+    a = _sample(app)
+    app.text_input(key="review_note").input("blurry, maybe not a face")
+    app.button(key="act_remove").click().run()
+    b = _sample(app)
+    app.button(key="act_unsure").click().run()
+    audit = audit_of(project)
+    assert audit.decision(a)["action"] == "remove"
+    assert audit.decision(a)["note"] == "blurry, maybe not a face"
+    assert audit.decision(b)["action"] == "unsure"
+    assert audit.decision(b)["note"] == ""
+
+
+def test_undo_cancels_the_last_decision_and_returns_to_it(project, app):
+    app.run()
+    first = _sample(app)
+    app.button(key="act_keep").click().run()
+    assert _sample(app) != first
+    app.button(key="act_undo").click().run()
+    assert not app.exception
+    audit = audit_of(project)
+    assert audit.latest().empty
+    assert list(audit.events()["action"]) == ["keep", "undo"]
+    assert _sample(app) == first
+
+
+def test_prev_next(project, app):
+    s = scores_of(project)
+    app.run()
+    app.button(key="act_next").click().run()
+    assert _sample(app) == s["sample_id"].iloc[1]
+    app.button(key="act_prev").click().run()
+    assert _sample(app) == s["sample_id"].iloc[0]
+    assert audit_of(project).latest().empty          # moving decides nothing
+
+
+def test_deep_link_opens_that_face(project, app):
+    s = scores_of(project)
+    target = s["sample_id"].iloc[7]
+    app.query_params["sample"] = target
+    app.run()
+    assert _sample(app) == target
+
+
+def test_unknown_deep_link_warns_and_shows_the_queue(project, app):
+    app.query_params["sample"] = "no-such-sample"
+    app.run()
+    assert not app.exception
+    assert any("no-such-sample" in w.value for w in app.warning)
+    assert _sample(app) == scores_of(project)["sample_id"].iloc[0]
+
+
+def test_bulk_accept_changes_exactly_what_the_confirmation_shows(project, app):
+    s = scores_of(project)
+    app.run()
+    app.number_input(key="bulk_k").set_value(10).run()
+    app.number_input(key="bulk_thr").set_value(float(s["suspicion"].min())).run()
+    app.button(key="bulk_preview_btn").click().run()
+    top = s.head(10)
+    expected = top[top["pred"] != top["label"]]
+    confirm = [b for b in app.button if b.key == "bulk_confirm"]
+    assert confirm and confirm[0].label == f"Confirm: relabel {len(expected)} face(s)"
+    assert audit_of(project).latest().empty          # nothing written before confirming
+    app.button(key="bulk_confirm").click().run()
+    assert not app.exception
+    latest = audit_of(project).latest().set_index("sample_id")
+    assert set(latest.index) == set(expected["sample_id"])
+    for sid, pred in zip(expected["sample_id"], expected["pred"]):
+        assert latest.loc[sid, "action"] == "relabel" and latest.loc[sid, "new_label"] == pred
+    assert (latest["via"] == "bulk accept").all()
+
+
+def test_filter_by_given_class_and_undecided(project, app):
+    s = scores_of(project)
+    cls = s["label"].value_counts().index[0]
+    app.run()
+    app.multiselect(key="qf_given").set_value([cls]).run()
+    assert not app.exception
+    queue = app.session_state["review_queue"]
+    assert queue and set(s.set_index("sample_id").loc[queue, "label"]) == {cls}
+    first = queue[0]
+    app.radio(key="qf_status").set_value("undecided").run()
+    app.button(key="act_keep").click().run()
+    app.run()
+    assert first not in app.session_state["review_queue"]
+
+
+def test_reviewer_name_is_recorded(project, app):
+    from app.components.project import Settings, save_settings
+    save_settings(Settings(reviewer="ana"))
+    app.run()
+    app.button(key="act_keep").click().run()
+    assert list(audit_of(project).latest()["reviewer"]) == ["ana"]
+
+
+def test_decisions_survive_a_new_session(project, app):
+    """Another tab (a new AppTest session) sees the first tab's decisions and adds its own."""
+    from streamlit.testing.v1 import AppTest
+    from conftest import MAIN
+    app.run()
+    first = _sample(app)
+    app.button(key="act_keep").click().run()
+    other = AppTest.from_file(MAIN, default_timeout=60)
+    other.query_params["sample"] = first
+    other.run()
+    assert any("Decided: keep" in m.value for m in other.markdown)
+    other.button(key="act_next").click().run()
+    other.button(key="act_remove").click().run()
+    app.button(key="act_unsure").click().run()     # the first tab is on that same face now
+    audit = audit_of(project)
+    assert list(audit.events()["action"]) == ["keep", "remove", "unsure"]
+    assert audit.decision(first)["action"] == "keep"

@@ -1,0 +1,101 @@
+"""eac_core.engine: the EAC loss on hand-computed tensors, margins, and a tiny epoch's signals."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from eac_core.data import AugmentSpec
+from eac_core.engine import StepContext, eac_loss, evaluate, margins, score_clean, train_one_epoch
+from eac_core.models import build_model
+from eac_core.preprocess import Preprocessing
+
+
+def _tiny():
+    # one sample, C=1 channel, a 1x2 map; K=2 classes with weight [[1], [2]]
+    f1 = torch.tensor([[[[1.0, 2.0]]]], requires_grad=True)
+    f2 = torch.tensor([[[[3.0, 5.0]]]], requires_grad=True)
+    w = torch.tensor([[1.0], [2.0]], requires_grad=True)
+    logits = torch.tensor([[0.0, math.log(3.0)]], requires_grad=True)
+    return f1, f2, w, logits
+
+
+def test_eac_loss_hand_computed():
+    f1, f2, w, logits = _tiny()
+    out = eac_loss(logits, f1, f2, w, torch.tensor([0]), lam=5.0)
+    # M1 = [1,2] / [2,4]; flip(M2) = [5,3] / [10,6]; squared diffs 16, 1, 64, 4 -> mean 21.25
+    assert out.att.item() == pytest.approx(21.25)
+    # softmax([0, ln 3]) = [1/4, 3/4]; CE of class 0 = ln 4
+    assert out.ce.item() == pytest.approx(math.log(4.0))
+    assert out.total.item() == pytest.approx(math.log(4.0) + 5 * 21.25)
+    assert out.flip_consistency.tolist() == pytest.approx([21.25])
+    assert out.ce_per_sample.tolist() == pytest.approx([math.log(4.0)])
+
+
+def test_classifier_weight_is_detached_in_the_consistency_term():
+    f1, f2, w, logits = _tiny()
+    out = eac_loss(logits, f1, f2, w, torch.tensor([0]), lam=5.0)
+    out.att.backward()
+    assert w.grad is None                                     # W learns from CE only
+    # d/dF1 of mean (M1 - flip M2)^2 over 4 terms: sum_k W_k * 2 * diff_k / 4
+    # position 0: (1*2*-4 + 2*2*-8)/4 = -10; position 1: (1*2*-1 + 2*2*-2)/4 = -2.5
+    assert f1.grad.flatten().tolist() == pytest.approx([-10.0, -2.5])
+    assert f2.grad is not None and f2.grad.abs().sum() > 0     # gradients reach both views
+
+
+def test_ce_mode_has_no_consistency_term():
+    f1, _, w, logits = _tiny()
+    out = eac_loss(logits, f1, None, w, torch.tensor([1]), lam=5.0)
+    assert out.att.item() == 0.0
+    assert out.total.item() == pytest.approx(math.log(4.0 / 3.0))
+    assert math.isnan(out.flip_consistency.item())
+
+
+def test_margins():
+    logits = torch.tensor([[2.0, 1.0, 0.5], [2.0, 1.0, 0.5]])
+    assert margins(logits, torch.tensor([0, 2])).tolist() == pytest.approx([1.0, -1.5])
+
+
+@pytest.fixture(scope="module")
+def tiny_epoch():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (10, 16, 16, 3), dtype=np.uint8)
+    labels = rng.integers(0, 3, 10)
+    model = build_model("compact", 3)
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    ctx = StepContext(device=torch.device("cpu"), spec=Preprocessing())
+    order = np.array([3, 1, 4, 0, 9, 2, 6, 5, 8, 7])
+    res = train_one_epoch(model, opt, images, labels, order, epoch=1, seed=0, batch_size=4, mode="eac", lam=5.0,
+                          aug=AugmentSpec(), ctx=ctx)
+    return model, images, labels, ctx, res
+
+
+def test_epoch_logs_every_sample(tiny_epoch):
+    model, images, labels, ctx, res = tiny_epoch
+    s = res.signals
+    for k in ("loss", "p_label", "margin", "pred", "flip_consistency", "erased", "flip_agree"):
+        assert s[k].shape == (10,) and np.isfinite(s[k]).all(), k
+    assert s["probs"].shape == (10, 3)
+    np.testing.assert_allclose(s["probs"][np.arange(10), labels], s["p_label"], rtol=1e-5)
+    np.testing.assert_allclose(-np.log(s["p_label"]), s["loss"], rtol=1e-4)
+    assert res.images == 10 and res.loss == pytest.approx(res.ce_loss + 5 * res.att_loss, rel=1e-5)
+
+
+def test_clean_scoring_pass(tiny_epoch):
+    model, images, labels, ctx, _ = tiny_epoch
+    er = torch.zeros(10, 2, 4, dtype=torch.long)               # empty erasures -> zero sensitivity
+    s = score_clean(model, images, labels, batch_size=4, ctx=ctx, erasures=er)
+    assert s["probs"].shape == (10, 3) and s["features"].shape[0] == 10
+    np.testing.assert_allclose(s["probs"].sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(s["erase_sensitivity"], 0.0, atol=1e-6)
+    np.testing.assert_allclose(s["p_label"], s["probs"][np.arange(10), labels], rtol=1e-6)
+    # a mirrored copy of a sample scores the same as the original's mirror view
+    mirrored = images[:, :, ::-1].copy()
+    s2 = score_clean(model, mirrored, labels, batch_size=4, ctx=ctx)
+    np.testing.assert_allclose(s2["flip_consistency"], s["flip_consistency"], rtol=1e-4, atol=1e-7)
+    assert set(np.unique(s["flip_agree"])) <= {0.0, 1.0}
+    acc = evaluate(model, images, labels, batch_size=4, ctx=ctx)
+    assert acc == pytest.approx(float(np.mean(s["pred"] == labels)))

@@ -1,0 +1,87 @@
+"""eac_core.scores: the suspicion convention, cleanlab columns, dynamics and detection metrics."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eac_core import scores
+
+CLASSES = ["a", "b", "c"]
+
+
+def _signals(n: int = 6, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, 3))
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    labels = np.array([0, 1, 2, 0, 1, 2])[:n]
+    p_label = probs[np.arange(n), labels]
+    sig = {"probs": probs, "p_label": p_label, "loss": -np.log(p_label), "pred": probs.argmax(1).astype(float),
+           "margin": rng.normal(size=n), "flip_consistency": rng.random(n), "flip_agree": np.ones(n)}
+    frame = pd.DataFrame({"sample_id": [f"{i:03d}" for i in range(n)], "label": [CLASSES[k] for k in labels],
+                          "split": "train", "true_label": [CLASSES[k] for k in labels]})
+    return frame, labels, sig
+
+
+def test_rank_of_orders_by_suspicion_with_nan_last():
+    assert scores.rank_of(np.array([0.1, 0.9, np.nan, 0.5, 0.9])).tolist() == [4, 1, 5, 3, 2]
+
+
+def test_detection_metrics_known_values():
+    s = np.array([0.9, 0.8, 0.7, 0.1, 0.2, 0.3])
+    y = np.array([1, 1, 0, 0, 1, 0], bool)
+    m = scores.detection_metrics(s, y)
+    # positives 0.9, 0.8, 0.2 vs negatives 0.7, 0.1, 0.3: 3 + 3 + 1 of 9 pairs ordered right
+    assert m["auroc"] == pytest.approx(7 / 9)
+    assert m["p_at_k"] == pytest.approx(2 / 3) and m["k"] == 3
+    assert scores.detection_metrics(s, np.zeros(6, bool))["k"] == 0
+
+
+def test_dynamics_aum_and_forgetting():
+    margin = np.array([[1.0, -1.0], [3.0, 1.0], [5.0, -3.0], [7.0, 3.0]])      # (E=4, N=2)
+    erased = np.array([[1, 0], [0, 0], [1, 1], [0, 1]])
+    pred = np.array([[0, 1], [0, 0], [0, 1], [1, 0]])
+    d = scores.dynamics(margin, margin * 0 + 2, erased, pred, labels=np.array([0, 0]))
+    assert d["aum"].tolist() == [4.0, 0.0]
+    assert d["aum_late"].tolist() == [6.0, 0.0]
+    assert d["aum_unerased"].tolist() == [5.0, 0.0]      # sample 0: epochs 2 and 4; sample 1: epochs 1, 2
+    assert d["mean_train_loss"].tolist() == [2.0, 2.0]
+    assert d["forgetting_events"].tolist() == [1.0, 1.0]
+
+
+def test_build_scores_contract_and_cleanlab():
+    from cleanlab.rank import get_label_quality_scores
+    frame, labels, sig = _signals()
+    dyn = {"aum": np.array([1.0, -2.0, 0.5, 3.0, 0.0, -1.0])}
+    t = scores.build_scores(frame, CLASSES, labels, sig, dyn, provisional=True)
+    for c in ["sample_id", "label", "pred", "p_label", "p_pred", "margin", "loss", "flip_consistency", "flip_agree",
+              "suspicion", "rank", "prob_a", "prob_b", "prob_c", "split", "true_label", "provisional"]:
+        assert c in t.columns, c
+    assert t["sample_id"].tolist() == ["000", "001", "002", "003", "004", "005"]
+    assert t["provisional"].all()
+    q = get_label_quality_scores(labels, sig["probs"], method="self_confidence")
+    np.testing.assert_allclose(t["cleanlab_self_confidence"], 1 - q, rtol=1e-5)
+    # the default fuses AUM (low = suspicious) and final loss (high = suspicious) by rank average
+    expect = scores._rank01(-dyn["aum"]) + scores._rank01(sig["loss"])
+    np.testing.assert_allclose(t["suspicion"], expect)
+    assert t.loc[t["rank"] == 1, "suspicion"].item() == t["suspicion"].max()
+    assert sorted(t["rank"]) == list(range(1, 7))
+
+
+def test_signal_table_finds_planted_noise():
+    rng = np.random.default_rng(1)
+    n = 200
+    noisy = rng.random(n) < 0.2
+    frame, labels, sig = _signals(6)
+    t = pd.DataFrame({"loss": np.where(noisy, 2.0, 0.5) + rng.normal(0, 0.3, n),
+                      "aum": np.where(noisy, -1.0, 1.0) + rng.normal(0, 0.3, n), "suspicion": rng.random(n)})
+    table = scores.signal_table(t, noisy).set_index("signal")
+    assert table.loc["neg_aum", "auroc"] > 0.95 and table.loc["loss", "auroc"] > 0.95
+    assert table.loc["fused_aum_loss", "auroc"] > 0.97
+    assert 0.35 < table.loc["suspicion", "auroc"] < 0.65
+
+
+def test_noise_mask():
+    t = pd.DataFrame({"label": ["a", "b", "c"], "true_label": ["a", "c", "c"]})
+    assert scores.noise_mask(t).tolist() == [False, True, False]
+    assert scores.noise_mask(t.drop(columns="true_label")) is None

@@ -1,0 +1,175 @@
+"""`python -m eac_core.train` end to end on a tiny learnable dataset: the run directory contract, the
+ranking of injected noise, and every way a run can fail before or during training."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from eac_core import rundir, scores, train
+from eac_core.models import build_model
+from eac_core.preprocess import Preprocessing
+from test_data import make_shapes_dataset
+
+pytestmark = pytest.mark.slow
+
+FAST = ["--image-size", "32", "--batch-size", "16", "--threads", "1", "--lr", "3e-3"]
+CONTRACT = ["sample_id", "label", "pred", "p_label", "p_pred", "margin", "loss", "flip_consistency", "flip_agree",
+            "suspicion", "rank", "provisional", "split", "true_label"]
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    return make_shapes_dataset(tmp_path_factory.mktemp("shapes"), n_train=200, n_test=30, size=32, noise=0.2)
+
+
+@pytest.fixture(scope="module")
+def run(shapes, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "r"
+    rc = train.main(["--dataset", str(shapes), "--out", str(out), "--epochs", "6", *FAST])
+    assert rc == 0
+    return out
+
+
+def test_run_directory_contract(run, shapes):
+    for f in ("config.json", "progress.json", "summary.csv", "scores.parquet", "embedding.parquet", "checkpoint.pt",
+              "train.log"):
+        assert (run / f).is_file(), f
+    s = rundir.read_scores(run)
+    manifest = pd.read_csv(shapes / "manifest.csv", dtype=str)
+    assert sorted(s["sample_id"]) == sorted(manifest.loc[manifest.split == "train", "sample_id"])
+    for c in CONTRACT + ["prob_circle", "prob_square", "prob_triangle"]:
+        assert c in s.columns, c
+    assert not s["provisional"].any()
+    assert sorted(s["rank"]) == list(range(1, 201))
+    np.testing.assert_allclose(s[["prob_circle", "prob_square", "prob_triangle"]].sum(1), 1.0, rtol=1e-5)
+    assert np.isfinite(s[["p_label", "margin", "loss", "flip_consistency", "aum", "erase_sensitivity"]]).all().all()
+    summ = rundir.read_summary(run)
+    assert summ["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
+    assert summ["lr"].tolist() == pytest.approx([3e-3 * 0.9 ** e for e in range(6)])
+    assert (summ["att_loss"] > 0).all() and summ["train_acc_true"].notna().all()
+    prog = rundir.read_progress(run)
+    assert prog["state"] == "done" and prog["epoch"] == 6 and prog["epochs"] == 6
+    cfg = rundir.read_config(run)
+    assert cfg["seed"] == 0 and cfg["dataset"] == str(shapes.resolve()) and cfg["code_version"]
+    assert cfg["mode"] == "eac" and cfg["lam"] == 5.0 and cfg["concat_views"] is True
+    emb = rundir.read_embedding(run)
+    assert sorted(emb["sample_id"]) == sorted(s["sample_id"]) and np.isfinite(emb[["x", "y"]]).all().all()
+    assert rundir.history_epochs(run) == [1, 2, 3, 4, 5, 6]
+    assert rundir.is_finished(run)
+
+
+def test_suspicion_ranks_injected_noise(run):
+    s = rundir.read_scores(run)
+    m = scores.detection_metrics(s["suspicion"].to_numpy(), scores.noise_mask(s))
+    assert m["k"] > 20
+    assert m["auroc"] > 0.7, m
+
+
+def test_checkpoint_rebuilds_the_model(run):
+    ck = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert (ck["arch"], ck["num_classes"], ck["image_size"], ck["epoch"]) == ("compact", 3, 32, 6)
+    assert ck["classes"] == ["circle", "square", "triangle"] and ck["config"]["epochs"] == 6
+    assert {"optimizer", "scheduler", "rng"} <= set(ck)
+    model = build_model(ck["arch"], ck["num_classes"])
+    model.load_state_dict(ck["model"])
+    model.eval()
+    from eac_core.data import load_cached, make_splits
+    from data_tools.manifest import load_dataset
+    ds = load_dataset(ck["config"]["dataset"])
+    tr, _ = make_splits(ds)
+    x = load_cached(ds, tr, 32, run / "cache")[:8]
+    from eac_core.preprocess import to_tensor
+    with torch.no_grad():
+        p = model(to_tensor(x, Preprocessing.from_dict(ck["preprocessing"])))[0].softmax(1).numpy()
+    s = rundir.read_scores(run).iloc[:8]
+    np.testing.assert_allclose(p[:, 0], s["prob_circle"], rtol=1e-4, atol=1e-6)
+
+
+def test_resume_on_finished_run_exits_0(run, capsys):
+    before = (run / "checkpoint.pt").stat().st_mtime
+    assert train.main(["--dataset", str(rundir.read_config(run)["dataset"]), "--out", str(run), "--resume"]) == 0
+    assert "already finished" in capsys.readouterr().err
+    assert (run / "checkpoint.pt").stat().st_mtime == before
+
+
+def test_out_holding_a_run_needs_resume(run, capsys):
+    assert train.main(["--dataset", rundir.read_config(run)["dataset"], "--out", str(run)]) == 1
+    assert "--resume" in capsys.readouterr().err
+
+
+def _last_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    return err[-1]
+
+
+def test_bad_manifest_row_named_before_training(shapes, tmp_path, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(shapes, bad)
+    m = pd.read_csv(bad / "manifest.csv", dtype=str)
+    m.loc[2, "label"] = "hexagon"
+    m.to_csv(bad / "manifest.csv", index=False)
+    assert train.main(["--dataset", str(bad), "--out", str(tmp_path / "o"), *FAST]) == 1
+    line = _last_line(capsys)
+    assert line.startswith("error:") and "row 4" in line and "hexagon" in line
+    assert not (tmp_path / "o" / "checkpoint.pt").exists()
+
+
+def test_unreadable_image_named_before_training(shapes, tmp_path, capsys):
+    bad = tmp_path / "bad"
+    shutil.copytree(shapes, bad)
+    m = pd.read_csv(bad / "manifest.csv", dtype=str)
+    (bad / m.loc[5, "path"]).write_bytes(b"\x89PNG broken")
+    out = tmp_path / "o"
+    assert train.main(["--dataset", str(bad), "--out", str(out), *FAST]) == 1
+    line = _last_line(capsys)
+    assert "row 7" in line and m.loc[5, "sample_id"] in line
+    assert rundir.read_progress(out)["state"] == "failed" and not (out / "checkpoint.pt").exists()
+
+
+def test_non_finite_loss_fails_with_epoch_and_step(shapes, tmp_path, capsys):
+    out = tmp_path / "nan"
+    rc = train.main(["--dataset", str(shapes), "--out", str(out), "--epochs", "2", *FAST[:-2], "--lr", "1e30"])
+    assert rc == 1
+    prog = rundir.read_progress(out)
+    assert prog["state"] == "failed"
+    assert prog["error"].startswith("non-finite loss at epoch 1 step ")
+    assert int(prog["error"].rsplit(" ", 1)[1]) >= 2
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--epochs", "0"], "--epochs"),
+    (["--erase-scale", "0.3", "0.1"], "--erase-scale"),
+    (["--pretrained", "/nonexistent.pth"], "no such file"),
+])
+def test_bad_options_one_line(shapes, tmp_path, capsys, argv, words):
+    assert train.main(["--dataset", str(shapes), "--out", str(tmp_path / "o"), *argv]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0]
+
+
+def test_bad_pretrained_file_reported(shapes, tmp_path, capsys):
+    junk = tmp_path / "w.pth"
+    junk.write_bytes(b"definitely not weights")
+    assert train.main(["--dataset", str(shapes), "--out", str(tmp_path / "o"), "--pretrained", str(junk),
+                       *FAST]) == 1
+    line = _last_line(capsys)
+    assert line.startswith("error:") and "w.pth" in line
+
+
+def test_ce_mode_and_folds(shapes, tmp_path):
+    out = tmp_path / "ce"
+    assert train.main(["--dataset", str(shapes), "--out", str(out), "--mode", "ce", "--epochs", "1", "--folds", "2",
+                       "--limit", "60", *FAST]) == 0
+    s = rundir.read_scores(out)
+    assert len(s) == 60
+    assert (rundir.read_summary(out)["att_loss"] == 0).all()
+    oos = s[["oos_prob_circle", "oos_prob_square", "oos_prob_triangle"]].to_numpy()
+    assert np.isfinite(oos).all()
+    np.testing.assert_allclose(oos.sum(1), 1.0, rtol=1e-5)
+    assert set(s["oos_fold"]) == {0, 1} and "oos_self_confidence" in s and "oos_label_issue" in s
+    assert json.loads((out / "config.json").read_text())["folds"] == 2
