@@ -151,6 +151,9 @@ class Explainer:
 
     def explain(self, image: np.ndarray | str | Path, given: str | int | None = None, *,
                 display_size: int = 192, alpha: float = 0.45, cmap: str = ov.DEFAULT_COLORMAP) -> Explanation:
+        """Probabilities, CAMs and overlays of `image` (array or path) and its mirror; see the module doc."""
+        if int(display_size) < 8:
+            raise ValueError(f"display_size must be >= 8 (got {display_size})")
         rgb = read_image(image)
         gi = None if given is None else self.class_index(given)
         net_in = resize_uint8(rgb, self.image_size)

@@ -55,7 +55,7 @@ def launch(argv: list[str], run_dir: str | os.PathLike, **meta) -> int:
                                 start_new_session=True)
     _CHILDREN[proc.pid] = proc
     atomic.write_json(run_dir / JOB_FILE, {
-        "pid": proc.pid, "argv": [str(a) for a in argv],
+        "pid": proc.pid, "pid_start": _start_time(proc.pid), "argv": [str(a) for a in argv],
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **meta})
     return proc.pid
 
@@ -67,7 +67,18 @@ def read_job(run_dir: str | os.PathLike) -> dict | None:
         return None
 
 
-def _pid_alive(pid: int) -> bool:
+def _start_time(pid: int) -> int | None:
+    """The process start time in clock ticks since boot (/proc/<pid>/stat field 22), or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+        return int(fields[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def pid_alive(pid: int, start: int | None = None) -> bool:
+    """True while `pid` runs and is the process that was started (same start time when known;
+    otherwise its command line must name one of our entry points)."""
     proc = _CHILDREN.get(pid)
     if proc is not None:
         if proc.poll() is None:
@@ -92,15 +103,23 @@ def _pid_alive(pid: int) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
         if stat.rsplit(")", 1)[-1].split()[0] == "Z":
             return False
+        if start is not None:
+            return _start_time(pid) == start
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         return any(m in cmd for m in _MARKERS)
     except OSError:
         return True
 
 
+def _job_alive(job: dict | None) -> bool:
+    if not job or not isinstance(job.get("pid"), int):
+        return False
+    start = job.get("pid_start")
+    return pid_alive(job["pid"], start if isinstance(start, int) else None)
+
+
 def is_alive(run_dir: str | os.PathLike) -> bool:
-    job = read_job(run_dir)
-    return bool(job and isinstance(job.get("pid"), int) and _pid_alive(job["pid"]))
+    return _job_alive(read_job(run_dir))
 
 
 def status(run_dir: str | os.PathLike) -> JobStatus | None:
@@ -109,16 +128,16 @@ def status(run_dir: str | os.PathLike) -> JobStatus | None:
     if not job:
         return None
     pid = job.get("pid") if isinstance(job.get("pid"), int) else None
-    return JobStatus(pid=pid, alive=bool(pid and _pid_alive(pid)), argv=list(job.get("argv", [])),
+    return JobStatus(pid=pid, alive=_job_alive(job), argv=list(job.get("argv", [])),
                      started_at=str(job.get("started_at", "")),
-                     meta={k: v for k, v in job.items() if k not in ("pid", "argv", "started_at")})
+                     meta={k: v for k, v in job.items() if k not in ("pid", "pid_start", "argv", "started_at")})
 
 
 def stop(run_dir: str | os.PathLike, *, wait_s: float = 0.0) -> bool:
     """Send SIGTERM to the run's process group (the trainer then records state 'stopped').
     Returns False when nothing was running."""
     job = read_job(run_dir)
-    if not job or not is_alive(run_dir):
+    if not _job_alive(job):
         return False
     pid = int(job["pid"])
     try:
@@ -129,7 +148,7 @@ def stop(run_dir: str | os.PathLike, *, wait_s: float = 0.0) -> bool:
         except ProcessLookupError:
             return False
     deadline = time.monotonic() + wait_s
-    while wait_s and time.monotonic() < deadline and _pid_alive(pid):
+    while wait_s and time.monotonic() < deadline and _job_alive(job):
         time.sleep(0.1)
     return True
 

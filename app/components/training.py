@@ -34,7 +34,7 @@ def is_active(run: Path) -> bool:
 
 
 def _pid_alive(pid) -> bool:
-    return isinstance(pid, int) and jobs._pid_alive(pid)
+    return isinstance(pid, int) and jobs.pid_alive(pid)
 
 
 def progress_view(run: Path, *, curves: bool = True, stop_button: bool = True, key: str = "") -> None:

@@ -1,6 +1,7 @@
 """Fixtures that make images of every special kind at run time (never committed)."""
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -9,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+# ../shared/data from the project root; SHARED_DATA_DIR overrides it (e.g. to check the skips)
+SHARED_DATA = Path(os.environ.get("SHARED_DATA_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "data")
 
 
 def rgb_pattern(h: int = 24, w: int = 32, seed: int = 0) -> np.ndarray:

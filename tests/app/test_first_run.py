@@ -1,0 +1,86 @@
+"""First run: one click generates the demo and trains in the background (a real, tiny one here);
+the Review page shows progress, then the ranking; a provisional ranking is marked as such."""
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+
+from conftest import run_path
+
+DEMO_TIMEOUT_S = 180
+
+
+def test_start_the_demo_then_review(empty_project, app, monkeypatch):
+    from app.components import jobs
+    monkeypatch.setenv("FER_AUDIT_DEMO_TRAIN", "40")
+    monkeypatch.setenv("FER_AUDIT_DEMO_TEST", "10")
+    monkeypatch.setenv("FER_AUDIT_DEMO_EPOCHS", "1")
+    app.run()
+    app.button(key="start_demo").click().run()
+    assert not app.exception
+    runs = list((empty_project / "runs").iterdir())
+    assert len(runs) == 1
+    run = runs[0]
+    job = jobs.read_job(run)
+    try:
+        assert job["argv"][-len(["--epochs", "1"]):] == ["--epochs", "1"] or "--epochs" in job["argv"]
+        assert "eac_core.train" in job["argv"] and "--preset" in job["argv"]
+        app.run()
+        assert not app.exception
+        assert app.query_params["run"] in (run.name, [run.name])
+        deadline = time.time() + DEMO_TIMEOUT_S
+        while jobs.is_alive(run) and time.time() < deadline:
+            time.sleep(0.5)
+        assert not jobs.is_alive(run), "the demo did not finish in time"
+        assert (empty_project / "datasets" / "demo" / "manifest.csv").is_file()
+        app.run()
+        assert not app.exception
+        assert any(s.value.startswith("Sample ") for s in app.subheader), jobs.log_tail(run)
+    finally:
+        jobs.stop(run)
+
+
+def test_a_second_launch_opens_the_existing_audit(project, app):
+    """No demo offer when a run exists: the most recent run with scores is opened."""
+    app.run()
+    assert not any(b.key == "start_demo" for b in app.button)
+    assert app.session_state["run"] == run_path(project).name
+
+
+def test_provisional_ranking_is_marked(project, app):
+    from eac_core import rundir
+    run = run_path(project)
+    s = pd.read_parquet(run / "scores.parquet")
+    s["provisional"] = True
+    s.to_parquet(run / "scores.parquet", index=False)
+    prog = rundir.read_progress(run)
+    rundir.write_progress(run, {**prog, "state": "running", "epoch": 1, "epochs": 12, "pid": None})
+    app.run()
+    assert not app.exception
+    assert any("Provisional ranking" in w.value for w in app.warning)
+    assert any(s.value.startswith("Sample ") for s in app.subheader)      # reviewable meanwhile
+
+
+def test_jobs_launch_reattach_and_stop(empty_project):
+    import sys
+    from app.components import jobs
+    run = empty_project / "runs" / "sleeper"
+    pid = jobs.launch([sys.executable, "-c", "import time; time.sleep(60)"], run, kind="test")
+    try:
+        assert jobs.is_alive(run)
+        jobs._CHILDREN.clear()                 # a server restart loses the Popen: re-attach by PID
+        st = jobs.status(run)
+        assert st.pid == pid and st.meta["kind"] == "test"
+        assert jobs.stop(run, wait_s=10)
+        deadline = time.time() + 10
+        while jobs.is_alive(run) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not jobs.is_alive(run)
+    finally:
+        import os
+        import signal
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
