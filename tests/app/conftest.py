@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-MAIN = str(REPO / "app" / "main.py")
-RUN_NAME = "demo-eac-20260101-000000"
+from .helpers import MAIN, REPO, RUN_NAME
 TRAIN_TIMEOUT_S = 240
 
 
@@ -73,17 +71,3 @@ def app():
     """A fresh AppTest of app/main.py (not yet run)."""
     from streamlit.testing.v1 import AppTest
     return AppTest.from_file(MAIN, default_timeout=60)
-
-
-def run_path(home: Path) -> Path:
-    return home / "runs" / RUN_NAME
-
-
-def scores_of(home: Path):
-    from eac_core.rundir import read_scores
-    return read_scores(run_path(home)).sort_values("rank").reset_index(drop=True)
-
-
-def audit_of(home: Path):
-    from data_tools.audit import Audit
-    return Audit(run_path(home) / "audit.sqlite")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from conftest import audit_of, run_path, scores_of
+from .helpers import audit_of, run_path, scores_of
 
 
 def _decide(home):

@@ -6,7 +6,7 @@ import time
 
 import pandas as pd
 
-from conftest import run_path
+from .helpers import run_path
 
 DEMO_TIMEOUT_S = 180
 

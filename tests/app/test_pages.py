@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import scores_of
+from .helpers import scores_of
 
 PAGES = ["views/review.py", "views/data.py", "views/train.py", "views/insights.py", "views/export.py",
          "views/settings.py"]
@@ -52,7 +52,7 @@ def test_insights_scores_against_the_truth(project, app):
 @pytest.mark.parametrize("page", ["views/review.py", "views/insights.py", "views/export.py"])
 def test_run_config_pointing_outside_the_roots_is_refused(project, app, page, tmp_path):
     import json
-    from conftest import run_path
+    from .helpers import run_path
     cfg = run_path(project) / "config.json"
     d = json.loads(cfg.read_text())
     d["dataset"] = str(tmp_path / "elsewhere")

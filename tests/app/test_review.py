@@ -2,7 +2,7 @@
 relabel, accept, undo, bulk accept with its confirmation, deep links, filters."""
 from __future__ import annotations
 
-from conftest import audit_of, scores_of
+from .helpers import audit_of, scores_of
 
 
 def _sample(at) -> str:
@@ -145,7 +145,7 @@ def test_reviewer_name_is_recorded(project, app):
 def test_decisions_survive_a_new_session(project, app):
     """Another tab (a new AppTest session) sees the first tab's decisions and adds its own."""
     from streamlit.testing.v1 import AppTest
-    from conftest import MAIN
+    from .helpers import MAIN
     app.run()
     first = _sample(app)
     app.button(key="act_keep").click().run()
