@@ -29,11 +29,11 @@ CUES = ("brow_raise", "brow_inner", "brow_squeeze", "brow_arch", "eye_open", "mo
 PROTOTYPES: dict[str, dict[str, float]] = {
     "angry": dict(brow_raise=-0.7, brow_inner=-1.0, brow_squeeze=1.0, eye_open=-0.15, lip_press=1.0,
                   mouth_width=-0.25, mouth_curve=-0.25, nose_wrinkle=0.25),
-    "disgust": dict(brow_raise=-0.35, brow_inner=-0.5, brow_squeeze=0.5, eye_open=-0.45, nose_wrinkle=1.0,
-                    upper_lip=1.0, mouth_curve=-0.45, mouth_open=0.25, cheek=0.7, teeth=0.6),
+    "disgust": dict(brow_raise=-0.35, brow_inner=-0.5, brow_squeeze=0.5, eye_open=-0.45, nose_wrinkle=1.2,
+                    upper_lip=1.0, mouth_curve=-0.6, mouth_open=0.2, cheek=0.4, teeth=0.6),
     "fear": dict(brow_raise=0.55, brow_inner=0.8, brow_squeeze=0.6, brow_arch=-0.4, eye_open=1.0,
                  mouth_open=0.5, mouth_width=0.45, mouth_curve=-0.35, teeth=0.7),
-    "happy": dict(mouth_curve=1.0, mouth_width=0.3, mouth_open=0.35, eye_open=-0.35, cheek=1.0, teeth=1.0),
+    "happy": dict(mouth_curve=1.2, mouth_width=0.3, mouth_open=0.35, eye_open=-0.35, cheek=1.0, teeth=1.0),
     "sad": dict(brow_inner=0.9, brow_squeeze=0.3, brow_arch=-0.2, eye_open=-0.25, mouth_curve=-0.9,
                 mouth_width=-0.05),
     "surprise": dict(brow_raise=1.0, brow_arch=1.0, eye_open=0.9, mouth_open=1.0, mouth_width=-0.35),
@@ -167,8 +167,8 @@ def _draw_face(pen: _Pen, idn: dict, c: dict[str, float]) -> None:
     if c["nose_wrinkle"] > 0.2:
         for k in range(3):
             y = ey + 0.025 + 0.018 * k
-            pen.line(_bezier((cx - 0.03, y + 0.006), (cx, y), (cx + 0.03, y + 0.006), 5), skin * 0.65,
-                     0.009 * min(c["nose_wrinkle"], 1.5))
+            pen.line(_bezier((cx - 0.035, y + 0.008), (cx, y), (cx + 0.035, y + 0.008), 5), skin * 0.55,
+                     0.012 * min(c["nose_wrinkle"], 1.5))
     # nasolabial folds (smile, disgust)
     my, mw = idn["mouth_y"], idn["mouth_w"] * (1 + 0.35 * c["mouth_width"])
     if c["cheek"] > 0.2:

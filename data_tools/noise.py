@@ -236,12 +236,11 @@ def add_noise_to_dataset(dataset_dir: str | Path, out_dir: str | Path, *, rate: 
     df["source_label"] = df["label"]
     df["label"] = [classes[i] for i in noisy]
 
-    # the images stay where they are: point at them from the new folder
+    # the images stay where they are: point at them from the new folder, relatively when they sit
+    # beside it (datasets/demo -> datasets/demo_noisy: "../demo"), else by absolute path
     image_root = ds.image_root
-    try:
-        root_str = os.path.relpath(image_root, out.resolve())
-    except ValueError:  # another drive on Windows
-        root_str = str(image_root)
+    beside = image_root.is_relative_to(out.resolve().parent)
+    root_str = os.path.relpath(image_root, out.resolve()) if beside else str(image_root)
     stats = noise_stats(labels[train], noisy_train, len(classes))
     noise_info = {"kind": kind, "rate": rate, "seed": seed, "per_class": per_class,
                   "transition_file": str(transition_file) if transition_file else None,

@@ -37,6 +37,7 @@ class TrainConfig:
     lr: float = 1e-4
     weight_decay: float = 1e-4
     lam: float = 5.0
+    lam_warmup: float = 0.0               # epochs over which lambda ramps up from 0 (0: constant, as the paper)
     erase_p: float = 0.5
     erase_scale: tuple[float, float] = (0.02, 0.25)
     erase_ratio: tuple[float, float] = (0.3, 3.3)
@@ -73,7 +74,7 @@ class TrainConfig:
 # Settings each preset fixes unless given on the command line.
 PRESET_VALUES: dict[str, dict[str, Any]] = {
     "paper": dict(arch="resnet50", image_size=224, epochs=60, batch_size=32, lr=1e-4),
-    "cpu": dict(arch="compact", image_size=48, epochs=12, batch_size=64, lr=2e-3),
+    "cpu": dict(arch="compact", image_size=48, epochs=8, batch_size=64, lr=1e-3, erase_repeats=2),
 }
 PAPER_LR = {"resnet18": 2e-4}          # the paper's ResNet-18 learning rate
 
@@ -129,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--weight-decay", type=float, default=None)
     p.add_argument("--lam", type=float, default=None, help="weight of the attention consistency loss (5)")
+    p.add_argument("--lam-warmup", type=float, default=None,
+                   help="ramp lambda linearly from 0 over this many epochs (0 = constant, the paper)")
     p.add_argument("--erase-p", type=float, default=None)
     p.add_argument("--erase-scale", type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
     p.add_argument("--erase-ratio", type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
@@ -178,6 +181,7 @@ def validate(cfg: TrainConfig) -> None:
         (cfg.lr > 0, f"--lr must be > 0 (got {cfg.lr})"),
         (cfg.weight_decay >= 0, f"--weight-decay must be >= 0 (got {cfg.weight_decay})"),
         (cfg.lam >= 0, f"--lam must be >= 0 (got {cfg.lam})"),
+        (cfg.lam_warmup >= 0, f"--lam-warmup must be >= 0 (got {cfg.lam_warmup})"),
         (0 <= cfg.erase_p <= 1, f"--erase-p must be in 0..1 (got {cfg.erase_p})"),
         (0 < cfg.erase_scale[0] <= cfg.erase_scale[1] < 1, f"--erase-scale must be 0 < MIN <= MAX < 1 (got {cfg.erase_scale})"),
         (0 < cfg.erase_ratio[0] <= cfg.erase_ratio[1], f"--erase-ratio must be 0 < MIN <= MAX (got {cfg.erase_ratio})"),

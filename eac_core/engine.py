@@ -98,9 +98,11 @@ class StepContext:
 
 def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: np.ndarray, labels: np.ndarray,
                     order: np.ndarray, *, epoch: int, seed: int, batch_size: int, mode: str, lam: float,
-                    aug: AugmentSpec, ctx: StepContext, true_labels: np.ndarray | None = None) -> EpochResult:
+                    aug: AugmentSpec, ctx: StepContext, true_labels: np.ndarray | None = None,
+                    lam_warmup: float = 0.0) -> EpochResult:
     """Train over `order` (this rank's indices); returns means and per-sample signals (loss, p_label,
-    margin, pred, flip_consistency, erased, flip_agree, probs (N, K)) gathered by index on rank 0."""
+    margin, pred, flip_consistency, erased, flip_agree, probs (N, K)) gathered by index on rank 0.
+    `lam_warmup` > 0 ramps lambda linearly from 0 to `lam` over that many epochs (0: the paper's constant)."""
     model.train()
     two = mode == "eac"
     head = unwrap(model).fc
@@ -117,7 +119,8 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         n = v1.shape[0]
         with ctx.autocast():
             logits, feats = model(torch.cat([v1, v2]) if two else v1)
-        out = eac_loss(logits[:n], feats[:n], feats[n:] if two else None, head.weight, y, lam)
+        ramp = min(1.0, (epoch - 1 + (step - 1) / steps) / lam_warmup) if lam_warmup > 0 else 1.0
+        out = eac_loss(logits[:n], feats[:n], feats[n:] if two else None, head.weight, y, lam * ramp)
         optimizer.zero_grad(set_to_none=True)
         lv = out.total.detach().float()
         nonfinite, stop = any_flag(ctx.dist, not bool(torch.isfinite(lv)), ctx.should_stop(), device=ctx.device)
@@ -142,6 +145,7 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
     index = torch.cat([c[0] for c in collected]).numpy()
     arrays = {k: torch.cat([c[i + 1].cpu() for c in collected]).float().numpy() for i, k in enumerate(names)}
     res = EpochResult(*(sums / max(seen, 1)).tolist(), images=seen, seconds=seconds)
+    res.loss = res.ce_loss + lam * res.att_loss if two else res.ce_loss   # the objective at full lambda
     res.signals = gather_by_index(ctx.dist, len(labels), index, arrays)
     if res.signals is not None:
         pred = res.signals["pred"]

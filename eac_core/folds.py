@@ -58,7 +58,7 @@ def oos_probabilities(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray, 
                 progress.update(phase=f"folds {f + 1}/{cfg.folds}", epoch=epoch, step=0)
             order = epoch_order(len(tr), cfg.seed + 7919 * (f + 1), epoch, info.rank, info.world)
             train_one_epoch(net, opt, x_tr, y_tr, order, epoch=epoch, seed=cfg.seed + 7919 * (f + 1),
-                            batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, aug=aug, ctx=ctx)
+                            batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, lam_warmup=cfg.lam_warmup, aug=aug, ctx=ctx)
             sched.step()
         res = score_clean(net, images[held], labels[held], batch_size=cfg.batch_size, ctx=ctx)
         if res is not None:

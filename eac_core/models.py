@@ -43,7 +43,7 @@ class _Residual(nn.Module):
         return self.act(self.body(x) + self.skip(x))
 
 
-def compact_features(widths: tuple[int, int, int, int] = (24, 48, 96, 192)) -> tuple[nn.Module, int]:
+def compact_features(widths: tuple[int, int, int, int] = (16, 32, 64, 128)) -> tuple[nn.Module, int]:
     """A small residual network with total stride 8 (64 px in -> 8x8 CAM grid). The full-resolution
     stage is a single thin strided conv because that is what costs time on a CPU."""
     w0, w1, w2, w3 = widths

@@ -156,7 +156,8 @@ def run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devic
         set_rng_state(ckpt["rng"])
         start = int(ckpt["epoch"])
     if main_rank:
-        atomic.write_json(out / rundir.CONFIG, {**cfg.to_dict(), "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        created = rundir.read_config(out).get("created_at") if cfg.resume else None
+        atomic.write_json(out / rundir.CONFIG, {**cfg.to_dict(), "created_at": created or time.strftime("%Y-%m-%dT%H:%M:%S"),
                                                 "world_size": info.world, "device_used": str(device),
                                                 "classes": classes})
         rundir.truncate(out, start)
@@ -200,7 +201,7 @@ def run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devic
             bar = _bar(main_rank, steps_per_epoch, f"epoch {epoch}/{cfg.epochs}")
             order = epoch_order(len(train), cfg.seed, epoch, info.rank, info.world)
             res = train_one_epoch(net, optimizer, train.images, train.labels, order, epoch=epoch, seed=cfg.seed,
-                                  batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, aug=aug, ctx=ctx,
+                                  batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, lam_warmup=cfg.lam_warmup, aug=aug, ctx=ctx,
                                   true_labels=train.true_labels)
             if bar is not None:
                 bar.close()

@@ -17,35 +17,6 @@ def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.F
     return fig
 
 
-def probabilities(probs: dict[str, float], classes: list[str], given: str, pred: str, height: int = 250) -> go.Figure:
-    """Class probabilities as a horizontal bar chart, highest on top; given/predicted marked."""
-    colors = class_colors(classes)
-    items = sorted(probs.items(), key=lambda kv: kv[1])
-    names = [k for k, _ in items]
-    tags = [" ".join(t for t, c in (("given", given), ("pred", pred)) if c == k) for k in names]
-    fig = go.Figure(go.Bar(
-        x=[v for _, v in items], y=[f"{k} ({t})" if t else k for k, t in zip(names, tags)], orientation="h",
-        marker_color=[colors.get(k, "#999") for k in names],
-        text=[f"{v:.2f}" for _, v in items], textposition="outside", cliponaxis=False,
-        hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
-    fig.update_xaxes(range=[0, 1.15], showgrid=False, visible=False)
-    return _layout(fig, height, "Class probabilities", showlegend=False)
-
-
-def history(hist: pd.DataFrame, given: str, height: int = 200) -> go.Figure:
-    """p(given label) (and p(pred) when present) across epochs for one sample."""
-    fig = go.Figure()
-    if not hist.empty and "p_label" in hist.columns:
-        fig.add_trace(go.Scatter(x=hist["epoch"], y=hist["p_label"], mode="lines+markers",
-                                 name=f"p({given})", line=dict(color="#1f77b4")))
-    if not hist.empty and "p_pred" in hist.columns:
-        fig.add_trace(go.Scatter(x=hist["epoch"], y=hist["p_pred"], mode="lines", name="p(predicted)",
-                                 line=dict(color="#999", dash="dot")))
-    fig.update_yaxes(range=[0, 1.02], title=None)
-    fig.update_xaxes(title="epoch", dtick=1 if len(hist) <= 15 else None)
-    return _layout(fig, height, "p(given label) across epochs")
-
-
 def curves(summary: pd.DataFrame, height: int = 260) -> go.Figure:
     """Loss and accuracy per epoch, side by side."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
@@ -138,3 +109,45 @@ def detection_curves(fpr, tpr, rec, prec, auc: float, ap: float, base_rate: floa
     fig.update_xaxes(title="recall", row=1, col=2)
     fig.update_yaxes(title="precision", row=1, col=2)
     return _layout(fig, height, showlegend=False)
+
+
+# -- light HTML pieces for the per-face panel: drawn on every "next", so no plotly there -------------
+def probability_bars_html(probs: dict[str, float], classes: list[str], given: str, pred: str) -> str:
+    """Class probabilities as sorted horizontal bars in class colours (HTML; names escaped)."""
+    import html
+    colors = class_colors(classes)
+    rows = []
+    for name, p in sorted(probs.items(), key=lambda kv: -kv[1]):
+        tag = " · ".join(t for t, c in (("given", given), ("predicted", pred)) if c == name)
+        label = html.escape(name) + (f" <span style='color:#888'>({tag})</span>" if tag else "")
+        pct = max(0.0, min(1.0, float(p))) * 100
+        rows.append(
+            "<div style='display:flex;align-items:center;gap:6px;height:22px'>"
+            f"<div style='width:150px;text-align:right;font-size:0.85rem;white-space:nowrap'>{label}</div>"
+            "<div style='flex:1;background:#f0f2f6;height:14px;border-radius:3px'>"
+            f"<div style='width:{pct:.1f}%;background:{colors.get(name, '#999')};height:14px;border-radius:3px'></div>"
+            f"</div><div style='width:40px;font-size:0.8rem;font-variant-numeric:tabular-nums'>{float(p):.2f}</div></div>")
+    return "<div style='font-weight:600;margin-bottom:4px'>Class probabilities</div>" + "".join(rows)
+
+
+def sparkline_svg(x: list[float], y: list[float], *, title: str, width: int = 360, height: int = 110) -> str:
+    """A small line chart (0..1 on the y axis) as inline SVG with its points and last value."""
+    import html
+    pad_l, pad_r, pad_t, pad_b = 28, 10, 8, 20
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    pts = [(float(a), float(b)) for a, b in zip(x, y) if b == b]   # drop NaN
+    head = f"<div style='font-weight:600;margin:6px 0 2px'>{html.escape(title)}</div>"
+    if not pts:
+        return head + "<div style='color:#888;font-size:0.85rem;height:{}px'>no per-epoch history</div>".format(height - 20)
+    x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
+    sx = (lambda v: pad_l + (w * (v - x0) / (x1 - x0) if x1 > x0 else w / 2))
+    sy = (lambda v: pad_t + h * (1 - max(0.0, min(1.0, v))))
+    poly = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in pts)
+    dots = "".join(f"<circle cx='{sx(a):.1f}' cy='{sy(b):.1f}' r='2.5' fill='#1f77b4'/>" for a, b in pts)
+    grid = "".join(f"<line x1='{pad_l}' x2='{pad_l + w}' y1='{sy(v):.1f}' y2='{sy(v):.1f}' stroke='#e6e6e6'/>"
+                   f"<text x='{pad_l - 4}' y='{sy(v) + 4:.1f}' font-size='10' text-anchor='end' fill='#888'>{v:g}</text>"
+                   for v in (0, 0.5, 1))
+    xt = "".join(f"<text x='{sx(v):.1f}' y='{height - 5}' font-size='10' text-anchor='middle' fill='#888'>{int(v)}</text>"
+                 for v in sorted({x0, x1}))
+    return (head + f"<svg width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>{grid}{xt}"
+            f"<polyline points='{poly}' fill='none' stroke='#1f77b4' stroke-width='2'/>{dots}</svg>")

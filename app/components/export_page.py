@@ -68,8 +68,12 @@ def render() -> None:
     target = Path(dataset.root).resolve().parent / ex.BESIDE_NAMES[kind].format(name=Path(dataset.root).name)
     st.caption(f"Writes `{target}`")
     if st.button("Write copy", key="write_beside"):
-        path = ex.write_beside_dataset(kind, table, dataset, audit_info=audit_info)
-        st.success(f"Written: {path}")
+        try:
+            path = ex.write_beside_dataset(kind, table, dataset, audit_info=audit_info)
+        except (ValueError, OSError) as e:
+            st.error(f"Not written: {e}")
+        else:
+            st.success(f"Written: {path}")
 
     _retrain(run, dataset, ds_dir, table, audit, audit_info)
 
@@ -81,9 +85,13 @@ def _retrain(run: Path, dataset, ds_dir: Path, table: pd.DataFrame, audit, audit
                "and carries the audit over (decisions are keyed by sample id).")
     if st.button("Retrain on corrected labels", key="retrain", icon=":material/replay:",
                  disabled=table["action"].eq("").all()):
-        new_run = start_retrain(run, dataset, ds_dir, table, audit, audit_info)
-        st.toast(f"Retraining started: {new_run.name}", icon="🚀")
-        children = _children(run)
+        try:
+            new_run = start_retrain(run, dataset, ds_dir, table, audit, audit_info)
+        except (ValueError, RuntimeError, OSError) as e:
+            st.error(f"Retraining not started: {e}")
+        else:
+            st.toast(f"Retraining started: {new_run.name}", icon=":material/rocket_launch:")
+            children = _children(run)
     if table["action"].eq("").all():
         st.caption("No decisions yet: review some faces first.")
     old_acc = _final_acc(run)

@@ -60,8 +60,12 @@ def welcome() -> None:
         except Exception as e:  # noqa: BLE001
             st.error(f"Could not start the demo: {e}")
             return
-        st.toast(f"Demo started: run {run.name}", icon="🚀")
+        st.toast(f"Demo started: run {run.name}", icon=":material/rocket_launch:")
         st.rerun()
+    from app.components.project import dataset_dirs
+    if dataset_dirs():
+        st.markdown("Datasets are imported but no model is trained yet:")
+        st.page_link("views/train.py", label="Train a run (Train page)", icon=":material/model_training:")
     st.markdown("Or bring your own data:")
     c1, c2 = st.columns(2)
     c1.page_link("views/data.py", label="Import a dataset (Data page)", icon=":material/folder_open:")

@@ -30,7 +30,7 @@ def render() -> None:
         return
     classes = _classes(run, scores)
     if "provisional" in scores.columns and bool(scores["provisional"].any()):
-        st.warning("These numbers come from a provisional ranking (training is not finished).", icon="⏳")
+        st.warning("These numbers come from a provisional ranking (training is not finished).", icon=":material/hourglass_top:")
     mt = loaders.mtime(run / "scores.parquet")
 
     tab_rank, tab_noise, tab_map, tab_truth = st.tabs(["Ranking", "Label noise", "Embedding map", "Against the truth"])

@@ -2,6 +2,9 @@
 one-key decisions committed to the audit before the toast, undo, prev/next and bulk accept."""
 from __future__ import annotations
 
+import os
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from app.components.queue import (STATUSES, QueueFilter, bulk_candidates, filter
 CURRENT, QUEUE, FLASH, ERROR, NOTE = "review_current", "review_queue", "review_flash", "review_error", "review_note"
 BULK, SYNCED = "review_bulk_preview", "review_url_sample"
 QUEUE_ROWS = 100          # rows of the queue table drawn (with thumbnails)
+TIMING = bool(os.environ.get("FER_AUDIT_TIMING"))   # print per-face render times (for benchmarks)
 KEY_LEGEND = ("**Keys**: `k` keep · `a` accept suggestion · `1`–`9` relabel to class i · `x` remove · "
               "`u` unsure · `z` undo · `←` / `→` previous / next")
 
@@ -50,13 +54,15 @@ def render() -> None:
     if "provisional" in scores.columns and bool(scores["provisional"].any()):
         training.provisional_banner(run, loaders.mtime(run / "scores.parquet"))
 
+    name = ui.reviewer()
+    st.sidebar.caption(f"Reviewer: **{name}**" if name else "Reviewer: (none) · set your name in Settings")
     f = _filters(scores, classes)
     latest = audit.latest()                 # re-read every run: another tab may have decided
     decided = set(latest["sample_id"])
     queue = filter_queue(scores, decided, f)
     ids = queue["sample_id"].tolist()
     st.session_state[QUEUE] = ids
-    by_id = scores.set_index("sample_id", drop=False)
+    by_id = loaders.load_scores_by_id(run)
     current = _resolve_current(by_id, ids)
 
     left, right = st.columns([1.3, 2.7], gap="medium")
@@ -321,11 +327,18 @@ def _save_note(ctx: Ctx) -> None:
 
 @st.fragment
 def _face(ctx: Ctx) -> None:
+    t0 = time.perf_counter()
+    _face_body(ctx)
+    if TIMING:
+        print(f"[fer-audit] face fragment {1000 * (time.perf_counter() - t0):.0f} ms", file=sys.stderr, flush=True)
+
+
+def _face_body(ctx: Ctx) -> None:
     msg, err = st.session_state.pop(FLASH, None), st.session_state.pop(ERROR, None)
     if err:
         st.error(err)
     if msg:
-        st.toast(msg, icon="✅")
+        st.toast(msg, icon=":material/check_circle:")
     sid = st.session_state.get(CURRENT)
     if sid is None or sid not in ctx.scores.index:
         st.success("Nothing to review with these filters. Clear them in the sidebar, or export on the Export page.")
@@ -380,10 +393,11 @@ def _face(ctx: Ctx) -> None:
         probs = {c: float(row[f"prob_{c}"]) for c in ctx.classes if f"prob_{c}" in row.index}
         if not probs and exp is not None:
             probs = dict(zip(ctx.classes, map(float, np.asarray(exp.probs))))
-        st.plotly_chart(charts.probabilities(probs, ctx.classes, given, pred), key="face_probs",
-                        config={"displayModeBar": False})
+        st.markdown(charts.probability_bars_html(probs, ctx.classes, given, pred), unsafe_allow_html=True)
         hist = loaders.sample_history(ctx.run, sid)
-        st.plotly_chart(charts.history(hist, given), key="face_history", config={"displayModeBar": False})
+        ep = hist["epoch"].tolist() if "epoch" in hist.columns else []
+        pl = hist["p_label"].tolist() if "p_label" in hist.columns else []
+        st.markdown(charts.sparkline_svg(ep, pl, title=f"p({given}) across epochs"), unsafe_allow_html=True)
         if ctx.votes is not None and sid in ctx.votes.index:
             v = ctx.votes.loc[sid]
             st.caption("Annotator votes: " + " · ".join(f"{k[5:]} {int(n)}" for k, n in v.items() if n > 0))

@@ -38,7 +38,7 @@ def render() -> None:
             st.error(f"Not saved: {msg}.")
         if not problems:
             path = save_settings(Settings(reviewer=reviewer.strip(), allowed_roots=new_roots))
-            st.toast("Settings saved", icon="✅")
+            st.toast("Settings saved", icon=":material/check_circle:")
             st.success(f"Saved to {path}")
     st.subheader("Where the app may read", anchor=False)
     st.markdown("\n".join(f"- `{r}`" for r in allowed_roots()))

@@ -16,7 +16,7 @@ def render() -> None:
             st.session_state[ui.RUN_KEY] = run.name
             st.query_params.clear()
             st.query_params["run"] = run.name
-            st.toast(f"Training started: {run.name}", icon="🚀")
+            st.toast(f"Training started: {run.name}", icon=":material/rocket_launch:")
             st.rerun()
     run = ui.current_run()
     if run is None:
@@ -53,5 +53,5 @@ def _resume(run: Path, cfg: dict) -> None:
         except (RuntimeError, OSError) as e:
             st.error(str(e))
             return
-        st.toast(f"Resumed {run.name}", icon="▶️")
+        st.toast(f"Resumed {run.name}", icon=":material/play_arrow:")
         st.rerun()

@@ -81,7 +81,7 @@ def progress_view(run: Path, *, curves: bool = True, stop_button: bool = True, k
     if stop_button and alive:
         if st.button("Stop training", key=f"stop_{key}", icon=":material/stop:"):
             stop_run(run)
-            st.toast("Stop requested (SIGTERM); the trainer saves and exits.", icon="🛑")
+            st.toast("Stop requested (SIGTERM); the trainer saves and exits.", icon=":material/stop_circle:")
 
 
 def stop_run(run: Path) -> bool:
@@ -115,9 +115,10 @@ def live_progress(run: Path, *, key: str, rerun_on_scores: bool = False, curves:
 
 def waiting_for_scores(run: Path) -> None:
     """Shown on the Review page until the first epoch's scores exist."""
+    loaders.prewarm_model_code()
     if is_active(run):
         st.info("Training is running. The first ranking of suspects appears here after the first epoch "
-                "(a provisional one while training continues).", icon="⏳")
+                "(a provisional one while training continues).", icon=":material/hourglass_top:")
     else:
         st.info(f"Run **{run.name}** has no scores yet. Start or resume training on the Train page.")
         st.page_link("views/train.py", label="Go to Train")
@@ -137,7 +138,7 @@ def provisional_banner(run: Path, scores_mtime: float) -> None:
         text = (f"**Provisional ranking**: scores from an unfinished run (epoch {e} of {n}, {state}). "
                 "Decisions are kept when the final ranking replaces it.")
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        c1.warning(text, icon="⏳")
+        c1.warning(text, icon=":material/hourglass_top:")
         if newer and c2.button("Load newer ranking", key="load_newer_scores"):
             st.rerun()
         if active and not is_active(run):

@@ -10,7 +10,7 @@ from typing import Iterator
 import streamlit as st
 
 from app.components import loaders
-from app.components.project import load_settings, runs_dir
+from app.components.project import load_settings
 
 log = logging.getLogger("fer_audit.app")
 
@@ -29,7 +29,7 @@ def guarded(what: str = "This page") -> Iterator[None]:
     except Exception as e:  # noqa: BLE001 - the point is to catch everything a page body raises
         log.error("%s failed:\n%s", what, traceback.format_exc())
         text = str(e).strip() or type(e).__name__
-        st.error(f"{what} could not be shown: {text}", icon="⚠️")
+        st.error(f"{what} could not be shown: {text}", icon=":material/error:")
 
 
 def keep_widget_state(*keys: str) -> None:
@@ -99,10 +99,7 @@ def audit_for(run: Path, dataset_dir: Path | None = None, classes: list[str] | N
 
 def empty_state(title: str, body: str, *, link: tuple[str, str] | None = None) -> None:
     """A friendly 'nothing here yet' with what to do next."""
-    st.info(f"**{title}**  \n{body}", icon="ℹ️")
+    st.info(f"**{title}**  \n{body}", icon=":material/info:")
     if link:
         st.page_link(PAGES[link[0]], label=link[1])
 
-
-def runs_root() -> Path:
-    return runs_dir()

@@ -4,6 +4,11 @@ faces + one CPU-preset epoch of `python -m eac_core.train`, made once per sessio
 Every test points the app at its own folder through FER_AUDIT_HOME."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
+
 import json
 import os
 import shutil
@@ -13,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import MAIN, REPO, RUN_NAME
+from apptest_support import MAIN, REPO, RUN_NAME
 TRAIN_TIMEOUT_S = 240
 
 

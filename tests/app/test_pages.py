@@ -1,9 +1,14 @@
 """Every page renders without an exception, with nothing imported and on a real (tiny) run."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
+
 import pytest
 
-from .helpers import scores_of
+from apptest_support import scores_of
 
 PAGES = ["views/review.py", "views/data.py", "views/train.py", "views/insights.py", "views/export.py",
          "views/settings.py"]
@@ -52,7 +57,7 @@ def test_insights_scores_against_the_truth(project, app):
 @pytest.mark.parametrize("page", ["views/review.py", "views/insights.py", "views/export.py"])
 def test_run_config_pointing_outside_the_roots_is_refused(project, app, page, tmp_path):
     import json
-    from .helpers import run_path
+    from apptest_support import run_path
     cfg = run_path(project) / "config.json"
     d = json.loads(cfg.read_text())
     d["dataset"] = str(tmp_path / "elsewhere")

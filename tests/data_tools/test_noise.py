@@ -145,7 +145,6 @@ def _tiny_dataset(root: Path, with_true: bool = False) -> Path:
                        "split": ["train"] * n_train + ["test"] * n_test})
     if with_true:
         df["true_label"] = "neutral"
-    (root / "images").mkdir(parents=True)
     info = DatasetInfo(classes=list(BASIC7), image_root="images", format="folders")
     return write_dataset(root / "src", df, info)
 
@@ -249,3 +248,11 @@ def test_symmetric_noise_matches_the_paper_files_statistics(rafdb, rate, paper_f
     # targets uniform over the other six classes: chi-square does not reject, as for the paper file
     assert ours["target_uniform_p"] > 0.001 and ref["target_uniform_p"] > 0.001
     assert ours["target_dof"] == ref["target_dof"] == 35
+
+
+def test_noisy_folder_elsewhere_points_at_the_images_by_absolute_path(tmp_path):
+    src = _tiny_dataset(tmp_path / "a")
+    out = noise.add_noise_to_dataset(src, tmp_path / "b" / "deep" / "n", rate=0.1, seed=0)
+    ds = load_dataset(out)
+    assert ds.info.image_root == str((tmp_path / "a" / "src" / "images").resolve())
+    assert ds.image_root == load_dataset(src).image_root

@@ -74,3 +74,21 @@ def test_resume_after_sigkill_matches_uninterrupted(dataset, tmp_path):
     cols = ["loss", "ce_loss", "att_loss", "train_acc", "test_acc", "lr"]
     np.testing.assert_allclose(sb[cols].to_numpy(), sa[cols].to_numpy(), rtol=0, atol=1e-6)
     assert rundir.history_epochs(killed) == [1, 2, 3] and rundir.history_epochs(killed, "clean") == [2, 3]
+
+
+def test_sigterm_stops_cleanly(dataset, tmp_path):
+    out = tmp_path / "term"
+    proc = subprocess.Popen(_cmd(dataset, out), cwd=ROOT, env=_env(EAC_TEST_STEP_DELAY="0.5"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and ((rundir.read_progress(out) or {}).get("phase") != "train"):
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    p = rundir.read_progress(out)
+    assert p["state"] == "stopped" and p["error"] is None

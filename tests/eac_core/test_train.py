@@ -17,7 +17,7 @@ from test_data import make_shapes_dataset
 
 pytestmark = pytest.mark.slow
 
-FAST = ["--image-size", "32", "--batch-size", "16", "--threads", "1", "--lr", "3e-3"]
+FAST = ["--image-size", "32", "--batch-size", "16", "--threads", "1", "--lr", "1e-3"]
 CONTRACT = ["sample_id", "label", "pred", "p_label", "p_pred", "margin", "loss", "flip_consistency", "flip_agree",
             "suspicion", "rank", "provisional", "split", "true_label"]
 
@@ -50,7 +50,7 @@ def test_run_directory_contract(run, shapes):
     assert np.isfinite(s[["p_label", "margin", "loss", "flip_consistency", "aum", "erase_sensitivity"]]).all().all()
     summ = rundir.read_summary(run)
     assert summ["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
-    assert summ["lr"].tolist() == pytest.approx([3e-3 * 0.9 ** e for e in range(6)])
+    assert summ["lr"].tolist() == pytest.approx([1e-3 * 0.9 ** e for e in range(6)])
     assert (summ["att_loss"] > 0).all() and summ["train_acc_true"].notna().all()
     prog = rundir.read_progress(run)
     assert prog["state"] == "done" and prog["epoch"] == 6 and prog["epochs"] == 6

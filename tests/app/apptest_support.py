@@ -1,4 +1,4 @@
-"""Paths and readers shared by the app tests."""
+"""Paths and readers shared by the AppTest tests (imported by module name)."""
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,0 +1,151 @@
+"""Review page latency in a real browser (issue 4 §7): time from pressing "next" (the → key) to the
+new face on screen with its four CAM panels loaded, p50 / p95 over N suspects, on the demo run.
+
+    python bench/bench_review_latency.py [--home DIR] [--run NAME] [--n 50]
+
+Which run: --home/--run when given; else the most recent demo run under the repository's runs/ (the
+one the app made from "Start the demo"); else a demo project is made once under .cache/bench-demo
+(`python -m data_tools demo` at its default size, 3000 + 700 faces, then `python -m eac_core.train
+--preset cpu`, one epoch by default: the time per face depends on the model and the image size of the
+CPU preset, not on how long it trained).
+
+Measured in the page: a capture-phase keydown listener stamps performance.now(), and a
+requestAnimationFrame-polled check stamps the first frame where the "Sample <id>" heading shows a new
+id, the four CAM <img> (captions "given: …" / "predicted: …") all have new src, are complete and
+decoded, and no element is marked stale. The wall clock seen from Python (key press sent → check
+returned) is printed alongside. Every face is a first visit (no CAM cached), as in a real review.
+Needs Debian's chromium and the playwright package (no browser download)."""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "app"))
+import browser_support as bs  # noqa: E402
+
+TARGET_P50_MS = 300.0
+
+
+def find_demo_run(home: Path) -> str | None:
+    """The most recent run under home/runs trained on a dataset called demo, with scores and a model."""
+    runs = home / "runs"
+    if not runs.is_dir():
+        return None
+    cands = []
+    for r in runs.iterdir():
+        if not ((r / "scores.parquet").is_file() and (r / "checkpoint.pt").is_file()):
+            continue
+        try:
+            ds = str(json.loads((r / "config.json").read_text()).get("dataset") or "")
+        except (OSError, ValueError):
+            continue
+        if Path(ds).name == "demo":
+            cands.append((r / "scores.parquet").stat().st_mtime, r.name)
+    return max(cands)[1] if cands else None
+
+
+def pick_project(args) -> tuple[Path, str]:
+    if args.home:
+        home = Path(args.home).resolve()
+        run = args.run or find_demo_run(home)
+        if run is None:
+            sys.exit(f"no demo run with scores and a checkpoint under {home}/runs")
+        return home, run
+    run = find_demo_run(REPO)
+    if run is not None:
+        return REPO, run
+    home = REPO / ".cache" / "bench-demo"
+    run = find_demo_run(home)
+    if run is None:
+        print(f"making the demo project in {home} (once; a few minutes on 2 cores) …", flush=True)
+        bs.make_project(home, n_train=3000, n_test=700, size=None, epochs=args.epochs, threads=2,
+                        run_name="demo-eac", timeout=3600)
+        run = "demo-eac"
+    return home, run
+
+
+def pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    if not s:
+        return float("nan")
+    k = (len(s) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--home", help="project folder (datasets/, runs/); default: see the module doc")
+    ap.add_argument("--run", help="run folder name under <home>/runs")
+    ap.add_argument("--n", type=int, default=50, help="suspects to step through (default 50)")
+    ap.add_argument("--epochs", type=int, default=1, help="epochs when the demo project has to be made")
+    ap.add_argument("--screenshot", default=str(bs.ARTIFACTS / "review-demo.png"))
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+    reason = bs.missing_reason()
+    if reason:
+        sys.exit(f"cannot run: {reason}")
+
+    home, run = pick_project(args)
+    import pandas as pd
+    n_faces = len(pd.read_parquet(home / "runs" / run / "scores.parquet", columns=["sample_id"]))
+    from playwright.sync_api import sync_playwright
+    srv = bs.StreamlitServer(home)
+    in_page, wall = [], []
+    try:
+        srv.start(timeout=120)
+        with sync_playwright() as pw:
+            browser = bs.launch_chromium(pw)
+            try:
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                t0 = time.monotonic()
+                page.goto(f"{srv.url}/?run={run}", wait_until="domcontentloaded")
+                cur = bs.wait_face(page, timeout_ms=180_000)
+                first_load = time.monotonic() - t0
+                page.get_by_role("button", name="Next").wait_for(timeout=30_000)
+                for i in range(args.n):
+                    old = bs.cam_srcs(page)
+                    bs.arm_key_timer(page)
+                    t = time.perf_counter()
+                    page.keyboard.press("ArrowRight")
+                    new = bs.wait_face(page, not_id=cur, old_srcs=old, timeout_ms=60_000)
+                    wall.append((time.perf_counter() - t) * 1000)
+                    in_page.append(bs.key_to_face_ms(page))
+                    cur = new
+                bs.ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=args.screenshot)
+            finally:
+                browser.close()
+        rss = srv.rss_bytes()
+    finally:
+        srv.stop()
+
+    p50, p95 = pct(in_page, 0.5), pct(in_page, 0.95)
+    print()
+    print(f"Review latency: → key to the next face with its four CAM panels loaded (run {run}, "
+          f"{n_faces:,} faces, {args.n} suspects, first visits)")
+    print()
+    print("| measure | p50 ms | p95 ms | mean ms | min ms | max ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, xs in (("in page (keydown → frame with 4 CAMs)", in_page), ("from Python (press → seen)", wall)):
+        print(f"| {name} | {pct(xs, .5):.0f} | {pct(xs, .95):.0f} | {statistics.mean(xs):.0f} | "
+              f"{min(xs):.0f} | {max(xs):.0f} |")
+    print()
+    print(f"first page load (cold server: imports, model) {first_load:.1f} s · server RSS after "
+          f"{rss / 2**20:.0f} MiB · target p50 ≤ {TARGET_P50_MS:.0f} ms: "
+          f"{'met' if p50 <= TARGET_P50_MS else 'NOT met'}")
+    print(f"screenshot: {args.screenshot}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"run": run, "faces": n_faces, "n": args.n, "p50_ms": p50,
+                                               "p95_ms": p95, "in_page_ms": in_page, "wall_ms": wall,
+                                               "first_load_s": first_load, "rss_bytes": rss}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

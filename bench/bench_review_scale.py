@@ -1,0 +1,191 @@
+"""Review page at scale (issue 4 §7): first render of the Review page for a run with 300,000 samples,
+measured in a real browser, and the server's resident memory.
+
+    python bench/bench_review_scale.py [--n 300000] [--repeats 3] [--source-run RUN_DIR]
+
+A synthetic project is written under .cache/bench-scale (reused while --n matches): a dataset folder
+whose 300,000 manifest rows share 64 tiny demo images, and a run folder with a synthetic
+scores.parquet following the contract (sample_id, label, pred, p_label, p_pred, margin, loss,
+flip_consistency, flip_agree, suspicion, rank, prob_<class>, split, provisional), plus the
+checkpoint and config of a real demo run (so the four CAM panels are computed as usual). The source
+run is --source-run, else the demo run bench_review_latency.py uses, else a tiny one made here.
+
+Then `streamlit run app/main.py` serves it; for a cold server (first visit: imports, model load,
+reading 300,000 rows) and then for new browser sessions on the warm server, the page records
+performance.now() (ms since navigation start) at the first frame showing the first suspect
+("Sample <id>" heading) and at the first frame with its four CAM panels loaded. Server memory: VmRSS
+after each visit and VmHWM (the peak) of the server process."""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "app"))
+import browser_support as bs  # noqa: E402
+
+TARGET_S, TARGET_RSS = 2.0, 2 * 1024**3
+RUN = "synthetic-300k"
+N_IMAGES = 64
+
+HEAD_JS = """() => {
+  const h = [...document.querySelectorAll('h3')].find(h => h.innerText.trim().startsWith('Sample '));
+  if (!h) return false;
+  if (window.__headAt == null) window.__headAt = performance.now();
+  return h.innerText.trim().slice(7);
+}"""
+
+
+def source_run(arg: str | None) -> Path:
+    if arg:
+        return Path(arg).resolve()
+    sys.path.insert(0, str(REPO / "bench"))
+    from bench_review_latency import find_demo_run
+    for home in (REPO, REPO / ".cache" / "bench-demo", REPO / ".cache" / "bench-scale-src"):
+        run = find_demo_run(home)
+        if run:
+            return home / "runs" / run
+    home = REPO / ".cache" / "bench-scale-src"
+    print(f"making a tiny demo run in {home} for its checkpoint …", flush=True)
+    return bs.make_project(home, n_train=140, n_test=35, size=48, epochs=1, run_name="demo")
+
+
+def build(home: Path, n: int, src_run: Path, seed: int = 0) -> None:
+    """The synthetic dataset and run under home (skipped when already built for this n)."""
+    import pandas as pd
+    from data_tools.manifest import DatasetInfo, load_dataset, write_dataset
+    stamp = home / "built.json"
+    if stamp.is_file() and json.loads(stamp.read_text()).get("n") == n:
+        return
+    shutil.rmtree(home, ignore_errors=True)
+    cfg = json.loads((src_run / "config.json").read_text())
+    src_ds = load_dataset(cfg["dataset"])
+    classes = list(src_ds.classes)
+    ds_dir, run_dir = home / "datasets" / "synthetic", home / "runs" / RUN
+    (ds_dir / "images").mkdir(parents=True)
+    for j, rel in enumerate(src_ds.manifest["path"].head(N_IMAGES)):
+        shutil.copy(src_ds.image_path(rel), ds_dir / "images" / f"f{j:02d}{Path(rel).suffix}")
+    suffix = Path(src_ds.manifest["path"].iloc[0]).suffix
+    n_img = min(N_IMAGES, len(src_ds.manifest))
+
+    rng = np.random.default_rng(seed)
+    k = len(classes)
+    sid = np.char.add("s", np.char.zfill(np.arange(n).astype(str), 6))
+    true = rng.integers(0, k, n)
+    flip = rng.random(n) < 0.2
+    label = np.where(flip, (true + rng.integers(1, k, n)) % k, true)
+    logits = rng.normal(0, 1, (n, k)) + 2.5 * np.eye(k)[true]
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    pred = probs.argmax(1)
+    p_label = probs[np.arange(n), label]
+    p_pred = probs[np.arange(n), pred]
+    other = np.where(np.eye(k, dtype=bool)[label], -1.0, probs).max(1)
+    fc = rng.gamma(2.0, 0.01, n)
+    suspicion = (1 - p_label) + 5 * fc
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.argsort(-suspicion, kind="stable")] = np.arange(1, n + 1)
+    cls = np.array(classes)
+    split = np.where(rng.random(n) < 0.9, "train", "test")
+    paths = np.char.add(np.char.add("images/f", np.char.zfill((np.arange(n) % n_img).astype(str), 2)), suffix)
+
+    manifest = pd.DataFrame({"sample_id": sid, "path": paths, "label": cls[label], "split": split,
+                             "true_label": cls[true]})
+    write_dataset(ds_dir, manifest, DatasetInfo(classes=classes, image_root=".", format="synthetic",
+                                                name="synthetic", source="bench/bench_review_scale.py"))
+    scores = pd.DataFrame({
+        "sample_id": sid, "label": cls[label], "pred": cls[pred], "p_label": p_label, "p_pred": p_pred,
+        "margin": p_label - other, "loss": -np.log(np.clip(p_label, 1e-12, None)), "flip_consistency": fc,
+        "flip_agree": rng.random(n) < 0.9, "suspicion": suspicion, "rank": rank,
+        **{f"prob_{c}": probs[:, j] for j, c in enumerate(classes)},
+        "split": split, "true_label": cls[true], "provisional": np.zeros(n, dtype=bool)})
+    run_dir.mkdir(parents=True)
+    scores.to_parquet(run_dir / "scores.parquet", index=False)
+    shutil.copy(src_run / "checkpoint.pt", run_dir / "checkpoint.pt")
+    if (src_run / "summary.csv").is_file():
+        shutil.copy(src_run / "summary.csv", run_dir / "summary.csv")
+    cfg.update(dataset=str(ds_dir), out=str(run_dir))
+    (run_dir / "config.json").write_text(json.dumps(cfg, indent=1))
+    stamp.write_text(json.dumps({"n": n, "source_run": str(src_run)}))
+
+
+def visit(browser, url: str) -> tuple[float, float, str]:
+    """(ms to the first suspect visible, ms to its four CAM panels loaded), both from navigation start."""
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        page = ctx.new_page()
+        page.goto(url, wait_until="commit")
+        sid = page.wait_for_function(HEAD_JS, polling="raf", timeout=180_000).json_value()
+        head = float(page.evaluate("() => window.__headAt"))
+        bs.wait_face(page, want=sid, timeout_ms=180_000)
+        face = float(page.evaluate("() => window.__faceReadyAt"))
+        return head, face, sid
+    finally:
+        ctx.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=300_000)
+    ap.add_argument("--repeats", type=int, default=3, help="warm visits (new sessions) after the cold one")
+    ap.add_argument("--source-run", help="a real run folder whose checkpoint/config/images to borrow")
+    ap.add_argument("--home", default=str(REPO / ".cache" / "bench-scale"))
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args()
+    reason = bs.missing_reason()
+    if reason:
+        sys.exit(f"cannot run: {reason}")
+    home = Path(args.home).resolve()
+    t = time.monotonic()
+    build(home, args.n, source_run(args.source_run))
+    print(f"synthetic project ready in {time.monotonic() - t:.1f} s: {home}", flush=True)
+
+    from playwright.sync_api import sync_playwright
+    srv = bs.StreamlitServer(home)
+    rows = []
+    try:
+        srv.start(timeout=120)
+        idle_rss = srv.rss_bytes()
+        with sync_playwright() as pw:
+            browser = bs.launch_chromium(pw)
+            try:
+                for i in range(1 + args.repeats):
+                    head, face, sid = visit(browser, f"{srv.url}/")
+                    rows.append(("cold server, first visit" if i == 0 else f"warm server, new session {i}",
+                                 head, face, srv.rss_bytes(), sid))
+            finally:
+                browser.close()
+        peak = srv.peak_rss_bytes()
+    finally:
+        srv.stop()
+
+    print()
+    print(f"Review page first render, run with {args.n:,} samples (synthetic scores, real checkpoint)")
+    print()
+    print("| visit | first suspect visible s | four CAM panels s | server RSS after MiB |")
+    print("|---|---:|---:|---:|")
+    for name, head, face, rss, _sid in rows:
+        print(f"| {name} | {head / 1000:.2f} | {face / 1000:.2f} | {rss / 2**20:.0f} |")
+    warm = [r[1] for r in rows[1:]]
+    print()
+    print(f"server RSS idle (before the first visit) {idle_rss / 2**20:.0f} MiB · peak (VmHWM) "
+          f"{(peak or 0) / 2**20:.0f} MiB · target: ≤ {TARGET_S:.0f} s and < {TARGET_RSS / 2**30:.0f} GiB")
+    if warm:
+        print(f"warm median first suspect {statistics.median(warm) / 1000:.2f} s: "
+              f"{'met' if statistics.median(warm) / 1000 <= TARGET_S else 'NOT met'}; cold "
+              f"{rows[0][1] / 1000:.2f} s: {'met' if rows[0][1] / 1000 <= TARGET_S else 'NOT met'}; memory "
+              f"{'met' if (peak or rows[-1][3]) < TARGET_RSS else 'NOT met'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"n": args.n, "visits": rows, "idle_rss": idle_rss,
+                                               "peak_rss": peak}, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,286 @@
+"""Shared pieces of the real-browser tests and benchmarks: a tiny real project, the app served by
+`streamlit run` on a free loopback port (owned by its process id), and Debian's Chromium driven by
+Playwright (see /work/shared/design/TESTING.md).
+
+Used by tests/app/test_browser_e2e.py and bench/bench_review_*.py; no pytest import at module level."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MAIN = REPO / "app" / "main.py"
+ARTIFACTS = REPO / "test-artifacts"
+HOME_ENV = "FER_AUDIT_HOME"          # app/components/project.py
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+# -- what is available ----------------------------------------------------------------------------
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def playwright_available() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def missing_reason() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if not playwright_available():
+        return "the playwright Python package is not installed (pip install playwright; no browser download needed)"
+    if chromium_path() is None:
+        return "no chromium on the PATH (apt-get install chromium)"
+    return None
+
+
+# -- a tiny real project --------------------------------------------------------------------------
+def _run(cmd: list[str], *, cwd: Path, timeout: float) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(cmd, cwd=str(cwd), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"{' '.join(cmd[:4])} … did not finish in {timeout:.0f} s") from None
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out.decode(errors='replace')[-3000:]}")
+
+
+def make_project(home: Path, *, n_train: int = 140, n_test: int = 35, size: int | None = 48,
+                 epochs: int | None = 1, threads: int = 1, run_name: str = "demo", timeout: float = 300) -> Path:
+    """home/datasets/demo (the synthetic demo) and home/runs/<run_name> trained for real with the CPU
+    preset, both through the command lines a user has; returns the run folder. size/epochs None: the
+    generator's and the preset's defaults."""
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True)
+    ds = home / "datasets" / "demo"
+    run = home / "runs" / run_name
+    demo = [sys.executable, "-m", "data_tools", "demo", "--out", str(ds), "--n-train", str(n_train),
+            "--n-test", str(n_test), "--workers", "1"]
+    train = [sys.executable, "-m", "eac_core.train", "--dataset", str(ds), "--out", str(run), "--preset", "cpu",
+             "--threads", str(threads)]
+    if size:
+        demo += ["--size", str(size)]
+        train += ["--image-size", str(size)]
+    if epochs:
+        train += ["--epochs", str(epochs)]
+    _run(demo, cwd=home, timeout=timeout)
+    _run(train, cwd=home, timeout=timeout)
+    if not (run / "scores.parquet").is_file():
+        raise RuntimeError(f"training wrote no {run / 'scores.parquet'}")
+    return run
+
+
+def copy_project(src: Path, dst: Path) -> Path:
+    """A copy of a project folder without caches and audits, its run configs pointed at the copy."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("cache", "audit.sqlite*"))
+    for cfg_path in (Path(dst) / "runs").glob("*/config.json"):
+        cfg = json.loads(cfg_path.read_text())
+        if cfg.get("dataset"):
+            cfg["dataset"] = str(Path(dst) / "datasets" / Path(cfg["dataset"]).name)
+        cfg["out"] = str(cfg_path.parent)
+        cfg_path.write_text(json.dumps(cfg))
+    return Path(dst)
+
+
+# -- the server -----------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StreamlitServer:
+    """`python -m streamlit run app/main.py` on 127.0.0.1:<port> with FER_AUDIT_HOME=<home>.
+    Owns its process (a new session: stop() ends the group it leads, by process id)."""
+
+    def __init__(self, home: Path, port: int | None = None, *, log_path: Path | None = None):
+        self.home = Path(home)
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+        self.log_path = Path(log_path) if log_path else Path(tempfile.mkstemp(prefix="streamlit-", suffix=".log")[1])
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def start(self, timeout: float = 90) -> "StreamlitServer":
+        env = dict(os.environ, **{HOME_ENV: str(self.home)})
+        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(MAIN), "--server.headless", "true",
+             "--server.port", str(self.port), "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+            cwd=str(REPO), env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_healthy(timeout)
+        return self
+
+    def wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "/_stcore/health", timeout=2) as r:
+                    last = r.read().decode(errors="replace").strip()
+                    if last == "ok":
+                        return
+            except OSError as e:
+                last = str(e)
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"streamlit not healthy after {timeout:.0f} s (last: {last}):\n{self.log_tail()}")
+
+    def stop(self, timeout: float = 15) -> None:
+        """SIGTERM to the server's process group (it leads it), then SIGKILL if it lingers."""
+        p = self.proc
+        if p is None:
+            return
+        if p.poll() is None:
+            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(p.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    p.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        self.proc = None
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process (psutil if present, else /proc/<pid>/status)."""
+        try:
+            import psutil
+            return int(psutil.Process(self.pid).memory_info().rss)
+        except ImportError:
+            pass
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("VmRSS not found")
+
+    def peak_rss_bytes(self) -> int | None:
+        """VmHWM (the peak resident size) from /proc, or None where /proc lacks it."""
+        try:
+            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            return None
+        return None
+
+    def log_tail(self, n: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+
+# -- the browser ----------------------------------------------------------------------------------
+def launch_chromium(pw):
+    """Headless Debian Chromium through Playwright (never a downloaded browser)."""
+    return pw.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+
+
+SAMPLE_HEADING = "h3:has-text('Sample ')"   # the Review page's "Sample <id>" subheading
+
+
+def shown_sample(page) -> str | None:
+    """The sample id in the Review page's 'Sample <id>' heading (None while not drawn)."""
+    loc = page.locator(SAMPLE_HEADING)
+    if loc.count() == 0:
+        return None
+    text = loc.first.inner_text().strip()
+    return text.split("Sample", 1)[1].strip() if "Sample" in text else None
+
+
+def wait_sample(page, *, not_id: str | None = None, timeout_ms: int = 30_000) -> str:
+    """Wait until the heading shows a sample (other than `not_id`), app idle; returns the id."""
+    page.wait_for_function(
+        """(notId) => {
+             const hs = [...document.querySelectorAll('h3')].filter(h => h.innerText.trim().startsWith('Sample '));
+             if (!hs.length) return false;
+             const id = hs[0].innerText.trim().slice(7).trim();
+             return id && id !== notId;
+           }""", arg=not_id, timeout=timeout_ms)
+    return shown_sample(page)
+
+
+def wait_idle(page, timeout_ms: int = 30_000) -> None:
+    """Wait until no element of the page is marked stale (a rerun in flight)."""
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=timeout_ms)
+
+
+# -- the Review page's current face ---------------------------------------------------------------
+# The four CAM panels are the st.image elements captioned "given: <class>" / "predicted: <class>".
+_FACE_JS = """
+([want, notId, oldSrcs]) => {
+  const h = [...document.querySelectorAll('h3')].find(h => h.innerText.trim().startsWith('Sample '));
+  if (!h) return false;
+  const id = h.innerText.trim().slice(7).trim();
+  if (!id || (want && id !== want) || (notId && id === notId)) return false;
+  const imgs = [...document.querySelectorAll('[data-testid="stImage"]')]
+    .filter(e => /^(given|predicted): /.test(((e.querySelector('[data-testid="stImageCaption"]') || {}).innerText || '').trim()))
+    .map(e => e.querySelector('img'));
+  if (imgs.length !== 4) return false;
+  if (!imgs.every(i => i && i.complete && i.naturalWidth > 0 && !(oldSrcs || []).includes(i.src))) return false;
+  if (document.querySelector('[data-stale="true"]')) return false;
+  window.__faceReadyAt = performance.now();
+  return id;
+}
+"""
+
+
+def cam_srcs(page) -> list[str]:
+    """The src of the four CAM panels now on screen (fewer while they are not drawn)."""
+    return page.evaluate("""() => [...document.querySelectorAll('[data-testid="stImage"]')]
+        .filter(e => /^(given|predicted): /.test(((e.querySelector('[data-testid="stImageCaption"]') || {}).innerText || '').trim()))
+        .map(e => (e.querySelector('img') || {}).src || '')""")
+
+
+def wait_face(page, *, want: str | None = None, not_id: str | None = None, old_srcs: list[str] | None = None,
+              timeout_ms: int = 30_000) -> str:
+    """Wait until the Review page shows a face (the one `want`, or any but `not_id`) with its four CAM
+    panels loaded (none of them one of `old_srcs`) and nothing stale on the page; returns its id."""
+    return page.wait_for_function(_FACE_JS, arg=[want, not_id, old_srcs or []], polling="raf",
+                                  timeout=timeout_ms).json_value()
+
+
+def arm_key_timer(page) -> None:
+    """Record performance.now() of the next keydown (capture phase) in window.__keyAt."""
+    page.evaluate("""() => { window.__keyAt = null; window.__faceReadyAt = null;
+        if (!window.__keyTimer) { window.__keyTimer = true;
+          window.addEventListener('keydown', () => { if (window.__keyAt === null) window.__keyAt = performance.now(); }, true); } }""")
+
+
+def key_to_face_ms(page) -> float:
+    """Milliseconds from the armed keydown to the face found ready by wait_face (in-page clock)."""
+    return float(page.evaluate("() => window.__faceReadyAt - window.__keyAt"))
