@@ -7,6 +7,10 @@ depend on them) is written at each --sizes input size.
 
     python bench/bench_infer.py                        # compact at 48 and 64 px, 2 threads
     python bench/bench_infer.py --run runs/demo        # a trained run
+
+On a machine shared with other busy processes, 2 OpenMP threads that spin-wait for each other lose
+most of their time to preemption (measured here at load ~10 on 2 cores: ~8x slower steps);
+``OMP_WAIT_POLICY=PASSIVE`` (set before Python starts) removes that, so the tables were measured with it.
 """
 from __future__ import annotations
 
@@ -77,7 +81,7 @@ def main(argv=None) -> int:
     kind = "files" if isinstance(src[0], Path) else "random arrays"
     print(f"Explainer.explain latency over {len(inputs)} images ({kind} from {FACES.name if kind == 'files' else '-'},"
           f" {'decoded in the call' if a.from_files else 'pre-decoded'}), display {a.display} px, device {a.device};"
-          f" load average {os.getloadavg()[0]:.1f}")
+          f" OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}; load average {os.getloadavg()[0]:.1f}")
     print("| backbone | input px | threads | p50 ms | p95 ms | mean ms |")
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:

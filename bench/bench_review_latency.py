@@ -45,7 +45,7 @@ def find_demo_run(home: Path) -> str | None:
         except (OSError, ValueError):
             continue
         if Path(ds).name == "demo":
-            cands.append((r / "scores.parquet").stat().st_mtime, r.name)
+            cands.append(((r / "scores.parquet").stat().st_mtime, r.name))
     return max(cands)[1] if cands else None
 
 

@@ -9,6 +9,10 @@ eac_core.engine.train_one_epoch does.
 
     python bench/bench_step_cost.py                       # CPU, 2 threads, the issue's table
     python bench/bench_step_cost.py --device cuda --configs resnet18:112:32 resnet50:224:32
+
+On a machine shared with other busy processes, 2 OpenMP threads that spin-wait for each other lose
+most of their time to preemption (measured here at load ~10 on 2 cores: ~8x slower steps);
+``OMP_WAIT_POLICY=PASSIVE`` (set before Python starts) removes that, so the tables were measured with it.
 """
 from __future__ import annotations
 
@@ -106,7 +110,8 @@ def main(argv=None) -> int:
     device = torch.device(a.device)
     where = torch.cuda.get_device_name(0) if a.device == "cuda" else f"CPU, {a.threads} threads"
     print(f"EAC step / CE step ({where}; torch {torch.__version__}; {a.reps} interleaved reps after {a.warmup}"
-          f" warm-up; load average {os.getloadavg()[0]:.1f}). Step = augmentation + forward + loss + backward +"
+          f" warm-up; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')};"
+          f" load average {os.getloadavg()[0]:.1f}). Step = augmentation + forward + loss + backward +"
           " Adam; CPU time counts all threads (includes spin-waits when the machine is oversubscribed).")
     print("| backbone | input px | batch | CE step ms | EAC step ms | EAC / CE (median wall) | (min wall) | (CPU time) |")
     print("|---|---|---|---|---|---|---|---|")

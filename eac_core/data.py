@@ -146,7 +146,7 @@ def load_cached(ds: Dataset, split: Split, size: int, cache_dir: Path, workers: 
             if json.loads(meta.read_text()).get("key") == key:
                 arr = np.load(npy, mmap_mode="r")
                 if arr.shape == (len(split), size, size, 3):
-                    return np.ascontiguousarray(arr) if arr.nbytes < 2 ** 31 else arr
+                    return np.array(arr) if arr.nbytes < 2 ** 31 else arr
         except (OSError, ValueError):
             pass
     arr = decode_split(ds, split, size, workers)

@@ -150,6 +150,9 @@ def run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devic
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.lr_decay)
     start = 0
     if ckpt is not None:
+        if ckpt.get("layout", "torchvision") != "torchvision":
+            from eac_core.pretrained import apply_layout
+            apply_layout(model, ckpt["layout"])
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
@@ -272,7 +275,12 @@ def checkpoint(model, optimizer, scheduler, cfg: TrainConfig, classes: list[str]
                epoch: int) -> dict:
     """The plain-dict checkpoint (loadable with weights_only=True)."""
     sd = {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()}
-    return {"model": sd, "arch": cfg.arch, "classes": list(classes), "num_classes": len(classes),
+    try:
+        from eac_core.pretrained import layout_of
+        layout = layout_of(unwrap(model))
+    except ImportError:
+        layout = "torchvision"
+    return {"model": sd, "arch": cfg.arch, "layout": layout, "classes": list(classes), "num_classes": len(classes),
             "image_size": cfg.image_size, "preprocessing": spec.to_dict(), "epoch": epoch,
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_state(),
             "config": cfg.to_dict()}

@@ -8,11 +8,12 @@ from plotly.subplots import make_subplots
 
 from app.components.palette import class_colors
 
-_MARGIN = dict(l=8, r=8, t=30, b=8)
+_MARGIN = dict(l=8, r=8, t=64, b=8)
 
 
 def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.Figure:
-    fig.update_layout(height=height, margin=_MARGIN, title=dict(text=title or "", font=dict(size=14)),
+    fig.update_layout(height=height, margin=_MARGIN,
+                      title=dict(text=title or "", font=dict(size=14), y=0.985, yanchor="top", yref="container"),
                       legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0), **kw)
     return fig
 
@@ -34,7 +35,7 @@ def curves(summary: pd.DataFrame, height: int = 260) -> go.Figure:
     if summary is not None and len(summary) <= 15:
         fig.update_xaxes(dtick=1)
     _layout(fig, height)
-    fig.update_layout(margin=dict(l=8, r=8, t=60, b=8), legend=dict(y=1.18))
+    fig.update_layout(legend=dict(y=1.14))
     return fig
 
 

@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from app.components import charts, loaders, ui

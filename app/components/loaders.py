@@ -5,16 +5,14 @@ Big read-only frames use st.cache_resource (no copy per rerun): callers must not
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.components.project import check_path, datasets_dir, runs_dir
+from app.components.project import check_path, runs_dir
 
 
 def mtime(path: str | os.PathLike) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.components import charts, jobs, loaders
+from app.components import charts, jobs, loaders, ui
 from app.components.project import PathRefused, check_path, dataset_dirs, runs_dir
 
 POLL_S = 2.0
@@ -104,7 +104,8 @@ def live_progress(run: Path, *, key: str, rerun_on_scores: bool = False, curves:
 
     @st.fragment(run_every=POLL_S if active else None)
     def _poll() -> None:
-        progress_view(run, key=key, curves=curves)
+        with ui.guarded("The progress view"):
+            progress_view(run, key=key, curves=curves)
         if rerun_on_scores and not had_scores and (run / "scores.parquet").is_file():
             st.rerun()
         if active and not is_active(run):

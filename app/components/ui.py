@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,19 @@ def guarded(what: str = "This page") -> Iterator[None]:
         log.error("%s failed:\n%s", what, traceback.format_exc())
         text = str(e).strip() or type(e).__name__
         st.error(f"{what} could not be shown: {text}", icon=":material/error:")
+
+
+_PLAIN = re.compile(r"[\w\-./ ]*")
+_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def md_escape(text: object) -> str:
+    """Text shown inside markdown as typed: markdown/HTML characters escaped (notes, names, ids).
+    Plain words, digits, '_', '-', '.', '/' and spaces pass unchanged."""
+    text = str(text)
+    if _PLAIN.fullmatch(text):
+        return text
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text)).replace("\n", " ")
 
 
 def keep_widget_state(*keys: str) -> None:

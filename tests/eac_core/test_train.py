@@ -46,7 +46,7 @@ def test_run_directory_contract(run, shapes):
         assert c in s.columns, c
     assert not s["provisional"].any()
     assert sorted(s["rank"]) == list(range(1, 201))
-    np.testing.assert_allclose(s[["prob_circle", "prob_square", "prob_triangle"]].sum(1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(s[["prob_circle", "prob_square", "prob_triangle"]].sum(axis=1), 1.0, rtol=1e-5)
     assert np.isfinite(s[["p_label", "margin", "loss", "flip_consistency", "aum", "erase_sensitivity"]]).all().all()
     summ = rundir.read_summary(run)
     assert summ["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
