@@ -289,7 +289,11 @@ def make_views(xb: Tensor, spec: Preprocessing, aug: AugmentSpec, gen: torch.Gen
     noise = None
     if aug.noise_std > 0 and aug.noise_p > 0:
         pick = (torch.rand(n, generator=gen) < aug.noise_p).float().view(n, 1, 1, 1)
-        noise = (torch.randn(n, 3, h, w, generator=gen) * aug.noise_std * pick).to(device, non_blocking=True)
+        if device.type == "cuda":     # draw the pixels on the GPU from a generator seeded by this step's
+            dev_gen = torch.Generator(device=device).manual_seed(int(torch.randint(0, 2 ** 62, (1,), generator=gen)))
+            noise = torch.randn(n, 3, h, w, generator=dev_gen, device=device) * aug.noise_std * pick.to(device)
+        else:
+            noise = torch.randn(n, 3, h, w, generator=gen) * aug.noise_std * pick
     x = normalise(xb, spec, device, channels_last=False, noise=noise)
     boxes = erase_boxes(n, h, w, aug.erase_p, aug.erase_scale, aug.erase_ratio, gen)
     v1 = apply_erase(x, boxes)

@@ -82,10 +82,15 @@ class Progress:
         except OSError:
             pass
 
-    def close(self, **final) -> None:
-        """Stop the heartbeat and write the final state."""
+    def stop(self) -> None:
+        """Stop the heartbeat thread (idempotent); the file keeps its last state."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
+            self._thread = None
+
+    def close(self, **final) -> None:
+        """Stop the heartbeat and write the final state."""
+        self.stop()
         self.update(**final)
         self.flush(force=True)

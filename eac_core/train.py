@@ -115,15 +115,24 @@ def prepare(args) -> tuple[TrainConfig, dict | None]:
 
 
 def run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.device) -> int:
-    """Train and score; returns the exit status."""
+    """Train and score; returns the exit status. Setup errors propagate after the heartbeat stopped."""
+    progress = Progress(Path(cfg.out), cfg.epochs, enabled=info.is_main).start()
+    stop = StopFlag().install()
+    try:
+        return _run(cfg, ckpt, info, device, progress, stop)
+    finally:
+        progress.stop()
+        stop.restore()
+
+
+def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.device, progress: Progress,
+         stop: StopFlag) -> int:
     out = Path(cfg.out)
     main_rank = info.is_main
     ds = load_dataset(cfg.dataset)
     classes = ds.classes
     train, test = make_splits(ds, cfg.limit)
     cache = Path(cfg.cache_dir) if cfg.cache_dir else out / "cache"
-    progress = Progress(out, cfg.epochs, enabled=main_rank).start()
-    stop = StopFlag().install()
     progress.update(phase="decode")
     t_start = time.perf_counter()
     if main_rank:
@@ -265,7 +274,6 @@ def run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devic
     finally:
         if bar is not None:
             bar.close()
-        stop.restore()
     log.info("done in %.1fs", time.perf_counter() - t_start)
     progress.close(state="done", phase="done", eta_sec=0.0, step=steps_per_epoch, epoch=cfg.epochs)
     return 0
@@ -334,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         info = init_from_env(device.type)
         if info.enabled and device.type == "cuda":
             device = torch.device("cuda", info.local_rank)
+        if device.type == "cuda" and args.workers is None and not args.resume:
+            cfg.workers = min(8, available_cores())          # keep the GPU fed
         cfg.threads = cfg.threads or max(1, available_cores() // (info.world if device.type == "cpu" else 1))
         torch.set_num_threads(cfg.threads)
         out = Path(cfg.out)

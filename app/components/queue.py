@@ -105,6 +105,7 @@ def bulk_candidates(scores: pd.DataFrame, decided_ids: set[str], *, top_k: int, 
                     score_col: str = "suspicion") -> pd.DataFrame:
     """Of the top-K suspects (by rank) whose score is ≥ min_score, those where the model disagrees
     with the given label and no decision exists yet: exactly what 'accept in bulk' would change."""
-    df = sort_queue(scores, "rank")
-    df = df[df[score_col] >= min_score].head(max(int(top_k), 0))
+    df = scores[scores[score_col] >= min_score]
+    k = max(int(top_k), 0)
+    df = df.nsmallest(k, "rank") if "rank" in df.columns else df.head(k)
     return df[(df["pred"] != df["label"]) & ~df["sample_id"].isin(decided_ids)]

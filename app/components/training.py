@@ -140,6 +140,8 @@ def provisional_banner(run: Path, scores_mtime: float) -> None:
                 "Decisions are kept when the final ranking replaces it.")
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
         c1.warning(text, icon=":material/hourglass_top:")
+        if isinstance(e, int) and isinstance(n, int) and n > 0:
+            c2.progress(min(max(e / n, 0.0), 1.0), text=f"epoch {e}/{n}")
         if newer and c2.button("Load newer ranking", key="load_newer_scores"):
             st.rerun()
         if active and not is_active(run):

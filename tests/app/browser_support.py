@@ -270,15 +270,55 @@ def wait_face(page, *, want: str | None = None, not_id: str | None = None, old_s
               timeout_ms: int = 30_000) -> str:
     """Wait until the Review page shows a face (the one `want`, or any but `not_id`) with its four CAM
     panels loaded (none of them one of `old_srcs`) and nothing stale on the page; returns its id."""
-    return page.wait_for_function(_FACE_JS, arg=[want, not_id, old_srcs or []], polling="raf",
-                                  timeout=timeout_ms).json_value()
+    from playwright.sync_api import TimeoutError as PwTimeout
+    try:
+        return page.wait_for_function(_FACE_JS, arg=[want, not_id, old_srcs or []], polling="raf",
+                                      timeout=timeout_ms).json_value()
+    except PwTimeout:
+        raise FaceTimeout(f"no face {want or ('other than ' + str(not_id)) if (want or not_id) else ''} with four "
+                          f"loaded CAM panels within {timeout_ms / 1000:.0f} s; {describe(page)}") from None
+
+
+class FaceTimeout(AssertionError):
+    """The Review page did not show the expected face with its four CAM panels in time."""
+
+
+def describe(page, shot: Path | None = None) -> str:
+    """What the page shows now (for failure messages): heading, CAM panels, alerts; saves a screenshot."""
+    shot = shot or ARTIFACTS / "failure.png"
+    try:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(shot))
+    except Exception:  # noqa: BLE001 - best effort
+        shot = None
+    try:
+        alerts = [a.strip().replace("\n", " ") for a in page.locator('[data-testid="stAlert"], [data-testid="stException"]').all_inner_texts()]
+        shown, cams = shown_sample(page), len(cam_srcs(page))
+    except Exception as e:  # noqa: BLE001
+        return f"page unreadable ({e})"
+    return (f"shown: sample {shown}, {cams} CAM panel(s); messages: {' | '.join(alerts) or 'none'}"
+            + (f"; screenshot {shot}" if shot else ""))
 
 
 def arm_key_timer(page) -> None:
-    """Record performance.now() of the next keydown (capture phase) in window.__keyAt."""
-    page.evaluate("""() => { window.__keyAt = null; window.__faceReadyAt = null;
+    """Record performance.now() of the next keydown (capture phase) in window.__keyAt, and of the first
+    frame after it whose "Sample <id>" heading shows another id in window.__headAt."""
+    page.evaluate("""() => {
+        const heading = () => { const h = [...document.querySelectorAll('h3')].find(h => h.innerText.trim().startsWith('Sample '));
+                                return h ? h.innerText.trim() : null; };
+        window.__keyAt = null; window.__faceReadyAt = null; window.__headAt = null;
+        const armed = heading();
+        const watch = () => { if (window.__headAt !== null) return;
+            if (window.__keyAt !== null && heading() !== armed) { window.__headAt = performance.now(); return; }
+            requestAnimationFrame(watch); };
+        requestAnimationFrame(watch);
         if (!window.__keyTimer) { window.__keyTimer = true;
           window.addEventListener('keydown', () => { if (window.__keyAt === null) window.__keyAt = performance.now(); }, true); } }""")
+
+
+def key_to_heading_ms(page) -> float:
+    """Milliseconds from the armed keydown to the first frame showing the new sample id."""
+    return float(page.evaluate("() => window.__headAt === null ? NaN : window.__headAt - window.__keyAt"))
 
 
 def key_to_face_ms(page) -> float:

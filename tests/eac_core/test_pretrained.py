@@ -110,10 +110,9 @@ class _Numpy1Py2Pickler(pickle._Pickler):
     dispatch[str] = save_str
 
 
-def _write_numpy1(path: Path, arrays: dict) -> bytes:
+def _write_numpy1(path: Path, arrays: dict) -> None:
     with open(path, "wb") as f:
         _Numpy1Py2Pickler(f, protocol=2).dump(arrays)
-    return path.read_bytes()
 
 
 @pytest.fixture(scope="module")
@@ -121,12 +120,11 @@ def face_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("face")
     arrays = _face_arrays(caffe_names=True)
     np1 = d / "resnet50_ft_weight.pkl"
-    data1 = _write_numpy1(np1, arrays)
+    _write_numpy1(np1, arrays)
     np2 = d / "resnet50_ft_weight_np2.pkl"
     with open(np2, "wb") as f:
         pickle.dump(arrays, f, protocol=2)
-    data2 = np2.read_bytes()
-    return arrays, np1, data1, np2, data2
+    return arrays, np1, np2
 
 
 def _spot_check(model, arrays, names):
@@ -150,7 +148,8 @@ _SPOTS = {
 
 # ----------------------------------------------------------------------------- face pickle
 def test_numpy1_file_is_faithful(face_files):
-    _, _, data1, _, data2 = face_files
+    _, np1, np2 = face_files
+    data1, data2 = np1.read_bytes(), np2.read_bytes()
     assert data1[:2] == b"\x80\x02"                      # protocol 2
     assert b"numpy.core.multiarray\n_reconstruct" in data1
     assert b"numpy._core" not in data1
@@ -161,7 +160,7 @@ def test_numpy1_file_is_faithful(face_files):
 
 @pytest.mark.parametrize("which", ["numpy1", "numpy2"])
 def test_face_pickle_loads_into_resnet50(face_files, which):
-    arrays, np1, _, np2, _ = face_files
+    arrays, np1, np2 = face_files
     model = build_model("resnet50", 7)
     fc_before = model.fc.weight.detach().clone()
     prep = load_pretrained(model, np1 if which == "numpy1" else np2)
