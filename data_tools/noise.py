@@ -162,8 +162,9 @@ def read_transition_csv(path: str | Path, classes: list[str]) -> np.ndarray:
 
 
 def noise_stats(true: np.ndarray, noisy: np.ndarray, num_classes: int) -> dict[str, Any]:
-    """How labels (N,) were changed: flip count and rate, per-class flip rates, the (K, K) count matrix,
-    and a chi-square p-value that flipped labels go uniformly to the other K-1 classes."""
+    """How labels (N,) were changed: flip count and rate, per-class flip rates (and a chi-square p-value
+    that they are equal), the (K, K) count matrix, and a chi-square p-value that flipped labels go
+    uniformly to the other K-1 classes."""
     from scipy.stats import chi2, chi2_contingency
 
     true, noisy = np.asarray(true, np.int64), np.asarray(noisy, np.int64)

@@ -174,11 +174,6 @@ def epoch_order(n: int, seed: int, epoch: int, rank: int = 0, world: int = 1) ->
     return perm[rank::world]
 
 
-def shard(n: int, rank: int = 0, world: int = 1) -> np.ndarray:
-    """Indices 0..n-1 (in order) handled by this rank in a scoring pass (no padding)."""
-    return np.arange(n)[rank::world]
-
-
 def batches(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
     """Split an index order into batches (the last may be smaller)."""
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]

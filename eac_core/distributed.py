@@ -61,15 +61,6 @@ def barrier(info: DistInfo) -> None:
         dist.barrier()
 
 
-def broadcast_object(info: DistInfo, obj):
-    """Rank 0's object on every rank."""
-    if not info.enabled:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
 def gather_by_index(info: DistInfo, n: int, index: np.ndarray, arrays: dict[str, np.ndarray]
                     ) -> dict[str, np.ndarray] | None:
     """Scatter every rank's per-sample rows into full (n, ...) arrays on rank 0 by sample index.

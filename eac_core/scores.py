@@ -5,6 +5,7 @@ MISLABELED; `rank` 1 is the most suspicious sample. Raw signals keep their natur
 (`margin`, `aum`: higher = cleaner; `loss`: higher = more suspicious)."""
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -74,7 +75,8 @@ def dynamics(history_margin: np.ndarray | None, history_loss: np.ndarray | None 
     out["aum_late"] = np.nanmean(m[e // 2:], 0)
     if history_erased is not None:
         clean = np.where(np.asarray(history_erased) > 0.5, np.nan, m)
-        with np.errstate(all="ignore"), _quiet():
+        with warnings.catch_warnings():                  # all-erased samples: fall back to aum
+            warnings.simplefilter("ignore", RuntimeWarning)
             ae = np.nanmean(clean, 0)
         out["aum_unerased"] = np.where(np.isnan(ae), out["aum"], ae)
     if history_loss is not None:
@@ -83,17 +85,6 @@ def dynamics(history_margin: np.ndarray | None, history_loss: np.ndarray | None 
         correct = np.asarray(history_pred) == np.asarray(labels)[None, :]
         out["forgetting_events"] = (correct[:-1] & ~correct[1:]).sum(0).astype("float64")
     return out
-
-
-class _quiet:
-    def __enter__(self):
-        import warnings
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *a):
-        self._w.__exit__(*a)
 
 
 def build_scores(frame: pd.DataFrame, classes: list[str], labels: np.ndarray, signals: dict[str, np.ndarray],

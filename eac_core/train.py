@@ -21,7 +21,7 @@ from data_tools.manifest import ManifestError, load_dataset
 from eac_core import rundir
 from eac_core.config import ConfigError, TrainConfig, available_cores, build_parser, cuda_available, resolve
 from eac_core.data import AugmentSpec, DataError, epoch_order, fixed_erasures, load_cached, make_splits
-from eac_core.distributed import DistInfo, barrier, broadcast_object, init_from_env, shutdown
+from eac_core.distributed import DistInfo, barrier, init_from_env, shutdown
 from eac_core.engine import NonFiniteLoss, StepContext, Stopped, evaluate, score_clean, train_one_epoch, unwrap
 from eac_core.models import build_model
 from eac_core.preprocess import Preprocessing

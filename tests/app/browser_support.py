@@ -247,12 +247,15 @@ _FACE_JS = """
   if (!h) return false;
   const id = h.innerText.trim().slice(7).trim();
   if (!id || (want && id !== want) || (notId && id === notId)) return false;
-  const imgs = [...document.querySelectorAll('[data-testid="stImage"]')]
-    .filter(e => /^(given|predicted): /.test(((e.querySelector('[data-testid="stImageCaption"]') || {}).innerText || '').trim()))
-    .map(e => e.querySelector('img'));
-  if (imgs.length !== 4) return false;
+  const boxes = [...document.querySelectorAll('[data-testid="stImage"]')].filter(e =>
+    /^(given|predicted): /.test(((e.querySelector('[data-testid="stImageCaption"]') || {}).innerText || '').trim()));
+  if (boxes.length !== 4) return false;
+  const fresh = e => { const c = e.closest('[data-stale]'); return !c || c.getAttribute('data-stale') !== 'true'; };
+  const imgs = boxes.map(e => e.querySelector('img'));
+  if (!boxes.every(fresh)) return false;
   if (!imgs.every(i => i && i.complete && i.naturalWidth > 0 && !(oldSrcs || []).includes(i.src))) return false;
-  if (document.querySelector('[data-stale="true"]')) return false;
+  if (window.__camsAt == null) window.__camsAt = performance.now();      // the four CAM panels are on screen
+  if (document.querySelector('[data-stale="true"]')) return false;      // the rest of the page still updating
   window.__faceReadyAt = performance.now();
   return id;
 }
@@ -292,7 +295,8 @@ def describe(page, shot: Path | None = None) -> str:
     except Exception:  # noqa: BLE001 - best effort
         shot = None
     try:
-        alerts = [a.strip().replace("\n", " ") for a in page.locator('[data-testid="stAlert"], [data-testid="stException"]').all_inner_texts()]
+        boxes = page.locator('[data-testid="stAlert"], [data-testid="stException"]')
+        alerts = [a.strip().replace("\n", " ") for a in boxes.all_inner_texts()]
         shown, cams = shown_sample(page), len(cam_srcs(page))
     except Exception as e:  # noqa: BLE001
         return f"page unreadable ({e})"
@@ -306,7 +310,7 @@ def arm_key_timer(page) -> None:
     page.evaluate("""() => {
         const heading = () => { const h = [...document.querySelectorAll('h3')].find(h => h.innerText.trim().startsWith('Sample '));
                                 return h ? h.innerText.trim() : null; };
-        window.__keyAt = null; window.__faceReadyAt = null; window.__headAt = null;
+        window.__keyAt = null; window.__faceReadyAt = null; window.__headAt = null; window.__camsAt = null;
         const armed = heading();
         const watch = () => { if (window.__headAt !== null) return;
             if (window.__keyAt !== null && heading() !== armed) { window.__headAt = performance.now(); return; }
@@ -322,5 +326,12 @@ def key_to_heading_ms(page) -> float:
 
 
 def key_to_face_ms(page) -> float:
-    """Milliseconds from the armed keydown to the face found ready by wait_face (in-page clock)."""
+    """Milliseconds from the armed keydown to the first frame where wait_face found the page settled
+    (the new face, its four CAM panels loaded, nothing stale left anywhere; in-page clock)."""
     return float(page.evaluate("() => window.__faceReadyAt - window.__keyAt"))
+
+
+def key_to_cams_ms(page) -> float:
+    """Milliseconds from the armed keydown to the first frame with the new face's four CAM panels loaded
+    (other parts of the page, e.g. its charts, may still be updating)."""
+    return float(page.evaluate("() => window.__camsAt - window.__keyAt"))

@@ -4,17 +4,15 @@ keyboard only (keep, relabel by number key, remove, unsure + undo, accept, relab
 ← / →), the corrected CSV is downloaded from the Export page and checked, then the server is killed and
 started again on the same project folder and every decision is still there (UI and audit database).
 
-Screenshots go to test-artifacts/ (git-ignored). Set FER_AUDIT_UPDATE_DOCS=1 to also refresh
-docs/review.png (the README's screenshot) from this run."""
+Screenshots go to test-artifacts/ (git-ignored); the README's docs/review.png comes from
+`python bench/bench_review_latency.py --docs` (the full-size demo run)."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
-
-import sys
 
 import pandas as pd
 import pytest
@@ -188,10 +186,6 @@ def test_keyboard_review_export_and_restart(home, server, browser, artifacts, tm
             page.get_by_text(_decision_shown(action, new_label)).first.wait_for(timeout=STEP_MS)
             if sid == s2:
                 page.screenshot(path=str(artifacts / "review-after-restart.png"))
-                if os.environ.get("FER_AUDIT_UPDATE_DOCS") == "1":
-                    docs = bs.REPO / "docs"
-                    docs.mkdir(exist_ok=True)
-                    shutil.copy(artifacts / "review-after-restart.png", docs / "review.png")
     finally:
         ctx.close()
     print(f"browser e2e: {time.monotonic() - t_start:.1f} s after the project was built")
@@ -226,3 +220,34 @@ def _assert_csv(df: pd.DataFrame, expected: dict, home: Path) -> None:
     rest = df[~df["sample_id"].isin(list(expected))]
     assert (rest["action"] == "").all()
     assert (rest["final_label"] == rest["original_label"]).all()
+
+
+def test_two_tabs_keep_each_others_decisions(home, server, browser):
+    """Two tabs on the same audit, each deciding with its keys: neither loses the other's decision."""
+    from data_tools.audit import Audit
+    from eac_core.rundir import read_scores
+    audit = Audit(home / "runs" / RUN / "audit.sqlite")
+    before = audit.latest()
+    s = read_scores(home / "runs" / RUN).sort_values("rank")
+    free = [str(x) for x in s["sample_id"] if str(x) not in set(before["sample_id"])]
+    a_id, b_id = free[10], free[11]
+    ctx_a = browser.new_context(viewport={"width": 1600, "height": 1000})
+    ctx_b = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        tab_a, tab_b = ctx_a.new_page(), ctx_b.new_page()
+        for tab, sid in ((tab_a, a_id), (tab_b, b_id)):
+            tab.goto(f"{server.url}/?sample={sid}&run={RUN}", wait_until="domcontentloaded")
+            assert bs.wait_face(tab, want=sid, timeout_ms=FIRST_LOAD_MS) == sid
+        tab_a.keyboard.press("k")
+        _toast(tab_a, rf"Saved: .* · sample {a_id}")
+        tab_b.keyboard.press("x")
+        _toast(tab_b, rf"Saved: .* · sample {b_id}")
+        latest = audit.latest().set_index("sample_id")
+        assert latest.loc[a_id, "action"] == "keep" and latest.loc[b_id, "action"] == "remove"
+        assert set(before["sample_id"]) <= set(latest.index) and len(latest) == len(before) + 2
+        tab_a.goto(f"{server.url}/?sample={b_id}&run={RUN}", wait_until="domcontentloaded")   # A sees B's
+        assert bs.wait_face(tab_a, want=b_id, timeout_ms=STEP_MS) == b_id
+        tab_a.get_by_text(_decision_shown("remove", None)).first.wait_for(timeout=STEP_MS)
+    finally:
+        ctx_a.close()
+        ctx_b.close()

@@ -41,7 +41,11 @@ def test_start_the_demo_then_review(empty_project, app, monkeypatch):
         assert (empty_project / "datasets" / "demo" / "manifest.csv").is_file()
         app.run()
         assert not app.exception
-        assert any(s.value.startswith("Sample ") for s in app.subheader), jobs.log_tail(run)
+        assert any(s.value.startswith("Sample ") for s in app.subheader), (
+            jobs.log_tail(run), [e.value for e in app.error], [w.value for w in app.warning],
+            [i.value for i in app.info], [s.value for s in app.subheader], [m.value for m in app.markdown][:8],
+            [t.value for t in app.title], [h.value for h in app.header], [b.label for b in app.button][:5],
+            [e.value for e in app.exception])
     finally:
         jobs.stop(run)
 
