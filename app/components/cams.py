@@ -13,7 +13,7 @@ PANEL = 192  # px; every panel has this size so nothing moves between suspects
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _explain(run: str, _ckpt_mtime: float, image_path: str, given: str | None, _img_mtime: float):
+def _explain(run: str, ckpt_mtime: float, image_path: str, given: str | None, img_mtime: float):
     exp = loaders.explainer(Path(run))
     return exp.explain(image_path, given=given, display_size=PANEL)
 

@@ -59,7 +59,7 @@ def _classes(run: Path, scores: pd.DataFrame) -> list[str]:
 
 
 @st.cache_data(max_entries=4, show_spinner="Estimating the noise matrix…")
-def _joint(_run: str, _mt: float, _scores: pd.DataFrame, classes: tuple[str, ...]) -> np.ndarray:
+def _joint(run: str, mt: float, _scores: pd.DataFrame, classes: tuple[str, ...]) -> np.ndarray:
     return metrics.noise_joint(_scores, list(classes))
 
 

@@ -49,7 +49,7 @@ def list_run_dirs() -> list[Path]:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _scores(path: str, _mt: float) -> pd.DataFrame:
+def _scores(path: str, mt: float) -> pd.DataFrame:
     df = rundir().read_scores(Path(path))
     df["sample_id"] = df["sample_id"].astype(str)
     if "rank" not in df.columns and "suspicion" in df.columns:
@@ -66,8 +66,8 @@ def load_scores(run: Path) -> pd.DataFrame | None:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _scores_by_id(path: str, _mt: float) -> pd.DataFrame:
-    return _scores(path, _mt).set_index("sample_id", drop=False)
+def _scores_by_id(path: str, mt: float) -> pd.DataFrame:
+    return _scores(path, mt).set_index("sample_id", drop=False)
 
 
 def load_scores_by_id(run: Path) -> pd.DataFrame | None:
@@ -79,7 +79,7 @@ def load_scores_by_id(run: Path) -> pd.DataFrame | None:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _summary(path: str, _mt: float) -> pd.DataFrame:
+def _summary(path: str, mt: float) -> pd.DataFrame:
     return rundir().read_summary(Path(path))
 
 
@@ -113,7 +113,7 @@ def load_config(run: Path) -> dict:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _embedding(path: str, _mt: float) -> pd.DataFrame:
+def _embedding(path: str, mt: float) -> pd.DataFrame:
     df = rundir().read_embedding(Path(path))
     df["sample_id"] = df["sample_id"].astype(str)
     return df
@@ -142,7 +142,7 @@ def _history_mtime(run: Path) -> float:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _history(run: str, sample_id: str, _mt: float) -> pd.DataFrame:
+def _history(run: str, sample_id: str, mt: float) -> pd.DataFrame:
     return rundir().sample_history(Path(run), sample_id)
 
 
@@ -176,7 +176,7 @@ def _run_dataset_dir(run: Path) -> Path | None:
 
 # -- datasets -------------------------------------------------------------------------------------
 @st.cache_resource(max_entries=6, show_spinner=False)
-def _dataset(path: str, _mt: tuple):
+def _dataset(path: str, mt: tuple):
     from data_tools.manifest import REQUIRED_COLUMNS, ManifestError, load_dataset
     ds = load_dataset(path, validate=False)
     # the row-by-row validation ran when the folder was written; here a vectorised check (300k rows:
@@ -224,7 +224,7 @@ def image_file(dataset, rel: str) -> Path:
 
 
 @st.cache_data(max_entries=20000, show_spinner=False)
-def _thumb_png(path: str, size: int, _mt: float) -> bytes:
+def _thumb_png(path: str, size: int, mt: float) -> bytes:
     import cv2
     from data_tools.images import load_image
     img = load_image(path)
@@ -263,7 +263,7 @@ def prewarm_model_code() -> None:
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
-def _explainer(run: str, _mt: float):
+def _explainer(run: str, mt: float):
     import torch
     # one face = one forward of 2 small images: extra threads only add contention
     # (measured on 2 busy cores: 1 thread 45 ms, 2 threads 600 ms)

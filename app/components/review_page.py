@@ -79,7 +79,7 @@ def _slim(run: Path, scores: pd.DataFrame, f: QueueFilter) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def _slim_cached(_run: str, _mt: float, cols: tuple[str, ...], _scores: pd.DataFrame) -> pd.DataFrame:
+def _slim_cached(run: str, mt: float, cols: tuple[str, ...], _scores: pd.DataFrame) -> pd.DataFrame:
     return _scores[list(cols)].copy()
 
 
@@ -105,19 +105,15 @@ def _votes(dataset) -> pd.DataFrame | None:
     cols = [c for c in dataset.manifest.columns if c.startswith("vote_")]
     if not cols:
         return None
-    return _votes_cached(id(dataset.manifest), dataset, tuple(cols))
+    return _votes_cached(_dataset_key(dataset), dataset, tuple(cols))
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _votes_cached(_key: int, _dataset, cols: tuple[str, ...]) -> pd.DataFrame:
+def _votes_cached(key: tuple[str, float], _dataset, cols: tuple[str, ...]) -> pd.DataFrame:
     m = _dataset.manifest
     v = m[list(cols)].apply(pd.to_numeric, errors="coerce").fillna(0)
     v.index = m["sample_id"].astype(str)
     return v
-
-
-FILTER_KEYS = ("qf_given", "qf_pred", "qf_score_col", "qf_range", "qf_status", "qf_disagree", "qf_sort",
-               "qf_desc")
 
 
 def _filters(scores: pd.DataFrame, classes: list[str]) -> QueueFilter:
@@ -132,7 +128,11 @@ def _filters(scores: pd.DataFrame, classes: list[str]) -> QueueFilter:
     if score_col in scores.columns and scores[score_col].notna().any():
         lo, hi = float(np.nanmin(scores[score_col])), float(np.nanmax(scores[score_col]))
         if hi > lo:
-            sel = sb.slider("Score range", lo, hi, (lo, hi), key=f"qf_range_{score_col}")
+            key = f"qf_range_{score_col}"
+            old = st.session_state.get(key)
+            if old is not None and (old[0] < lo or old[1] > hi):   # a newer ranking moved the bounds
+                del st.session_state[key]
+            sel = sb.slider("Score range", lo, hi, (lo, hi), key=key)
             rng = None if sel == (lo, hi) else sel
     status = sb.radio("Show", STATUSES, index=0, key="qf_status", horizontal=True, persist_state="session")
     disagree = sb.toggle("Model disagrees with the label", key="qf_disagree", persist_state="session")
@@ -205,23 +205,28 @@ def _paths(dataset, sample_ids: pd.Series) -> list[Path | None]:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _path_index_cached(_key: int, _manifest: pd.DataFrame) -> pd.Series:
+def _path_index_cached(key: tuple[str, float], _manifest: pd.DataFrame) -> pd.Series:
     s = pd.Series(_manifest["path"].to_numpy(), index=_manifest["sample_id"].to_numpy())
     return s[~s.index.duplicated()]
 
 
 def _path_index(dataset) -> pd.Series:
     """sample_id -> manifest path (a Series: building it for 300k rows is ~10x faster than a dict)."""
-    return _path_index_cached(id(dataset.manifest), dataset.manifest)
+    return _path_index_cached(_dataset_key(dataset), dataset.manifest)
+
+
+def _dataset_key(dataset) -> tuple[str, float]:
+    """A cache key that changes whenever the dataset's manifest does."""
+    return str(dataset.root), loaders.mtime(Path(dataset.root) / "manifest.csv")
 
 
 def _thumbs(dataset, sample_ids: tuple[str, ...]) -> list[str | None]:
     """Data URLs of the queue thumbnails (one cache lookup for the whole page of the queue)."""
-    return _thumbs_cached(str(dataset.root), loaders.mtime(Path(dataset.root) / "manifest.csv"), sample_ids, dataset)
+    return _thumbs_cached(_dataset_key(dataset), sample_ids, dataset)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _thumbs_cached(_root: str, _mt: float, sample_ids: tuple[str, ...], _dataset) -> list[str | None]:
+def _thumbs_cached(key: tuple[str, float], sample_ids: tuple[str, ...], _dataset) -> list[str | None]:
     return [loaders.thumbnail_url(p, 48) if p is not None else None for p in _paths(_dataset, pd.Series(sample_ids))]
 
 
@@ -232,6 +237,11 @@ def _bulk(scores: pd.DataFrame, decided: set[str], audit, classes: list[str]) ->
         k = st.number_input("Top K suspects", min_value=1, max_value=max(len(scores), 1),
                             value=min(20, len(scores)), step=1, key="bulk_k")
         lo, hi = float(s.min()), float(s.max())
+        old = st.session_state.get("bulk_thr")
+        if old is not None and not lo <= old <= max(hi, lo):       # a newer ranking moved the bounds
+            del st.session_state["bulk_thr"]
+        if st.session_state.get("bulk_k", 1) > max(len(scores), 1):
+            del st.session_state["bulk_k"]
         thr = st.number_input("Minimum suspicion", min_value=lo, max_value=max(hi, lo), step=0.01,
                               value=float(np.round(s.quantile(0.5), 3)), key="bulk_thr", format="%.3f")
         cands = bulk_candidates(scores, decided, top_k=int(k), min_score=float(thr))
@@ -322,8 +332,9 @@ def _face_body(ctx: Ctx) -> None:
                                 persist_state="session")
         cams.four_panels(exp, given, pred if exp is None else _pred_of(exp, pred), image, mirror_back=mirror_back)
     with c_info:
-        fc = (getattr(exp, "flip_consistency_given", None) or getattr(exp, "flip_consistency", None)
-              if exp is not None else row.get("flip_consistency"))
+        fc = row.get("flip_consistency")
+        if exp is not None:
+            fc = exp.flip_consistency_given if exp.flip_consistency_given is not None else exp.flip_consistency
         st.markdown(" · ".join([
             f"p(given) **{_num(row.get('p_label'), '.2f')}**",
             f"suspicion **{_num(row.get('suspicion'), '.3f')}**",
@@ -333,8 +344,8 @@ def _face_body(ctx: Ctx) -> None:
                  "the image and the flipped-back CAM of the mirrored image. High = the model looks at "
                  "different places when the face is mirrored.")
         live_pred = _pred_of(exp, pred) if exp is not None else pred
-        if live_pred != pred:
-            st.caption(f"The latest checkpoint predicts **{live_pred}**; the ranking's suggestion is **{pred}**.")
+        st.caption(f"The latest checkpoint predicts **{live_pred}**; the ranking's suggestion is **{pred}**."
+                   if live_pred != pred else "\u00a0")   # always one line: nothing moves between faces
         probs = {c: float(row[f"prob_{c}"]) for c in ctx.classes if f"prob_{c}" in row.index}
         if not probs and exp is not None:
             probs = dict(zip(ctx.classes, map(float, np.asarray(exp.probs))))

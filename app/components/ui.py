@@ -46,13 +46,6 @@ def md_escape(text: object) -> str:
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text)).replace("\n", " ")
 
 
-def keep_widget_state(*keys: str) -> None:
-    """Carry widget values over page switches (Streamlit drops state of widgets not drawn)."""
-    for k in keys:
-        if k in st.session_state:
-            st.session_state[k] = st.session_state[k]
-
-
 def run_dirs() -> list[Path]:
     return loaders.list_run_dirs()
 

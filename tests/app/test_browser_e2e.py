@@ -128,15 +128,33 @@ def test_keyboard_review_export_and_restart(home, server, browser, artifacts, tm
         page.get_by_text("0 of 140 faces decided").wait_for(timeout=STEP_MS)
         page.screenshot(path=str(artifacts / "review-start.png"))
 
-        # five suspects, keyboard only
+        # five suspects, keyboard only; each toast only after its decision is in the audit database
+        from data_tools.audit import Audit
+        audit_path = home / "runs" / RUN / "audit.sqlite"
+        audit = Audit(audit_path)
+
+        def saved(sid: str, action: str | None, new_label: str | None = None) -> None:
+            d = audit.decision(sid)
+            if action is None:
+                assert d is None, (sid, d)
+            else:
+                assert d is not None and (d["action"], d["new_label"] or None) == (action, new_label), (sid, d)
+
         _press(page, "k", then=s2, toast=rf"kept the label · sample {s1}")
+        saved(s1, "keep")
         _press(page, str(k2), then=s3, toast=rf"relabelled to {classes[k2 - 1]} · sample {s2}")
+        saved(s2, "relabel", classes[k2 - 1])
         _press(page, "x", then=s4, toast=rf"removed.* · sample {s3}")
+        saved(s3, "remove")
         _press(page, "u", then=s5, toast=rf"unsure · sample {s4}")
+        saved(s4, "unsure")
         _press(page, "z", then=s4, toast=rf"Undone: unsure · sample {s4}")
+        saved(s4, None)
         page.get_by_text("Undecided", exact=True).wait_for(timeout=STEP_MS)
         _press(page, "a", then=s5, toast=rf"Saved: .* · sample {s4}")
+        saved(s4, *expected[s4][:2])
         _press(page, str(k5), then=s6, toast=rf"relabelled to {classes[k5 - 1]} · sample {s5}")
+        saved(s5, "relabel", classes[k5 - 1])
         page.get_by_text("5 of 140 faces decided").wait_for(timeout=STEP_MS)
         _press(page, "ArrowLeft", then=s5)
         page.get_by_text(_decision_shown("relabel", classes[k5 - 1])).wait_for(timeout=STEP_MS)
@@ -146,10 +164,7 @@ def test_keyboard_review_export_and_restart(home, server, browser, artifacts, tm
         resume_url = page.url
         assert f"sample={s6}" in resume_url
 
-        # every decision is in the audit before the screen moved on
-        from data_tools.audit import Audit
-        audit_path = home / "runs" / RUN / "audit.sqlite"
-        _assert_audit(Audit(audit_path).latest(), expected)
+        _assert_audit(audit.latest(), expected)
 
         # the corrected CSV from the Export page
         page.get_by_role("link", name="Export").click()

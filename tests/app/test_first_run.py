@@ -93,3 +93,20 @@ def test_jobs_launch_reattach_and_stop(empty_project):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_rewritten_ranking_is_read_again(project, app):
+    """scores.parquet is rewritten after every epoch: the app must not keep the old one cached."""
+    import os
+    run = run_path(project)
+    app.run()
+    s = pd.read_parquet(run / "scores.parquet")
+    last = s.sort_values("rank")["sample_id"].iloc[-1]
+    s["rank"] = len(s) + 1 - s["rank"]                  # the least suspicious becomes the first
+    s.to_parquet(run / "scores.parquet", index=False)
+    st = os.stat(run / "scores.parquet")
+    os.utime(run / "scores.parquet", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    app.query_params.clear()
+    app.session_state["review_current"] = None
+    app.run()
+    assert app.session_state["review_queue"][0] == last
