@@ -43,14 +43,15 @@ def _fit(img: np.ndarray) -> np.ndarray:
 def four_panels(explanation, given: str, pred: str, image: np.ndarray | None = None, *,
                 mirror_back: bool = False) -> None:
     """Rows: CAM for the given label, CAM for the predicted label; columns: original, mirrored
-    (or, with mirror_back, the mirrored image's CAM flipped back onto the original frame)."""
+    (or, with mirror_back, the mirrored image's CAM flipped back onto the original frame).
+    Four st.image panels captioned "given: <class>" / "predicted: <class>" (the browser tests find them so)."""
     side2 = "flipped_back" if mirror_back else "flipped"
     cols = st.columns(2, gap="small")
     cols[0].markdown("**Original**")
     cols[1].markdown("**Mirrored CAM, flipped back**" if mirror_back else "**Mirrored**")
     if explanation is None:
         if image is not None:
-            cols[0].image(_fit(image), width=PANEL, caption="no model checkpoint: no CAM")
+            cols[0].image(_fit(image), width=PANEL, caption="original (no CAM)")
             cols[1].image(_fit(image if mirror_back else image[:, ::-1]), width=PANEL, caption="mirrored")
         return
     ov = explanation.overlays
