@@ -144,7 +144,7 @@ def main(argv=None) -> int:
     sus = sig[sig["signal"] == "suspicion"]
     anchor_ap = anc[anc["signal"].str.startswith("cleanlab self")]["ap"].to_numpy()
     L = []
-    L.append(f"## Benchmark 3: detection of injected label noise\n")
+    L.append("## Benchmark 3: detection of injected label noise\n")
     L.append(f"Dataset: `{clean.name}` ({cp['n'].iloc[0]} training rows) with {a.rate:.0%} symmetric noise "
              f"(`data_tools noise --kind symmetric --seed S`), k = flipped labels = {', '.join(str(k) for k in cp['k'])}. "
              f"Seeds {seeds_done} (noise seed = training seed); mean ± sd over {len(seeds_done)} seed(s). "

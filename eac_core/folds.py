@@ -78,7 +78,7 @@ def oos_columns(probs: np.ndarray, folds: np.ndarray, labels: np.ndarray, classe
     cols["oos_p_label"] = p[np.arange(len(labels)), labels].astype(np.float32)
     cols["oos_self_confidence"] = cleanlab_suspicion(labels, p, "self_confidence").astype(np.float32)
     try:
-        cols["oos_label_issue"] = find_label_issues(labels, p, filter_by="prune_by_noise_rate")
+        cols["oos_label_issue"] = find_label_issues(labels, p, filter_by="prune_by_noise_rate", n_jobs=1)
     except (ValueError, IndexError):       # too few samples per class for cleanlab's estimate
         cols["oos_label_issue"] = cols["oos_self_confidence"] > 0.5
     cols["oos_fold"] = folds
