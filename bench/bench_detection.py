@@ -44,11 +44,11 @@ def anchor_metrics(scores: pd.DataFrame, is_noisy: np.ndarray, classes: list[str
     labels = scores["label_index"].to_numpy().astype(int)
     quality = get_label_quality_scores(labels, probs, method="self_confidence")
     out = {"cleanlab self-confidence (4-fold CE, out of sample)": detection_metrics(1.0 - quality, is_noisy)}
-    flags = find_label_issues(labels, probs)               # default filter_by="prune_by_noise_rate"
+    flags = find_label_issues(labels, probs, n_jobs=1)             # default filter_by="prune_by_noise_rate"
     n = int(flags.sum())
     tp = int((flags & is_noisy).sum())
     out["_flags"] = {"flagged": n, "precision": tp / n if n else float("nan"), "recall": tp / max(1, is_noisy.sum())}
-    ranked = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence")
+    ranked = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence", n_jobs=1)
     # as a ranking: the flagged samples first (in cleanlab's order), then the rest by self-confidence
     score = 1.0 - quality
     score[ranked] = 2.0 + np.linspace(1, 0, len(ranked))
