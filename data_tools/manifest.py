@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from data_tools import atomic
@@ -69,25 +70,26 @@ def read_manifest_csv(path: str | Path) -> pd.DataFrame:
 
 
 def validate_manifest(df: pd.DataFrame, classes: list[str], source: str = MANIFEST) -> None:
-    """Raise ManifestError naming the first bad row (rows counted from 2, the header is row 1)."""
+    """Raise ManifestError naming the first bad row (rows counted from 2, the header is row 1).
+    Column-wise, so 300k rows take milliseconds."""
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise ManifestError(f"{source}: missing column(s) {', '.join(missing)}")
-    known = set(classes)
-    seen: dict[str, int] = {}
-    for i, (sid, path, label, split) in enumerate(
-            zip(df["sample_id"], df["path"], df["label"], df["split"]), start=2):
-        if not sid:
-            raise ManifestError(f"{source} row {i}: empty sample_id")
-        if sid in seen:
-            raise ManifestError(f"{source} row {i}: duplicate sample_id '{sid}' (first on row {seen[sid]})")
-        seen[sid] = i
-        if not path:
-            raise ManifestError(f"{source} row {i}: empty path")
-        if label not in known:
-            raise ManifestError(f"{source} row {i}: label '{label}' is not one of: {', '.join(classes)}")
-        if split not in SPLITS:
-            raise ManifestError(f"{source} row {i}: split '{split}' is not one of: {', '.join(SPLITS)}")
+    sid, path, label, split = (df[c].astype(str).to_numpy() for c in REQUIRED_COLUMNS)
+    checks = [
+        (sid == "", lambda i: "empty sample_id"),
+        (pd.Series(sid).duplicated().to_numpy(),
+         lambda i: f"duplicate sample_id '{sid[i]}' (first on row {int(np.argmax(sid == sid[i])) + 2})"),
+        (path == "", lambda i: "empty path"),
+        (~np.isin(label, list(classes)),
+         lambda i: f"label '{label[i]}' is not one of: {', '.join(classes)}"),
+        (~np.isin(split, list(SPLITS)),
+         lambda i: f"split '{split[i]}' is not one of: {', '.join(SPLITS)}"),
+    ]
+    bad = [(int(np.argmax(mask)), message) for mask, message in checks if mask.any()]
+    if bad:
+        i, message = min(bad, key=lambda b: b[0])
+        raise ManifestError(f"{source} row {i + 2}: {message(i)}")
 
 
 def load_dataset(dataset_dir: str | Path, validate: bool = True) -> Dataset:

@@ -177,23 +177,8 @@ def _run_dataset_dir(run: Path) -> Path | None:
 # -- datasets -------------------------------------------------------------------------------------
 @st.cache_resource(max_entries=6, show_spinner=False)
 def _dataset(path: str, mt: tuple):
-    from data_tools.manifest import REQUIRED_COLUMNS, ManifestError, load_dataset
-    ds = load_dataset(path, validate=False)
-    # the row-by-row validation ran when the folder was written; here a vectorised check (300k rows:
-    # ~0.1 s instead of ~2 s) that still refuses a hand-edited manifest the app cannot work with
-    m = ds.manifest
-    missing = [c for c in REQUIRED_COLUMNS if c not in m.columns]
-    if missing:
-        raise ManifestError(f"{path}/manifest.csv: missing column(s) {', '.join(missing)}")
-    dup = m["sample_id"].duplicated()
-    if dup.any():
-        raise ManifestError(f"{path}/manifest.csv row {int(dup.to_numpy().argmax()) + 2}: duplicate sample_id "
-                            f"'{m['sample_id'][dup].iloc[0]}'")
-    bad = ~m["label"].isin(ds.classes)
-    if bad.any():
-        raise ManifestError(f"{path}/manifest.csv row {int(bad.to_numpy().argmax()) + 2}: label "
-                            f"'{m['label'][bad].iloc[0]}' is not one of: {', '.join(ds.classes)}")
-    return ds
+    from data_tools.manifest import load_dataset
+    return load_dataset(path)  # validated column-wise: 300k rows in a fraction of a second
 
 
 def load_dataset(dataset_dir: Path):
