@@ -26,7 +26,7 @@ import torch
 
 from . import overlay as ov
 from .cam import compute_cams, flip_consistency, flip_consistency_of_class
-from .models import CamNet, build_model
+from .models import CamNet, model_for_state_dict
 from .preprocess import Preprocessing, resize_uint8, to_tensor
 from .pretrained import apply_layout, checkpoint_layout
 
@@ -124,7 +124,7 @@ class Explainer:
         prep_d = ckpt.get("preprocessing")
         try:
             prep = Preprocessing.from_dict(prep_d) if isinstance(prep_d, dict) else Preprocessing()
-            model = build_model(str(ckpt["arch"]), num_classes)
+            model = model_for_state_dict(str(ckpt["arch"]), num_classes, ckpt["model"])
             apply_layout(model, checkpoint_layout(ckpt, str(ckpt["arch"])))
             model.load_state_dict(ckpt["model"], strict=True)
         except (ValueError, KeyError, TypeError, RuntimeError) as e:

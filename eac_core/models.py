@@ -72,9 +72,21 @@ _FACTORY: dict[str, Callable[[], tuple[nn.Module, int]]] = {
 ARCHS = tuple(_FACTORY)
 
 
-def build_model(arch: str, num_classes: int) -> CamNet:
-    """A CamNet by architecture name (one of ARCHS), randomly initialised."""
+def build_model(arch: str, num_classes: int, *, widths: tuple[int, int, int, int] | None = None) -> CamNet:
+    """A CamNet by architecture name (one of ARCHS), randomly initialised; `widths` only for compact."""
     if arch not in _FACTORY:
         raise ValueError(f"unknown architecture '{arch}' (one of: {', '.join(ARCHS)})")
-    features, c = _FACTORY[arch]()
+    features, c = compact_features(widths) if (arch == "compact" and widths) else _FACTORY[arch]()
     return CamNet(features, c, num_classes)
+
+
+def model_for_state_dict(arch: str, num_classes: int, state_dict: dict) -> CamNet:
+    """The CamNet that `state_dict` was saved from: the compact network's stage widths are read from
+    the weight shapes, so checkpoints keep loading when the default widths change."""
+    widths = None
+    if arch == "compact":
+        keys = ("features.0.0.weight", "features.1.body.0.weight", "features.2.body.0.weight",
+                "features.3.body.0.weight")
+        if all(k in state_dict for k in keys):
+            widths = tuple(int(state_dict[k].shape[0]) for k in keys)
+    return build_model(arch, num_classes, widths=widths)

@@ -49,3 +49,12 @@ def test_resnet_state_dict_names():
         assert k in keys
     keys50 = build_model("resnet50", 7).state_dict().keys()
     assert "features.7.2.conv3.weight" in keys50 and "features.6.5.bn3.running_var" in keys50
+
+
+def test_checkpoint_of_other_compact_widths_rebuilds():
+    from eac_core.models import build_model, model_for_state_dict
+    old = build_model("compact", 7, widths=(24, 48, 96, 192))
+    rebuilt = model_for_state_dict("compact", 7, old.state_dict())
+    rebuilt.load_state_dict(old.state_dict(), strict=True)
+    assert rebuilt.num_features == 192
+    assert [m.out_channels for m in rebuilt.modules() if isinstance(m, torch.nn.Conv2d)][:1] == [24]
