@@ -6,6 +6,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:  # works from a fresh checkout without `pip install -e .`
     sys.path.insert(0, str(_ROOT))
 
+import eac_core  # noqa: E402,F401  (sets the OpenMP wait policy before torch loads)
 import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="FER label audit", page_icon=":material/face:", layout="wide")
