@@ -1,0 +1,67 @@
+"""First run as a new user meets it: empty project folder, open the app, press "Start the demo", and
+time until the first suspect is on screen with its four CAM panels (provisional ranking) and until
+the final ranking is there. Real Chromium, default demo size, CPU preset.
+
+    python bench/bench_first_run.py
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "app"))
+import browser_support as bs  # noqa: E402
+
+
+def main() -> int:
+    if reason := bs.missing_reason():
+        print(f"skipped: {reason}")
+        return 0
+    from playwright.sync_api import sync_playwright
+    home = Path(tempfile.mkdtemp(prefix="fer-first-run-"))
+    server = bs.StreamlitServer(home).start()
+    rows = []
+    try:
+        with sync_playwright() as pw:
+            browser = bs.launch_chromium(pw)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(server.url)
+            button = page.get_by_role("button", name="Start the demo")
+            button.wait_for(timeout=120_000)
+            t0 = time.perf_counter()
+            button.click()
+            deadline = t0 + 600
+            first = None
+            while time.perf_counter() < deadline:
+                page.goto(server.url)  # what a user does after the start: open the Review page
+                try:
+                    bs.wait_face(page, timeout_ms=15_000)
+                    first = time.perf_counter() - t0
+                    break
+                except bs.FaceTimeout:
+                    time.sleep(2)
+            rows.append(("click → first suspect with four CAM panels", first))
+            page.screenshot(path=str(REPO / "test-artifacts" / "first-run-provisional.png"))
+            progress = home / "runs"
+            done = None
+            while time.perf_counter() < deadline:
+                states = [p.read_text() for p in progress.glob("*/progress.json")]
+                if states and all('"done"' in s for s in states):
+                    done = time.perf_counter() - t0
+                    break
+                time.sleep(1)
+            rows.append(("click → training done (final ranking)", done))
+            browser.close()
+    finally:
+        server.stop()
+    print("| first run (default demo, CPU preset) | seconds |\n|---|---:|")
+    for name, secs in rows:
+        print(f"| {name} | {secs:.1f} |" if secs is not None else f"| {name} | not reached |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
