@@ -54,9 +54,10 @@ def oos_probabilities(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray, 
         sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
         x_tr, y_tr = images[tr], labels[tr]
         for epoch in range(1, cfg.epochs + 1):
-            if progress is not None:
-                progress.update(phase=f"folds {f + 1}/{cfg.folds}", epoch=epoch, step=0)
             order = epoch_order(len(tr), cfg.seed + 7919 * (f + 1), epoch, info.rank, info.world)
+            if progress is not None:  # a fold trains on fewer rows than the main run: its own step count
+                progress.update(phase=f"folds {f + 1}/{cfg.folds}", epoch=epoch, step=0,
+                                steps=-(-len(order) // cfg.batch_size))
             train_one_epoch(net, opt, x_tr, y_tr, order, epoch=epoch, seed=cfg.seed + 7919 * (f + 1),
                             batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, lam_warmup=cfg.lam_warmup, aug=aug, ctx=ctx)
             sched.step()
