@@ -7,8 +7,8 @@ each epoch starting from the same saved model/optimizer state):
     probability vector collected; per epoch: concatenated and gathered by index), and optionally
     followed by the trainer's per-epoch persistence (rundir.write_history + the provisional
     scores.parquet of eac_core.train.write_scores);
-  * WITHOUT logging: `train_one_epoch_nolog` below, the same loop with the per-sample parts removed
-    (eac_core has no switch for it). Before timing, the script checks that both variants train
+  * WITHOUT logging: the same function with `log_signals=False` (no per-sample tensors, no per-sample
+    flip-consistency error, no gather). Before timing, the script checks that both variants train
     identically: one epoch of each from the same state must give the same parameters.
 Ratios use process CPU seconds (1 torch thread; robust to other load on the machine) and wall seconds;
 the median over rounds is reported. Target: with ÷ without ≤ 1.03.
@@ -42,54 +42,16 @@ from _benchlib import DEFAULT_WORK, demo_clean, log, noisy, write_result  # noqa
 from data_tools.manifest import load_dataset  # noqa: E402
 from eac_core import engine, rundir  # noqa: E402
 from eac_core import train as train_mod  # noqa: E402
-from eac_core.cam import attention_consistency_loss, compute_cams  # noqa: E402
 from eac_core.config import PRESET_VALUES  # noqa: E402
-from eac_core.data import AugmentSpec, batches, epoch_generator, epoch_order, fixed_erasures, iterate_uint8, \
-    load_cached, make_splits, make_views  # noqa: E402
-from eac_core.distributed import DistInfo, any_flag  # noqa: E402
+from eac_core.data import AugmentSpec, epoch_order, fixed_erasures, load_cached, make_splits  # noqa: E402
+from eac_core.distributed import DistInfo  # noqa: E402
 from eac_core.models import build_model  # noqa: E402
 from eac_core.preprocess import Preprocessing  # noqa: E402
 
 
-def train_one_epoch_nolog(model, optimizer, images, labels, order, *, epoch, seed, batch_size, mode, lam, aug, ctx,
-                          lam_warmup=0.0):
-    """eac_core.engine.train_one_epoch without any per-sample logging: same views, same loss, same
-    optimiser steps, same stop/non-finite checks and epoch means; no per-sample tensors collected,
-    no flip-consistency error per sample, no gather."""
-    model.train()
-    two = mode == "eac"
-    head = engine.unwrap(model).fc
-    y_all = torch.from_numpy(labels)
-    blist = batches(order, batch_size)
-    steps, seen = len(blist), 0
-    sums = torch.zeros(3, dtype=torch.float64)
-    for step, (xb, idx) in enumerate(iterate_uint8(images, blist, ctx.workers, pin=ctx.device.type == "cuda"), start=1):
-        gen = epoch_generator(seed, epoch, stream=1000 + step)
-        y = y_all[idx].to(ctx.device, non_blocking=True)
-        v1, v2, erased = make_views(xb, ctx.spec, aug, gen, ctx.device, two, ctx.channels_last)
-        n = v1.shape[0]
-        with ctx.autocast():
-            logits, feats = model(torch.cat([v1, v2]) if two else v1)
-        ramp = min(1.0, (epoch - 1 + (step - 1) / steps) / lam_warmup) if lam_warmup > 0 else 1.0
-        ce = torch.nn.functional.cross_entropy(logits[:n].float(), y, reduction="none").mean()   # as eac_loss
-        if two:
-            w = head.weight.detach().float()
-            att = attention_consistency_loss(compute_cams(feats[:n].float(), w), compute_cams(feats[n:].float(), w))
-            total = ce + lam * ramp * att
-        else:
-            att = torch.zeros_like(ce)
-            total = ce
-        optimizer.zero_grad(set_to_none=True)
-        lv = total.detach().float()
-        nonfinite, stop = any_flag(ctx.dist, not bool(torch.isfinite(lv)), ctx.should_stop(), device=ctx.device)
-        if nonfinite or stop:
-            raise RuntimeError("non-finite loss or stop")
-        total.backward()
-        optimizer.step()
-        sums += torch.stack([lv, ce.detach().float(), att.detach().float()]).cpu().double() * n
-        seen += n
-        ctx.on_step(step, steps, seen)
-    return sums / max(seen, 1)
+def train_one_epoch_nolog(model, optimizer, images, labels, order, **kw):
+    """The trainer's own epoch with its per-sample logging switched off (same views, loss and steps)."""
+    return engine.train_one_epoch(model, optimizer, images, labels, order, log_signals=False, **kw)
 
 
 def _sync(device):

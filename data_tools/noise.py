@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from data_tools.classes import ANGRY, CONTEMPT, DISGUST, FEAR, HAPPY, NEUTRAL, SAD, SURPRISE
 from data_tools.manifest import MANIFEST, REPORT, ManifestError, load_dataset, read_manifest_csv, write_dataset

@@ -19,28 +19,13 @@ import torch
 from torch import Tensor
 
 from data_tools import atomic
+from data_tools.images import load_image
 from data_tools.manifest import Dataset
 from eac_core.preprocess import Preprocessing, resize_uint8
 
 
 class DataError(ValueError):
     """A dataset that cannot be trained on; the message names the row or the file."""
-
-
-def _decoder():
-    """data_tools.images.load_image when present, else a cv2 fallback with the same contract."""
-    try:
-        from data_tools.images import load_image
-        return load_image
-    except ImportError:
-        import cv2
-
-        def load_image(path):
-            img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if img is None:
-                raise ValueError(f"{path}: cannot be read as an image")
-            return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        return load_image
 
 
 @dataclass
@@ -114,12 +99,11 @@ def _cache_key(ds: Dataset, split: Split, size: int) -> str:
 
 def decode_split(ds: Dataset, split: Split, size: int, workers: int = 2) -> np.ndarray:
     """Decode and resize every image of a split -> (N, size, size, 3) uint8; the first bad row raises."""
-    load = _decoder()
     paths = [ds.image_path(p) for p in split.frame["path"]]
 
     def one(j: int) -> np.ndarray:
         try:
-            img = load(paths[j])
+            img = load_image(paths[j])
         except (OSError, ValueError) as e:
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise DataError(f"manifest.csv row {split.rows[j]} (sample_id "

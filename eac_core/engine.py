@@ -48,7 +48,7 @@ class EacLoss:
 
 
 def eac_loss(logits1: Tensor, feats1: Tensor, feats2: Tensor | None, weight: Tensor, labels: Tensor,
-             lam: float) -> EacLoss:
+             lam: float, *, per_sample: bool = True) -> EacLoss:
     """EAC's imbalanced loss: CE on view 1 only + lam * mean (M1 - flip(M2))^2 over (n, k, i, j), with
     CAMs from the classifier weight DETACHED (L_att trains the backbone only). feats2=None -> plain CE."""
     ce_per = F.cross_entropy(logits1.float(), labels, reduction="none")
@@ -59,7 +59,7 @@ def eac_loss(logits1: Tensor, feats1: Tensor, feats2: Tensor | None, weight: Ten
     w = weight.detach().float()
     m1, m2 = compute_cams(feats1.float(), w), compute_cams(feats2.float(), w)
     att = attention_consistency_loss(m1, m2)
-    fc = flip_consistency(m1.detach(), m2.detach())
+    fc = flip_consistency(m1.detach(), m2.detach()) if per_sample else torch.full_like(ce_per, float("nan"))
     return EacLoss(ce + lam * att, ce, att, ce_per.detach(), fc)
 
 
@@ -99,10 +99,11 @@ class StepContext:
 def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: np.ndarray, labels: np.ndarray,
                     order: np.ndarray, *, epoch: int, seed: int, batch_size: int, mode: str, lam: float,
                     aug: AugmentSpec, ctx: StepContext, true_labels: np.ndarray | None = None,
-                    lam_warmup: float = 0.0) -> EpochResult:
+                    lam_warmup: float = 0.0, log_signals: bool = True) -> EpochResult:
     """Train over `order` (this rank's indices); returns means and per-sample signals (loss, p_label,
     margin, pred, flip_consistency, erased, flip_agree, probs (N, K)) gathered by index on rank 0.
-    `lam_warmup` > 0 ramps lambda linearly from 0 to `lam` over that many epochs (0: the paper's constant)."""
+    `lam_warmup` > 0 ramps lambda linearly from 0 to `lam` over that many epochs (0: the paper's constant).
+    `log_signals=False` skips the per-sample signals (signals None): what the logging-cost benchmark compares."""
     model.train()
     two = mode == "eac"
     head = unwrap(model).fc
@@ -120,7 +121,8 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         with ctx.autocast():
             logits, feats = model(torch.cat([v1, v2]) if two else v1)
         ramp = min(1.0, (epoch - 1 + (step - 1) / steps) / lam_warmup) if lam_warmup > 0 else 1.0
-        out = eac_loss(logits[:n], feats[:n], feats[n:] if two else None, head.weight, y, lam * ramp)
+        out = eac_loss(logits[:n], feats[:n], feats[n:] if two else None, head.weight, y, lam * ramp,
+                       per_sample=log_signals)
         optimizer.zero_grad(set_to_none=True)
         lv = out.total.detach().float()
         nonfinite, stop = any_flag(ctx.dist, not bool(torch.isfinite(lv)), ctx.should_stop(), device=ctx.device)
@@ -131,21 +133,25 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         out.total.backward()
         optimizer.step()
         with torch.no_grad():
-            lg = logits[:n].detach().float()
-            p = lg.softmax(1)
-            agree = ((lg.argmax(1) == logits[n:].detach().float().argmax(1)).float() if two
-                     else torch.full_like(out.ce_per_sample, float("nan")))
-            collected.append((idx, out.ce_per_sample, p.gather(1, y[:, None]).squeeze(1), margins(lg, y),
-                              lg.argmax(1).float(), out.flip_consistency, erased.float().to(lg.device), agree, p))
             sums += torch.stack([lv, out.ce.detach().float(), out.att.detach().float()]).cpu().double() * n
+            if log_signals:
+                lg = logits[:n].detach().float()
+                p = lg.softmax(1)
+                agree = ((lg.argmax(1) == logits[n:].detach().float().argmax(1)).float() if two
+                         else torch.full_like(out.ce_per_sample, float("nan")))
+                collected.append((idx, out.ce_per_sample, p.gather(1, y[:, None]).squeeze(1), margins(lg, y),
+                                  lg.argmax(1).float(), out.flip_consistency, erased.float().to(lg.device), agree,
+                                  p))
         seen += n
         ctx.on_step(step, steps, seen)
     seconds = time.perf_counter() - t0
+    res = EpochResult(*(sums / max(seen, 1)).tolist(), images=seen, seconds=seconds)
+    res.loss = res.ce_loss + lam * res.att_loss if two else res.ce_loss   # the objective at full lambda
+    if not log_signals:
+        return res
     names = ("loss", "p_label", "margin", "pred", "flip_consistency", "erased", "flip_agree", "probs")
     index = torch.cat([c[0] for c in collected]).numpy()
     arrays = {k: torch.cat([c[i + 1].cpu() for c in collected]).float().numpy() for i, k in enumerate(names)}
-    res = EpochResult(*(sums / max(seen, 1)).tolist(), images=seen, seconds=seconds)
-    res.loss = res.ce_loss + lam * res.att_loss if two else res.ce_loss   # the objective at full lambda
     res.signals = gather_by_index(ctx.dist, len(labels), index, arrays)
     if res.signals is not None:
         pred = res.signals["pred"]

@@ -15,6 +15,7 @@ from eac_core.config import TrainConfig
 from eac_core.data import AugmentSpec, Split, epoch_order
 from eac_core.engine import StepContext, score_clean, train_one_epoch
 from eac_core.models import build_model
+from eac_core.pretrained import load_pretrained
 from eac_core.preprocess import Preprocessing
 
 
@@ -43,8 +44,7 @@ def oos_probabilities(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray, 
         torch.manual_seed(cfg.seed + 1000 * (f + 1))
         model = build_model(cfg.arch, num_classes)
         if cfg.pretrained:
-            from eac_core.train import load_weights
-            load_weights(model, cfg.pretrained)
+            load_pretrained(model, cfg.pretrained)
         model.to(ctx.device)
         net = model
         if info.enabled:

@@ -61,15 +61,7 @@ class Explanation:
 def read_image(image: np.ndarray | str | Path) -> np.ndarray:
     """A path or an array -> HxWx3 uint8 RGB. Arrays: HxW grey, HxWx3 RGB or HxWx4 RGBA, uint8."""
     if isinstance(image, (str, Path)):
-        try:
-            from data_tools.images import load_image
-        except ImportError:  # pragma: no cover - the product ships data_tools
-            from PIL import Image
-            try:
-                with Image.open(image) as im:
-                    return np.asarray(im.convert("RGB"))
-            except (OSError, ValueError) as e:
-                raise ValueError(f"{image}: cannot read image ({e})") from None
+        from data_tools.images import load_image
         return load_image(image)
     a = np.asarray(image)
     if a.dtype != np.uint8:

@@ -24,6 +24,7 @@ from eac_core.data import AugmentSpec, DataError, epoch_order, fixed_erasures, l
 from eac_core.distributed import DistInfo, barrier, init_from_env, shutdown
 from eac_core.engine import NonFiniteLoss, StepContext, Stopped, evaluate, score_clean, train_one_epoch, unwrap
 from eac_core.models import build_model
+from eac_core.pretrained import layout_of, load_pretrained
 from eac_core.preprocess import Preprocessing
 from eac_core.progress import Progress, StopFlag
 from eac_core.scores import build_scores, dynamics
@@ -40,34 +41,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not cuda_available():
         raise ConfigError("--device cuda: no CUDA device is available (use --device cpu)")
     return torch.device("cuda" if name == "cuda" or (name == "auto" and cuda_available()) else "cpu")
-
-
-def load_weights(model: torch.nn.Module, path: str) -> Preprocessing:
-    """Pretrained weights via eac_core.pretrained when present, else a torchvision-format state dict."""
-    try:
-        from eac_core.pretrained import load_pretrained
-    except ImportError:
-        load_pretrained = None
-    if load_pretrained is not None:
-        return load_pretrained(model, path)
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickling failure is a bad weight file
-        raise ValueError(f"--pretrained {path}: not a torch state dict ({str(e).splitlines()[0]})") from None
-    if not isinstance(sd, dict):
-        raise ValueError(f"--pretrained {path}: expected a dict of tensors")
-    names = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"]
-    mapped = {}
-    for k, v in sd.items():
-        head = k.split(".")[0]
-        if head in names:
-            mapped[f"features.{names.index(head)}." + k.split(".", 1)[1]] = v
-    own = model.state_dict()
-    bad = [k for k, v in mapped.items() if k not in own or own[k].shape != v.shape]
-    if bad or not mapped:
-        raise ValueError(f"--pretrained {path}: parameters do not fit this architecture: {', '.join(bad[:5]) or 'none match'}")
-    model.load_state_dict(mapped, strict=False)
-    return Preprocessing()
 
 
 def rng_state() -> dict:
@@ -149,7 +122,7 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.arch, len(classes))
-    spec = load_weights(model, cfg.pretrained) if cfg.pretrained else Preprocessing()
+    spec = load_pretrained(model, cfg.pretrained) if cfg.pretrained else Preprocessing()
     cfg.preprocessing = spec.to_dict()
     cuda = device.type == "cuda"
     model.to(device)
@@ -283,12 +256,7 @@ def checkpoint(model, optimizer, scheduler, cfg: TrainConfig, classes: list[str]
                epoch: int) -> dict:
     """The plain-dict checkpoint (loadable with weights_only=True)."""
     sd = {k: v.detach().cpu() for k, v in unwrap(model).state_dict().items()}
-    try:
-        from eac_core.pretrained import layout_of
-        layout = layout_of(unwrap(model))
-    except ImportError:
-        layout = "torchvision"
-    return {"model": sd, "arch": cfg.arch, "layout": layout, "classes": list(classes), "num_classes": len(classes),
+    return {"model": sd, "arch": cfg.arch, "layout": layout_of(unwrap(model)), "classes": list(classes), "num_classes": len(classes),
             "image_size": cfg.image_size, "preprocessing": spec.to_dict(), "epoch": epoch,
             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng_state(),
             "config": cfg.to_dict()}

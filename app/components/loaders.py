@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components.project import check_path, runs_dir
+from eac_core import rundir
 
 
 def mtime(path: str | os.PathLike) -> float:
@@ -21,15 +22,6 @@ def mtime(path: str | os.PathLike) -> float:
         return float(os.stat(path).st_mtime_ns)
     except OSError:
         return 0.0
-
-
-def rundir():
-    """eac_core.rundir, or None while it is not importable."""
-    try:
-        from eac_core import rundir as mod
-        return mod
-    except ImportError:
-        return None
 
 
 # -- runs -----------------------------------------------------------------------------------------
@@ -50,7 +42,7 @@ def list_run_dirs() -> list[Path]:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _scores(path: str, mt: float) -> pd.DataFrame:
-    df = rundir().read_scores(Path(path))
+    df = rundir.read_scores(Path(path))
     df["sample_id"] = df["sample_id"].astype(str)
     if "rank" not in df.columns and "suspicion" in df.columns:
         df["rank"] = df["suspicion"].rank(ascending=False, method="first").astype(int)
@@ -60,7 +52,7 @@ def _scores(path: str, mt: float) -> pd.DataFrame:
 def load_scores(run: Path) -> pd.DataFrame | None:
     """The run's scores.parquet (None when not written yet). Read-only."""
     f = Path(run) / "scores.parquet"
-    if not f.is_file() or rundir() is None:
+    if not f.is_file():
         return None
     return _scores(str(run), mtime(f))
 
@@ -73,40 +65,34 @@ def _scores_by_id(path: str, mt: float) -> pd.DataFrame:
 def load_scores_by_id(run: Path) -> pd.DataFrame | None:
     """load_scores indexed by sample_id (kept as a column too). Read-only."""
     f = Path(run) / "scores.parquet"
-    if not f.is_file() or rundir() is None:
+    if not f.is_file():
         return None
     return _scores_by_id(str(run), mtime(f))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _summary(path: str, mt: float) -> pd.DataFrame:
-    return rundir().read_summary(Path(path))
+    return rundir.read_summary(Path(path))
 
 
 def load_summary(run: Path) -> pd.DataFrame:
     f = Path(run) / "summary.csv"
-    if not f.is_file() or rundir() is None:
+    if not f.is_file():
         return pd.DataFrame()
     return _summary(str(run), mtime(f))
 
 
 def load_progress(run: Path) -> dict | None:
     """progress.json as a dict (not cached: small and polled)."""
-    rd = rundir()
-    if rd is not None:
-        try:
-            return rd.read_progress(Path(run))
-        except (OSError, ValueError):
-            return None
-    return None
+    try:
+        return rundir.read_progress(Path(run))
+    except (OSError, ValueError):
+        return None
 
 
 def load_config(run: Path) -> dict:
-    rd = rundir()
-    if rd is None:
-        return {}
     try:
-        cfg = rd.read_config(Path(run))
+        cfg = rundir.read_config(Path(run))
     except (OSError, ValueError):
         return {}
     return dict(cfg) if cfg else {}
@@ -114,23 +100,20 @@ def load_config(run: Path) -> dict:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _embedding(path: str, mt: float) -> pd.DataFrame:
-    df = rundir().read_embedding(Path(path))
+    df = rundir.read_embedding(Path(path))
     df["sample_id"] = df["sample_id"].astype(str)
     return df
 
 
 def load_embedding(run: Path) -> pd.DataFrame | None:
     f = Path(run) / "embedding.parquet"
-    if not f.is_file() or rundir() is None:
+    if not f.is_file():
         return None
     return _embedding(str(run), mtime(f))
 
 
 def sample_history(run: Path, sample_id: str) -> pd.DataFrame:
     """p(given) and friends across epochs for one sample (empty when the run keeps no history)."""
-    rd = rundir()
-    if rd is None:
-        return pd.DataFrame()
     try:
         return _history(str(run), str(sample_id), _history_mtime(Path(run)))
     except (OSError, ValueError, KeyError):
@@ -143,7 +126,7 @@ def _history_mtime(run: Path) -> float:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _history(run: str, sample_id: str, mt: float) -> pd.DataFrame:
-    return rundir().sample_history(Path(run), sample_id)
+    return rundir.sample_history(Path(run), sample_id)
 
 
 def run_dataset_dir(run: Path) -> Path | None:

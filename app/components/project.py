@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from data_tools import atomic
+from data_tools.paths import is_within
 
 HOME_ENV = "FER_AUDIT_HOME"
 SETTINGS_FILE = "settings.json"
@@ -92,15 +93,6 @@ def allowed_roots(settings: Settings | None = None) -> list[Path]:
     return out
 
 
-def _is_within(path: Path, roots: list[Path]) -> bool:
-    try:
-        from data_tools.paths import is_within  # the project's one definition
-        return bool(is_within(path, roots))
-    except ImportError:  # pragma: no cover - only while data_tools.paths is being written
-        rp = path.resolve()
-        return any(rp == r or rp.is_relative_to(r) for r in roots)
-
-
 def check_path(path: str | os.PathLike, roots: list[Path] | None = None, *, must_exist: bool = True) -> Path:
     """The resolved path if it lies under an allowed root, else PathRefused with a message to act on."""
     text = str(path).strip()
@@ -112,7 +104,7 @@ def check_path(path: str | os.PathLike, roots: list[Path] | None = None, *, must
     roots = allowed_roots() if roots is None else roots
     if ".." in p.parts:
         raise PathRefused(f"refused: '{text}' contains '..'; give the folder itself")
-    if not _is_within(p, roots):
+    if not is_within(p, roots):
         shown = ", ".join(str(r) for r in roots) or "(none)"
         raise PathRefused(f"refused: '{text}' is outside the allowed data roots ({shown}). "
                           "Add its folder in Settings → Allowed data roots first.")

@@ -99,3 +99,24 @@ def test_clean_scoring_pass(tiny_epoch):
     assert set(np.unique(s["flip_agree"])) <= {0.0, 1.0}
     acc = evaluate(model, images, labels, batch_size=4, ctx=ctx)
     assert acc == pytest.approx(float(np.mean(s["pred"] == labels)))
+
+
+def test_logging_off_trains_identically_and_returns_no_signals():
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)
+    labels = rng.integers(0, 3, 8)
+    order = np.arange(8)
+    runs = []
+    for log in (True, False):
+        torch.manual_seed(0)
+        model = build_model("compact", 3)
+        opt = torch.optim.Adam(model.parameters(), 1e-3)
+        res = train_one_epoch(model, opt, images, labels, order, epoch=1, seed=0, batch_size=4, mode="eac",
+                              lam=5.0, aug=AugmentSpec(), ctx=StepContext(device=torch.device("cpu"),
+                                                                        spec=Preprocessing()), log_signals=log)
+        runs.append((model, res))
+    (m_log, r_log), (m_off, r_off) = runs
+    assert r_off.signals is None and r_log.signals is not None
+    assert r_off.loss == r_log.loss and r_off.att_loss == r_log.att_loss
+    for a, b in zip(m_log.state_dict().values(), m_off.state_dict().values()):
+        assert torch.equal(a, b)
