@@ -1,8 +1,14 @@
-"""The run directory contract (ARCHITECTURE.md "Run directory"): where each file lives, how the
-trainer writes it (always atomically) and how the app reads it.
+"""The run directory contract (docs/ARCHITECTURE.md "Run directory"): the one place that knows which
+file of a run holds what, how the trainer writes it (always atomically) and how every reader gets it.
+
+`RunDir(path)` is the object every reader uses (the app, the export, the explainer): paths of every
+file, `read_*`, modification times, `dataset_dir()`, `classes()`; `list_runs(root)` is the one listing
+of runs. The module-level functions are the same operations on a path, kept for the trainer.
 
 Layout of runs/<name>/:
   config.json, progress.json, summary.csv, scores.parquet, embedding.parquet, checkpoint.pt, train.log,
+  job.json, job.log                   a run started from the app: its process (pid, argv) and its output
+  audit.sqlite                        the default audit database of the run (data_tools.audit)
   history/sample_ids.parquet          the fixed sample order (train split, manifest order)
   history/epoch_0001.npy              float32 (len(TRAIN_HISTORY), N): training-pass signals of epoch 1
   history/clean_0001.npy              float32 (len(CLEAN_HISTORY), N): clean-view pass after epoch 1 (if run)
@@ -14,6 +20,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -22,113 +29,329 @@ import numpy as np
 import pandas as pd
 
 from data_tools import atomic
+from data_tools.manifest import INFO as DATASET_INFO
 
 CONFIG, PROGRESS, SUMMARY = "config.json", "progress.json", "summary.csv"
 SCORES, EMBEDDING, CHECKPOINT, LOG, HISTORY = "scores.parquet", "embedding.parquet", "checkpoint.pt", "train.log", "history"
+JOB, JOB_LOG, AUDIT, CACHE = "job.json", "job.log", "audit.sqlite", "cache"
+SAMPLE_IDS = "sample_ids.parquet"
+FILES = {"config": CONFIG, "progress": PROGRESS, "summary": SUMMARY, "scores": SCORES, "embedding": EMBEDDING,
+         "checkpoint": CHECKPOINT, "log": LOG, "history": HISTORY, "job": JOB, "job_log": JOB_LOG,
+         "audit": AUDIT, "cache": CACHE}
+# The one rule of what a run is: a folder (not hidden) holding any of these. A run launched from the app
+# has job.json before the trainer writes anything; a run copied without its config still has scores.
+MARKERS = ("config", "progress", "job", "scores")
+# Files whose change means the run moved on (the listing puts the most recently active run first).
+ACTIVITY = MARKERS + ("summary",)
 SUMMARY_COLUMNS = ["epoch", "loss", "ce_loss", "att_loss", "train_acc", "train_acc_true", "test_acc", "lr",
                    "seconds", "images_per_sec"]
 TRAIN_HISTORY = ("loss", "p_label", "margin", "pred", "flip_consistency", "erased", "flip_agree")
 CLEAN_HISTORY = ("clean_loss", "clean_p_label", "clean_margin", "clean_pred", "clean_flip_consistency",
                  "clean_flip_agree")
 STATES = ("running", "done", "failed", "stopped")
+_STR_COLUMNS = ("sample_id", "label", "pred", "true_label", "split")
 
 
-def _p(run: str | os.PathLike) -> Path:
-    return Path(run)
+@dataclass(frozen=True)
+class RunDir:
+    """One run directory. Cheap to create; holds nothing but its path, so every read sees the files as
+    they are now (the trainer rewrites them while the app reads)."""
+    path: Path
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        object.__setattr__(self, "path", Path(os.fspath(path)))
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def project(self) -> Path:
+        """The project folder a run normally lives in (runs/<name>/ -> the folder above runs/)."""
+        return self.path.parent.parent
+
+    # -- where each file is -----------------------------------------------------------------------
+    def path_of(self, what: str) -> Path:
+        """The path of one contract file by its key in FILES ('scores', 'checkpoint', ...)."""
+        try:
+            return self.path / FILES[what]
+        except KeyError:
+            raise KeyError(f"unknown run file '{what}' (one of: {', '.join(FILES)})") from None
+
+    config_path = property(lambda self: self.path_of("config"))
+    progress_path = property(lambda self: self.path_of("progress"))
+    summary_path = property(lambda self: self.path_of("summary"))
+    scores_path = property(lambda self: self.path_of("scores"))
+    embedding_path = property(lambda self: self.path_of("embedding"))
+    checkpoint_path = property(lambda self: self.path_of("checkpoint"))
+    log_path = property(lambda self: self.path_of("log"))
+    history_dir = property(lambda self: self.path_of("history"))
+    job_path = property(lambda self: self.path_of("job"))
+    job_log_path = property(lambda self: self.path_of("job_log"))
+    audit_path = property(lambda self: self.path_of("audit"))
+    cache_dir = property(lambda self: self.path_of("cache"))
+
+    def has(self, what: str) -> bool:
+        """True when that file exists (a folder for 'history' and 'cache')."""
+        return self.path_of(what).exists()
+
+    def mtime(self, what: str) -> float:
+        """Modification time of one file in ns, 0 when missing: a cache key that changes whenever the
+        file is rewritten."""
+        try:
+            return float(os.stat(self.path_of(what)).st_mtime_ns)
+        except OSError:
+            return 0.0
+
+    def activity(self) -> float:
+        """The newest modification time of the files that change while a run lives (ns)."""
+        return max(self.mtime(w) for w in ACTIVITY)
+
+    def is_run(self) -> bool:
+        """The one rule of the listing: a folder, not hidden, holding any of MARKERS."""
+        return self.path.is_dir() and not self.name.startswith(".") and any(self.has(w) for w in MARKERS)
+
+    # -- reading ------------------------------------------------------------------------------------
+    def read_config(self) -> dict:
+        """config.json as a dict ({} when absent; ValueError when not JSON)."""
+        f = self.config_path
+        return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+
+    def read_progress(self) -> dict | None:
+        """progress.json, or None when absent or half-written."""
+        return _read_json(self.progress_path)
+
+    def read_job(self) -> dict | None:
+        """job.json (what the app launched here: pid, argv, dataset, ...), or None."""
+        return _read_json(self.job_path)
+
+    def read_summary(self) -> pd.DataFrame:
+        """summary.csv (one row per completed epoch); empty with the contract columns when absent."""
+        f = self.summary_path
+        if not f.is_file():
+            return pd.DataFrame(columns=SUMMARY_COLUMNS)
+        return pd.read_csv(f)
+
+    def read_scores(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """scores.parquet (optionally only `columns`) with sample_id and the label columns as str."""
+        df = pd.read_parquet(self.scores_path, columns=columns)
+        for c in _STR_COLUMNS:
+            if c in df.columns:
+                df[c] = df[c].astype(str)
+        return df
+
+    def read_embedding(self) -> pd.DataFrame:
+        """embedding.parquet: sample_id (str), x, y."""
+        df = pd.read_parquet(self.embedding_path)
+        df["sample_id"] = df["sample_id"].astype(str)
+        return df
+
+    def read_checkpoint(self, map_location: str = "cpu") -> dict:
+        """checkpoint.pt loaded with weights_only=True."""
+        import torch
+        return torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
+
+    def final_test_acc(self) -> float | None:
+        """The last measured test accuracy, or None."""
+        acc = _test_acc(self.read_summary()).dropna()
+        return float(acc.iloc[-1]) if len(acc) else None
+
+    def log_tail(self, n: int = 30) -> str:
+        """The last n lines of the job's output (job.log), else of train.log; '' when both are empty."""
+        for f in (self.job_log_path, self.log_path):
+            try:
+                with open(f, "rb") as fh:
+                    fh.seek(0, os.SEEK_END)
+                    fh.seek(max(fh.tell() - 20000, 0))
+                    text = fh.read().decode(errors="replace")
+            except OSError:
+                continue
+            if text.strip():
+                return "\n".join(text.splitlines()[-n:])
+        return ""
+
+    def is_finished(self) -> bool:
+        """True when the run completed (progress state 'done' and final scores written)."""
+        p = self.read_progress()
+        return bool(p and p.get("state") == "done" and self.scores_path.is_file())
+
+    # -- which dataset, which classes ---------------------------------------------------------------
+    def dataset_ref(self) -> str | None:
+        """The dataset as the run names it: config.json's 'dataset', else job.json's (a run launched
+        from the app whose trainer has not written its config yet)."""
+        try:
+            ref = self.read_config().get("dataset")
+        except (OSError, ValueError, AttributeError):
+            ref = None
+        if not ref:
+            ref = (self.read_job() or {}).get("dataset")
+        return str(ref) if ref else None
+
+    def dataset_dir(self, ref: str | os.PathLike | None = None) -> Path | None:
+        """The dataset folder of this run (None when nothing names one). `ref` overrides the run's own
+        reference (an audit's meta). An absolute reference is taken as is; a relative one is looked up
+        in the project folder (above runs/), then the working folder, then the run folder: the first
+        that is a dataset folder wins, else the project's."""
+        ref = ref or self.dataset_ref()
+        if not ref:
+            return None
+        p = Path(ref)
+        if p.is_absolute():
+            return p
+        candidates = [self.project / p, Path.cwd() / p, self.path / p]
+        found = next((c for c in candidates if (c / DATASET_INFO).is_file()), candidates[0])
+        return found.resolve()
+
+    def classes(self) -> list[str]:
+        """The run's ordered class list: the dataset's (dataset.json), else the scores' prob_<class>
+        columns, else the sorted labels of the scores; [] when the run has none of them."""
+        ds = self.dataset_dir()
+        info = _read_json(ds / DATASET_INFO) if ds is not None else None
+        if isinstance(info, dict) and info.get("classes"):
+            return [str(c) for c in info["classes"]]
+        if not self.scores_path.is_file():
+            return []
+        import pyarrow.parquet as pq
+        names = pq.read_schema(self.scores_path).names
+        probs = [c[len("prob_"):] for c in names if c.startswith("prob_")]
+        if probs or "label" not in names:
+            return probs
+        return sorted(set(self.read_scores(["label"])["label"]))
+
+    # -- per-epoch history -------------------------------------------------------------------------
+    def history_epochs(self, kind: str = "epoch") -> list[int]:
+        """Epochs with a history file of `kind` ('epoch' = training pass, 'clean' = clean-view pass)."""
+        d = self.history_dir
+        if not d.is_dir():
+            return []
+        return sorted(int(f.stem.split("_")[1]) for f in d.glob(f"{kind}_*.npy") if f.stem.split("_")[1].isdigit())
+
+    def _history_file(self, kind: str, epoch: int) -> Path:
+        return self.history_dir / f"{kind}_{epoch:04d}.npy"
+
+    def history_sample_ids(self) -> pd.Index:
+        """The fixed sample order of the history arrays."""
+        f = self.history_dir / SAMPLE_IDS
+        return _sample_index(str(f), f.stat().st_mtime)[0]
+
+    def history_matrix(self, column: str) -> tuple[list[int], np.ndarray]:
+        """(epochs, (E, N) float32) of one history column over all epochs that have it."""
+        kind, names = ("clean", CLEAN_HISTORY) if column in CLEAN_HISTORY else ("epoch", TRAIN_HISTORY)
+        if column not in names:
+            raise KeyError(f"unknown history column '{column}' (one of: {', '.join(TRAIN_HISTORY + CLEAN_HISTORY)})")
+        j = names.index(column)
+        epochs = self.history_epochs(kind)
+        mats = [np.asarray(np.load(self._history_file(kind, e), mmap_mode="r")[j]) for e in epochs]
+        n = len(self.history_sample_ids()) if epochs else 0
+        return epochs, (np.stack(mats) if mats else np.zeros((0, n), np.float32))
+
+    def read_history(self, columns: Iterable[str] = ("loss", "margin", "p_label")) -> pd.DataFrame:
+        """Long table: sample_id, epoch and the requested history columns (NaN where not logged)."""
+        ids = self.history_sample_ids()
+        columns = list(columns)
+        epochs = sorted(set().union(*[set(self.history_matrix(c)[0]) for c in columns])) if columns else []
+        out = pd.DataFrame({"sample_id": np.tile(ids.to_numpy(), len(epochs)),
+                            "epoch": np.repeat(np.asarray(epochs, dtype=np.int32), len(ids))})
+        for c in columns:
+            ep, mat = self.history_matrix(c)
+            full = np.full((len(epochs), len(ids)), np.nan, np.float32)
+            for i, e in enumerate(ep):
+                full[epochs.index(e)] = mat[i]
+            out[c] = full.reshape(-1)
+        return out
+
+    def sample_history(self, sample_id: str) -> pd.DataFrame:
+        """One sample's signals per epoch: epoch + TRAIN_HISTORY (+ CLEAN_HISTORY where a clean pass ran).
+        Reads a few bytes per epoch file, so it stays fast for 300k samples x 60 epochs."""
+        ids = self.history_sample_ids()
+        try:
+            j = ids.get_loc(str(sample_id))
+        except KeyError:
+            raise KeyError(f"sample_id '{sample_id}' is not in this run's training split") from None
+        train_ep, clean_ep = self.history_epochs("epoch"), self.history_epochs("clean")
+        epochs = sorted(set(train_ep) | set(clean_ep))
+        row = {e: i for i, e in enumerate(epochs)}
+        mat = np.full((len(epochs), len(TRAIN_HISTORY) + len(CLEAN_HISTORY)), np.nan, np.float32)
+        for e in train_ep:
+            mat[row[e], :len(TRAIN_HISTORY)] = _column_of(self._history_file("epoch", e), j)
+        for e in clean_ep:
+            mat[row[e], len(TRAIN_HISTORY):] = _column_of(self._history_file("clean", e), j)
+        cols = {"epoch": np.asarray(epochs, dtype=np.int64)}
+        cols.update({c: mat[:, i] for i, c in enumerate(TRAIN_HISTORY + CLEAN_HISTORY)})
+        return pd.DataFrame(cols)
+
+    # -- writing (atomic: temp file + rename) ---------------------------------------------------------
+    def write_config(self, config: dict) -> None:
+        atomic.write_json(self.config_path, config)
+
+    def write_progress(self, progress: dict) -> None:
+        atomic.write_json(self.progress_path, progress)
+
+    def write_job(self, job: dict) -> None:
+        atomic.write_json(self.job_path, job)
+
+    def write_summary(self, rows: list[dict]) -> None:
+        atomic.write_csv(self.summary_path, pd.DataFrame(rows, columns=SUMMARY_COLUMNS))
+
+    def write_scores(self, table: pd.DataFrame) -> None:
+        atomic.write_parquet(self.scores_path, table)
+
+    def write_embedding(self, table: pd.DataFrame) -> None:
+        atomic.write_parquet(self.embedding_path, table)
+
+    def write_sample_ids(self, sample_ids: list[str]) -> None:
+        atomic.write_parquet(self.history_dir / SAMPLE_IDS, pd.DataFrame({"sample_id": sample_ids}))
+
+    def write_history(self, kind: str, epoch: int, signals: dict[str, np.ndarray]) -> None:
+        """history/<kind>_<epoch>.npy: float32 (len(names), N) in the fixed sample order."""
+        names = TRAIN_HISTORY if kind == "epoch" else CLEAN_HISTORY
+        prefix = "" if kind == "epoch" else "clean_"
+        n = len(next(iter(signals.values())))
+        arr = np.stack([np.asarray(signals.get(k[len(prefix):], np.full(n, np.nan)), dtype=np.float32)
+                        for k in names])
+        with atomic.atomic_path(self._history_file(kind, epoch)) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, arr)
+
+    def truncate(self, epoch: int) -> None:
+        """Cut summary.csv and the history back to `epoch` (for --resume)."""
+        summ = self.read_summary()
+        if len(summ):
+            self.write_summary(summ[summ["epoch"] <= epoch].to_dict("records"))
+        for kind in ("epoch", "clean"):
+            for e in self.history_epochs(kind):
+                if e > epoch:
+                    self._history_file(kind, e).unlink(missing_ok=True)
+
+    def write_checkpoint(self, checkpoint: dict) -> None:
+        import torch
+        with atomic.atomic_path(self.checkpoint_path) as tmp:
+            torch.save(checkpoint, tmp)
 
 
-# ---------------------------------------------------------------------------------- reading
-
-def read_config(run: str | os.PathLike) -> dict:
-    """config.json as a dict ({} when absent)."""
-    f = _p(run) / CONFIG
-    return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+def _test_acc(summary: pd.DataFrame) -> pd.Series:
+    """test_acc per completed epoch, numeric (NaN where not measured)."""
+    return pd.to_numeric(summary.get("test_acc", pd.Series(dtype=float)), errors="coerce")
 
 
-def read_progress(run: str | os.PathLike) -> dict | None:
-    """progress.json, or None when absent or half-written."""
-    f = _p(run) / PROGRESS
+def _read_json(path: Path) -> dict | None:
+    """A JSON file's content, or None when absent or half-written."""
     try:
-        return json.loads(f.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def read_summary(run: str | os.PathLike) -> pd.DataFrame:
-    """summary.csv (one row per completed epoch); empty with the contract columns when absent."""
-    f = _p(run) / SUMMARY
-    if not f.is_file():
-        return pd.DataFrame(columns=SUMMARY_COLUMNS)
-    return pd.read_csv(f)
-
-
-def read_scores(run: str | os.PathLike) -> pd.DataFrame:
-    """scores.parquet with sample_id (and label columns) as str."""
-    df = pd.read_parquet(_p(run) / SCORES)
-    for c in ("sample_id", "label", "pred", "true_label", "split"):
-        if c in df.columns:
-            df[c] = df[c].astype(str)
-    return df
-
-
-def read_embedding(run: str | os.PathLike) -> pd.DataFrame:
-    """embedding.parquet: sample_id (str), x, y."""
-    df = pd.read_parquet(_p(run) / EMBEDDING)
-    df["sample_id"] = df["sample_id"].astype(str)
-    return df
-
-
-def history_epochs(run: str | os.PathLike, kind: str = "epoch") -> list[int]:
-    """Epochs with a history file of `kind` ('epoch' = training pass, 'clean' = clean-view pass)."""
-    d = _p(run) / HISTORY
-    if not d.is_dir():
-        return []
-    return sorted(int(f.stem.split("_")[1]) for f in d.glob(f"{kind}_*.npy") if f.stem.split("_")[1].isdigit())
 
 
 @lru_cache(maxsize=8)
 def _sample_index(path: str, mtime: float) -> tuple[pd.Index, int]:
     ids = pd.read_parquet(path, columns=["sample_id"])["sample_id"].astype(str)
     return pd.Index(ids), len(ids)
-
-
-def history_sample_ids(run: str | os.PathLike) -> pd.Index:
-    """The fixed sample order of the history arrays."""
-    f = _p(run) / HISTORY / "sample_ids.parquet"
-    return _sample_index(str(f), f.stat().st_mtime)[0]
-
-
-def _load(path: Path) -> np.ndarray:
-    return np.load(path, mmap_mode="r")
-
-
-def history_matrix(run: str | os.PathLike, column: str) -> tuple[list[int], np.ndarray]:
-    """(epochs, (E, N) float32) of one history column over all epochs that have it."""
-    kind, names = ("clean", CLEAN_HISTORY) if column in CLEAN_HISTORY else ("epoch", TRAIN_HISTORY)
-    if column not in names:
-        raise KeyError(f"unknown history column '{column}' (one of: {', '.join(TRAIN_HISTORY + CLEAN_HISTORY)})")
-    j = names.index(column)
-    epochs = history_epochs(run, kind)
-    d = _p(run) / HISTORY
-    mats = [np.asarray(_load(d / f"{kind}_{e:04d}.npy")[j]) for e in epochs]
-    n = len(history_sample_ids(run)) if epochs else 0
-    return epochs, (np.stack(mats) if mats else np.zeros((0, n), np.float32))
-
-
-def read_history(run: str | os.PathLike, columns: Iterable[str] = ("loss", "margin", "p_label")) -> pd.DataFrame:
-    """Long table: sample_id, epoch and the requested history columns (NaN where not logged)."""
-    ids = history_sample_ids(run)
-    columns = list(columns)
-    epochs = sorted(set().union(*[set(history_matrix(run, c)[0]) for c in columns])) if columns else []
-    out = pd.DataFrame({"sample_id": np.tile(ids.to_numpy(), len(epochs)),
-                        "epoch": np.repeat(np.asarray(epochs, dtype=np.int32), len(ids))})
-    for c in columns:
-        ep, mat = history_matrix(run, c)
-        full = np.full((len(epochs), len(ids)), np.nan, np.float32)
-        for i, e in enumerate(ep):
-            full[epochs.index(e)] = mat[i]
-        out[c] = full.reshape(-1)
-    return out
 
 
 @lru_cache(maxsize=64)
@@ -154,59 +377,42 @@ def _column_of(path: Path, j: int) -> np.ndarray:
         os.close(fd)
 
 
-def sample_history(run: str | os.PathLike, sample_id: str) -> pd.DataFrame:
-    """One sample's signals per epoch: epoch + TRAIN_HISTORY (+ CLEAN_HISTORY where a clean pass ran).
-    Reads a few bytes per epoch file, so it stays fast for 300k samples x 60 epochs."""
-    ids = history_sample_ids(run)
-    try:
-        j = ids.get_loc(str(sample_id))
-    except KeyError:
-        raise KeyError(f"sample_id '{sample_id}' is not in this run's training split") from None
-    d = _p(run) / HISTORY
-    train_ep, clean_ep = history_epochs(run, "epoch"), history_epochs(run, "clean")
-    epochs = sorted(set(train_ep) | set(clean_ep))
-    row = {e: i for i, e in enumerate(epochs)}
-    mat = np.full((len(epochs), len(TRAIN_HISTORY) + len(CLEAN_HISTORY)), np.nan, np.float32)
-    for e in train_ep:
-        mat[row[e], :len(TRAIN_HISTORY)] = _column_of(d / f"epoch_{e:04d}.npy", j)
-    for e in clean_ep:
-        mat[row[e], len(TRAIN_HISTORY):] = _column_of(d / f"clean_{e:04d}.npy", j)
-    cols = {"epoch": np.asarray(epochs, dtype=np.int64)}
-    cols.update({c: mat[:, i] for i, c in enumerate(TRAIN_HISTORY + CLEAN_HISTORY)})
-    return pd.DataFrame(cols)
+# ---------------------------------------------------------------------------------- listing
+
+def list_runs(runs_root: str | os.PathLike) -> list[RunDir]:
+    """Every run under `runs_root` (RunDir.is_run), the most recently active first."""
+    root = Path(runs_root)
+    runs = [RunDir(d) for d in root.iterdir()] if root.is_dir() else []
+    runs = [r for r in runs if r.is_run()]
+    return sorted(runs, key=lambda r: (r.activity(), r.name), reverse=True)
 
 
-def is_finished(run: str | os.PathLike) -> bool:
-    """True when the run completed (progress state 'done' and final scores written)."""
-    p = read_progress(run)
-    return bool(p and p.get("state") == "done" and (_p(run) / SCORES).is_file())
+RUNS_TABLE_COLUMNS = ["name", "path", "state", "dataset", "mode", "arch", "epochs_done", "epochs",
+                      "best_test_acc", "created"]
 
 
-def list_runs(runs_root: str | os.PathLike) -> pd.DataFrame:
-    """One row per run directory under `runs_root`, newest first."""
-    cols = ["name", "path", "state", "dataset", "mode", "arch", "epochs_done", "epochs", "best_test_acc", "created"]
+def runs_table(runs_root: str | os.PathLike) -> pd.DataFrame:
+    """list_runs as a table (one row per run, same order): state, dataset, mode, arch, epochs, best test
+    accuracy, creation time."""
     rows = []
-    root = _p(runs_root)
-    for d in sorted(root.iterdir()) if root.is_dir() else []:
-        if not d.is_dir() or not ((d / CONFIG).is_file() or (d / PROGRESS).is_file()):
-            continue
+    for r in list_runs(runs_root):
         try:
-            cfg = read_config(d)
+            cfg = r.read_config()
         except ValueError:
             cfg = {}
-        prog = read_progress(d) or {}
+        prog = r.read_progress() or {}
         try:
-            summ = read_summary(d)
+            summ = r.read_summary()
         except (OSError, ValueError, pd.errors.ParserError):
             summ = pd.DataFrame(columns=SUMMARY_COLUMNS)
-        acc = pd.to_numeric(summ.get("test_acc", pd.Series(dtype=float)), errors="coerce")
+        acc = _test_acc(summ)
         created = cfg.get("created_at") or time.strftime(
-            "%Y-%m-%dT%H:%M:%S", time.localtime((d / CONFIG if (d / CONFIG).exists() else d).stat().st_mtime))
-        rows.append({"name": d.name, "path": str(d), "state": prog.get("state", "unknown"),
-                     "dataset": cfg.get("dataset", ""), "mode": cfg.get("mode", ""), "arch": cfg.get("arch", ""),
-                     "epochs_done": int(len(summ)), "epochs": cfg.get("epochs"),
+            "%Y-%m-%dT%H:%M:%S", time.localtime((r.config_path if r.config_path.exists() else r.path).stat().st_mtime))
+        rows.append({"name": r.name, "path": str(r.path), "state": prog.get("state", "unknown"),
+                     "dataset": cfg.get("dataset", "") or r.dataset_ref() or "", "mode": cfg.get("mode", ""),
+                     "arch": cfg.get("arch", ""), "epochs_done": int(len(summ)), "epochs": cfg.get("epochs"),
                      "best_test_acc": float(acc.max()) if acc.notna().any() else float("nan"), "created": created})
-    return pd.DataFrame(rows, columns=cols).sort_values("created", ascending=False, ignore_index=True)
+    return pd.DataFrame(rows, columns=RUNS_TABLE_COLUMNS)
 
 
 def train_command(dataset: str | os.PathLike, out: str | os.PathLike, **options: Any) -> list[str]:
@@ -226,51 +432,76 @@ def train_command(dataset: str | os.PathLike, out: str | os.PathLike, **options:
     return argv
 
 
-# ---------------------------------------------------------------------------------- writing
+# ---------------------------------------------------------------------------------- the same on a path
+# (the trainer's calls; it moves to RunDir next)
 
-def write_progress(run: str | os.PathLike, progress: dict) -> None:
-    atomic.write_json(_p(run) / PROGRESS, progress)
-
-
-def write_summary(run: str | os.PathLike, rows: list[dict]) -> None:
-    atomic.write_csv(_p(run) / SUMMARY, pd.DataFrame(rows, columns=SUMMARY_COLUMNS))
+def read_config(run: str | os.PathLike) -> dict:
+    return RunDir(run).read_config()
 
 
-def write_sample_ids(run: str | os.PathLike, sample_ids: list[str]) -> None:
-    atomic.write_parquet(_p(run) / HISTORY / "sample_ids.parquet", pd.DataFrame({"sample_id": sample_ids}))
+def read_progress(run: str | os.PathLike) -> dict | None:
+    return RunDir(run).read_progress()
 
 
-def write_history(run: str | os.PathLike, kind: str, epoch: int, signals: dict[str, np.ndarray]) -> None:
-    """history/<kind>_<epoch>.npy: float32 (len(names), N) in the fixed sample order."""
-    names = TRAIN_HISTORY if kind == "epoch" else CLEAN_HISTORY
-    prefix = "" if kind == "epoch" else "clean_"
-    n = len(next(iter(signals.values())))
-    arr = np.stack([np.asarray(signals.get(k[len(prefix):], np.full(n, np.nan)), dtype=np.float32)
-                    for k in names])
-    f = _p(run) / HISTORY / f"{kind}_{epoch:04d}.npy"
-    with atomic.atomic_path(f) as tmp:
-        with open(tmp, "wb") as fh:
-            np.save(fh, arr)
+def read_summary(run: str | os.PathLike) -> pd.DataFrame:
+    return RunDir(run).read_summary()
 
 
-def truncate(run: str | os.PathLike, epoch: int) -> None:
-    """Cut summary.csv and the history back to `epoch` (for --resume)."""
-    summ = read_summary(run)
-    if len(summ):
-        write_summary(run, summ[summ["epoch"] <= epoch].to_dict("records"))
-    for kind in ("epoch", "clean"):
-        for e in history_epochs(run, kind):
-            if e > epoch:
-                (_p(run) / HISTORY / f"{kind}_{e:04d}.npy").unlink(missing_ok=True)
+def read_scores(run: str | os.PathLike) -> pd.DataFrame:
+    return RunDir(run).read_scores()
 
 
-def write_checkpoint(run: str | os.PathLike, checkpoint: dict) -> None:
-    import torch
-    with atomic.atomic_path(_p(run) / CHECKPOINT) as tmp:
-        torch.save(checkpoint, tmp)
+def read_embedding(run: str | os.PathLike) -> pd.DataFrame:
+    return RunDir(run).read_embedding()
 
 
 def read_checkpoint(run: str | os.PathLike, map_location: str = "cpu") -> dict:
-    """checkpoint.pt loaded with weights_only=True."""
-    import torch
-    return torch.load(_p(run) / CHECKPOINT, map_location=map_location, weights_only=True)
+    return RunDir(run).read_checkpoint(map_location)
+
+
+def history_epochs(run: str | os.PathLike, kind: str = "epoch") -> list[int]:
+    return RunDir(run).history_epochs(kind)
+
+
+def history_sample_ids(run: str | os.PathLike) -> pd.Index:
+    return RunDir(run).history_sample_ids()
+
+
+def history_matrix(run: str | os.PathLike, column: str) -> tuple[list[int], np.ndarray]:
+    return RunDir(run).history_matrix(column)
+
+
+def read_history(run: str | os.PathLike, columns: Iterable[str] = ("loss", "margin", "p_label")) -> pd.DataFrame:
+    return RunDir(run).read_history(columns)
+
+
+def sample_history(run: str | os.PathLike, sample_id: str) -> pd.DataFrame:
+    return RunDir(run).sample_history(sample_id)
+
+
+def is_finished(run: str | os.PathLike) -> bool:
+    return RunDir(run).is_finished()
+
+
+def write_progress(run: str | os.PathLike, progress: dict) -> None:
+    RunDir(run).write_progress(progress)
+
+
+def write_summary(run: str | os.PathLike, rows: list[dict]) -> None:
+    RunDir(run).write_summary(rows)
+
+
+def write_sample_ids(run: str | os.PathLike, sample_ids: list[str]) -> None:
+    RunDir(run).write_sample_ids(sample_ids)
+
+
+def write_history(run: str | os.PathLike, kind: str, epoch: int, signals: dict[str, np.ndarray]) -> None:
+    RunDir(run).write_history(kind, epoch, signals)
+
+
+def truncate(run: str | os.PathLike, epoch: int) -> None:
+    RunDir(run).truncate(epoch)
+
+
+def write_checkpoint(run: str | os.PathLike, checkpoint: dict) -> None:
+    RunDir(run).write_checkpoint(checkpoint)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,7 +76,130 @@ def test_progress_list_runs_and_finished(tmp_path):
     assert rundir.is_finished(run)
     assert rundir.read_scores(run)["sample_id"].tolist() == ["001"]
     (tmp_path / "not_a_run").mkdir()
-    runs = rundir.list_runs(tmp_path)
+    assert [r.name for r in rundir.list_runs(tmp_path)] == ["r1"]
+    runs = rundir.runs_table(tmp_path)
     assert runs["name"].tolist() == ["r1"]
     row = runs.iloc[0]
     assert (row.state, row["mode"], row.arch, row.epochs_done, row.best_test_acc) == ("done", "eac", "compact", 2, 0.7)
+
+
+# -- the RunDir contract object ------------------------------------------------------------------------
+def _touch(path, ns):
+    import os
+    os.utime(path, ns=(ns, ns))
+
+
+def test_rundir_names_every_file_and_reads_them(tmp_path):
+    r = rundir.RunDir(tmp_path / "runs" / "a")
+    assert r.name == "a" and r.project == tmp_path and str(r) == str(tmp_path / "runs" / "a")
+    assert r == rundir.RunDir(str(tmp_path / "runs" / "a")) and len({r, rundir.RunDir(r)}) == 1
+    expected = {"config_path": "config.json", "progress_path": "progress.json", "summary_path": "summary.csv",
+                "scores_path": "scores.parquet", "embedding_path": "embedding.parquet",
+                "checkpoint_path": "checkpoint.pt", "log_path": "train.log", "history_dir": "history",
+                "job_path": "job.json", "job_log_path": "job.log", "audit_path": "audit.sqlite", "cache_dir": "cache"}
+    for attr, name in expected.items():
+        assert getattr(r, attr) == r.path / name, attr
+    with pytest.raises(KeyError, match="unknown run file"):
+        r.path_of("nope")
+    assert not r.is_run() and r.read_config() == {} and r.read_progress() is None and r.read_job() is None
+    assert r.read_summary().columns.tolist() == rundir.SUMMARY_COLUMNS and r.final_test_acc() is None
+    assert r.mtime("scores") == 0.0 and not r.has("scores")
+    r.write_config({"dataset": "/d", "epochs": 2})
+    r.write_progress({"state": "running", "epoch": 1})
+    r.write_job({"pid": 1, "dataset": "/other"})
+    r.write_summary([{"epoch": 1, "test_acc": 0.25}, {"epoch": 2, "test_acc": float("nan")}])
+    r.write_scores(pd.DataFrame({"sample_id": [1, 2], "label": ["x", "y"], "suspicion": [0.3, 0.1]}))
+    r.write_embedding(pd.DataFrame({"sample_id": [1, 2], "x": [0.0, 1.0], "y": [1.0, 0.0]}))
+    assert r.is_run() and r.read_config()["epochs"] == 2 and r.read_progress()["epoch"] == 1
+    assert r.read_job()["pid"] == 1 and r.final_test_acc() == 0.25
+    assert r.read_scores()["sample_id"].tolist() == ["1", "2"]                  # ids stay strings
+    assert r.read_scores(["sample_id", "suspicion"]).columns.tolist() == ["sample_id", "suspicion"]
+    assert r.read_embedding()["sample_id"].tolist() == ["1", "2"]
+    assert r.mtime("scores") > 0 and r.has("scores")
+    _touch(r.scores_path, 5 * 10**18)
+    assert r.activity() == r.mtime("scores") == 5 * 10**18
+
+
+def test_log_tail_prefers_the_job_log(tmp_path):
+    r = rundir.RunDir(tmp_path)
+    assert r.log_tail() == ""
+    r.log_path.write_text("t1\nt2\n")
+    assert r.log_tail() == "t1\nt2"
+    r.job_log_path.write_text("".join(f"j{i}\n" for i in range(50)))
+    assert r.log_tail(3) == "j47\nj48\nj49"
+
+
+def test_one_listing_rule_and_most_recent_first(tmp_path):
+    """A run holding only job.json (launched from the app, trainer not started yet) is listed; hidden
+    folders, plain files and folders without a marker file are not."""
+    root = tmp_path / "runs"
+    root.mkdir()
+    made = {}
+    for name, marker, ns in (("by_config", "config.json", 1), ("by_progress", "progress.json", 3),
+                             ("by_job", "job.json", 4), ("by_scores", "scores.parquet", 2)):
+        (root / name).mkdir()
+        (root / name / marker).write_text("{}")
+        _touch(root / name / marker, ns * 10**18)
+        made[name] = ns
+    (root / ".hidden").mkdir()
+    (root / ".hidden" / "config.json").write_text("{}")
+    (root / "empty").mkdir()
+    (root / "only_log").mkdir()
+    (root / "only_log" / "train.log").write_text("x")
+    (root / "file.txt").write_text("x")
+    names = [r.name for r in rundir.list_runs(root)]
+    assert names == ["by_job", "by_progress", "by_scores", "by_config"]
+    assert rundir.runs_table(root)["name"].tolist() == names                     # the table: same runs, same order
+    assert rundir.runs_table(root).set_index("name").loc["by_job", "state"] == "unknown"
+    (root / "by_config" / "summary.csv").write_text("epoch\n1\n")          # a new epoch moves a run up
+    _touch(root / "by_config" / "summary.csv", 9 * 10**18)
+    assert rundir.list_runs(root)[0].name == "by_config"
+    assert rundir.list_runs(tmp_path / "missing") == []
+
+
+def test_dataset_dir_one_search_order(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    r = rundir.RunDir(project / "runs" / "a")
+    r.path.mkdir(parents=True)
+    assert r.dataset_dir() is None and r.dataset_ref() is None
+    r.write_job({"dataset": str(tmp_path / "abs")})                       # launched, not started: job.json
+    assert r.dataset_ref() == str(tmp_path / "abs") and r.dataset_dir() == tmp_path / "abs"
+    r.write_config({"dataset": "datasets/d"})                              # the config wins over the job
+    assert r.dataset_dir() == (project / "datasets" / "d").resolve()    # none exists: the project's
+    elsewhere = tmp_path / "cwd"
+    (elsewhere / "datasets" / "d").mkdir(parents=True)
+    (elsewhere / "datasets" / "d" / "dataset.json").write_text("{}")
+    monkeypatch.chdir(elsewhere)
+    assert r.dataset_dir() == (elsewhere / "datasets" / "d").resolve()  # found from the working folder
+    (project / "datasets" / "d").mkdir(parents=True)
+    (project / "datasets" / "d" / "dataset.json").write_text("{}")
+    assert r.dataset_dir() == (project / "datasets" / "d").resolve()    # the project folder first
+    assert r.dataset_dir("/x/y") == Path("/x/y")                          # an explicit reference wins
+    r.config_path.write_text("{not json")
+    assert r.dataset_ref() == str(tmp_path / "abs")                       # unreadable config: the job's
+
+
+def test_classes_from_dataset_then_scores(tmp_path):
+    import json
+    r = rundir.RunDir(tmp_path / "runs" / "a")
+    r.path.mkdir(parents=True)
+    assert r.classes() == []
+    r.write_scores(pd.DataFrame({"sample_id": ["1", "2"], "label": ["sad", "angry"]}))
+    assert r.classes() == ["angry", "sad"]                                       # labels, sorted
+    r.write_scores(pd.DataFrame({"sample_id": ["1"], "label": ["sad"], "prob_sad": [0.4], "prob_happy": [0.6]}))
+    assert r.classes() == ["sad", "happy"]                                       # prob_<class> order
+    ds = tmp_path / "datasets" / "d"
+    ds.mkdir(parents=True)
+    (ds / "dataset.json").write_text(json.dumps({"classes": ["happy", "sad", "angry"]}))
+    r.write_config({"dataset": str(ds)})
+    assert r.classes() == ["happy", "sad", "angry"]                              # the dataset's order
+
+
+def test_module_functions_are_the_rundir_methods(tmp_path):
+    """The trainer's module-level calls and RunDir read and write the same files."""
+    r = rundir.RunDir(tmp_path)
+    rundir.write_progress(tmp_path, {"state": "done"})
+    assert r.read_progress() == {"state": "done"}
+    _history_run(r, n=4, epochs=2)
+    assert r.history_epochs() == rundir.history_epochs(tmp_path) == [1, 2]
+    assert r.sample_history("00001").equals(rundir.sample_history(tmp_path, "00001"))
