@@ -3,7 +3,7 @@
 Demo dataset with symmetric noise (default 20 %, noise seed = run seed), per seed:
   * one EAC run (the trainer's defaults: the CPU preset on CPU, the paper preset with --device cuda
     on a non-demo dataset); AUROC, average precision and precision@k (k = number of flipped labels)
-    of every signal column (eac_core.scores.signal_table) and of `suspicion`;
+    of every signal column (eac_core.metrics.signal_table) and of `suspicion`;
   * the anchor: the same backbone and epochs trained with plain cross-entropy in 4-fold
     cross-validation (`--mode ce --folds 4`): cleanlab's self-confidence ranking
     (cleanlab.rank.get_label_quality_scores(..., method="self_confidence")) and
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _benchlib import DEFAULT_WORK, demo_clean, log, mean_sd, noisy, run_pool, write_result  # noqa: E402
 from eac_core import rundir  # noqa: E402
-from eac_core.scores import detection_metrics, noise_mask, signal_table  # noqa: E402
+from eac_core.metrics import detection_metrics, noise_mask, signal_table  # noqa: E402
 
 
 def anchor_metrics(scores: pd.DataFrame, is_noisy: np.ndarray, classes: list[str]) -> dict[str, dict]:

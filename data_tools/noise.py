@@ -165,13 +165,14 @@ def noise_stats(true: np.ndarray, noisy: np.ndarray, num_classes: int) -> dict[s
     that they are equal), the (K, K) count matrix, and a chi-square p-value that flipped labels go
     uniformly to the other K-1 classes."""
     from scipy.stats import chi2, chi2_contingency
+    from sklearn.metrics import confusion_matrix
 
     true, noisy = np.asarray(true, np.int64), np.asarray(noisy, np.int64)
     if true.shape != noisy.shape:
         raise ValueError(f"true and noisy labels differ in shape: {true.shape} vs {noisy.shape}")
     k = num_classes
-    counts = np.zeros((k, k), np.int64)
-    np.add.at(counts, (true, noisy), 1)
+    counts = (confusion_matrix(true, noisy, labels=np.arange(k)).astype(np.int64) if len(true)
+              else np.zeros((k, k), np.int64))
     n_c = counts.sum(axis=1)
     flipped_c = n_c - np.diag(counts)
     rate_c = np.divide(flipped_c, n_c, out=np.full(k, np.nan), where=n_c > 0)

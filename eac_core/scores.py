@@ -140,37 +140,3 @@ def rank_of(suspicion: np.ndarray) -> np.ndarray:
     r[order] = np.arange(1, len(s) + 1)
     return r
 
-
-def detection_metrics(suspicion: np.ndarray, is_noisy: np.ndarray) -> dict[str, float]:
-    """AUROC, average precision and precision@k (k = number of noisy samples) of a ranking."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
-    y = np.asarray(is_noisy, dtype=bool)
-    s = np.nan_to_num(np.asarray(suspicion, dtype="float64"), nan=-np.inf, posinf=1e300, neginf=-1e300)
-    k = int(y.sum())
-    if k == 0 or k == len(y):
-        return {"auroc": float("nan"), "ap": float("nan"), "p_at_k": float("nan"), "k": k}
-    top = np.argsort(-s, kind="stable")[:k]
-    return {"auroc": float(roc_auc_score(y, s)), "ap": float(average_precision_score(y, s)),
-            "p_at_k": float(y[top].mean()), "k": k}
-
-
-def signal_table(scores: pd.DataFrame, is_noisy: np.ndarray) -> pd.DataFrame:
-    """Detection metrics of every candidate signal (and `suspicion`) against a known noise mask."""
-    rows = []
-    for name, fn in CANDIDATES.items():
-        v = fn(scores)
-        if np.isfinite(v).sum() < len(v) // 2:
-            continue
-        rows.append({"signal": name, **detection_metrics(v, is_noisy)})
-    rows.append({"signal": "suspicion", **detection_metrics(scores["suspicion"].to_numpy(), is_noisy)})
-    return pd.DataFrame(rows).sort_values("auroc", ascending=False, ignore_index=True)
-
-
-def noise_mask(scores: pd.DataFrame) -> np.ndarray | None:
-    """label != true_label where the manifest knew the true label (None when it did not)."""
-    if "true_label" not in scores.columns:
-        return None
-    known = scores["true_label"].astype(str) != ""
-    if not known.all():
-        return None
-    return (scores["label"].astype(str) != scores["true_label"].astype(str)).to_numpy()

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts, loaders, metrics, ui
+from eac_core import metrics as run_metrics
 
 N_SUSPECTS = 0.1   # share of the ranking highlighted on the embedding map
 
@@ -37,7 +38,7 @@ def render() -> None:
     with tab_rank:
         c1, c2 = st.columns(2)
         c1.plotly_chart(charts.suspicion_by_class(scores, classes), key="ins_susp")
-        conf = metrics.confusion(scores["label"], scores["pred"], classes)
+        conf = run_metrics.confusion(scores["label"], scores["pred"], classes)
         c2.plotly_chart(charts.matrix(conf, classes, classes, "Given vs predicted (counts)",
                                       x_title="predicted", y_title="given"), key="ins_conf")
         st.plotly_chart(charts.curves(summary), key="ins_curves")
@@ -60,7 +61,7 @@ def _classes(run: Path, scores: pd.DataFrame) -> list[str]:
 
 @st.cache_data(max_entries=4, show_spinner="Estimating the noise matrix…")
 def _joint(run: str, mt: float, _scores: pd.DataFrame, classes: tuple[str, ...]) -> np.ndarray:
-    return metrics.noise_joint(_scores, list(classes))
+    return run_metrics.noise_joint(_scores, list(classes))
 
 
 def _noise(run: str, mt: float, scores: pd.DataFrame, classes: list[str]) -> None:
@@ -69,7 +70,7 @@ def _noise(run: str, mt: float, scores: pd.DataFrame, classes: list[str]) -> Non
     except (ValueError, IndexError) as e:
         st.info(f"The noise matrix cannot be estimated for this run: {e}")
         return
-    trans = metrics.noise_transition(joint)
+    trans = run_metrics.noise_transition(joint)
     c1, c2 = st.columns(2)
     c1.plotly_chart(charts.matrix(trans, classes, classes, "p(given label | true label), estimated",
                                   fmt=".2f", x_title="true (estimated)", y_title="given"), key="ins_trans")
@@ -109,12 +110,12 @@ def _picked_sample(state) -> str | None:
 
 def _truth(run: Path, scores: pd.DataFrame, classes: list[str]) -> None:
     scores = _with_truth(run, scores)
-    truth = metrics.truth_column(scores)
+    truth = run_metrics.truth_column(scores)
     if truth is None:
         st.info("The true labels are not known for this dataset (they are for the demo and for datasets "
                 "with injected noise), so the ranking cannot be scored here.")
         return
-    det = metrics.detection(scores, truth)
+    det = run_metrics.detection_report(scores, truth)
     st.markdown(f"{det['n_noisy']:,} of {det['n']:,} training labels differ from `{truth}` "
                 f"({det['base_rate']:.1%}).")
     if det.get("degenerate"):
@@ -138,7 +139,7 @@ def _truth(run: Path, scores: pd.DataFrame, classes: list[str]) -> None:
 
 
 def _with_truth(run: Path, scores: pd.DataFrame) -> pd.DataFrame:
-    if metrics.truth_column(scores) is not None:
+    if run_metrics.truth_column(scores) is not None:
         return scores
     ds_dir = loaders.run_dataset_dir(run)
     if ds_dir is None:

@@ -217,5 +217,5 @@ def launch_form() -> Path | None:
 
 
 def runs_table() -> pd.DataFrame:
-    from eac_core.rundir import list_runs
-    return list_runs(runs_dir())
+    from eac_core.rundir import runs_table as table
+    return table(runs_dir())

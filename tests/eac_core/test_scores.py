@@ -1,4 +1,5 @@
-"""eac_core.scores: the suspicion convention, cleanlab columns, dynamics and detection metrics."""
+"""eac_core.scores: the suspicion convention, cleanlab columns and dynamics (the detection metrics
+are tested in test_metrics.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -25,16 +26,6 @@ def _signals(n: int = 6, seed: int = 0):
 
 def test_rank_of_orders_by_suspicion_with_nan_last():
     assert scores.rank_of(np.array([0.1, 0.9, np.nan, 0.5, 0.9])).tolist() == [4, 1, 5, 3, 2]
-
-
-def test_detection_metrics_known_values():
-    s = np.array([0.9, 0.8, 0.7, 0.1, 0.2, 0.3])
-    y = np.array([1, 1, 0, 0, 1, 0], bool)
-    m = scores.detection_metrics(s, y)
-    # positives 0.9, 0.8, 0.2 vs negatives 0.7, 0.1, 0.3: 3 + 3 + 1 of 9 pairs ordered right
-    assert m["auroc"] == pytest.approx(7 / 9)
-    assert m["p_at_k"] == pytest.approx(2 / 3) and m["k"] == 3
-    assert scores.detection_metrics(s, np.zeros(6, bool))["k"] == 0
 
 
 def test_dynamics_aum_and_forgetting():
@@ -66,22 +57,3 @@ def test_build_scores_contract_and_cleanlab():
     np.testing.assert_allclose(t["suspicion"], expect)
     assert t.loc[t["rank"] == 1, "suspicion"].item() == t["suspicion"].max()
     assert sorted(t["rank"]) == list(range(1, 7))
-
-
-def test_signal_table_finds_planted_noise():
-    rng = np.random.default_rng(1)
-    n = 200
-    noisy = rng.random(n) < 0.2
-    frame, labels, sig = _signals(6)
-    t = pd.DataFrame({"loss": np.where(noisy, 2.0, 0.5) + rng.normal(0, 0.3, n),
-                      "aum": np.where(noisy, -1.0, 1.0) + rng.normal(0, 0.3, n), "suspicion": rng.random(n)})
-    table = scores.signal_table(t, noisy).set_index("signal")
-    assert table.loc["neg_aum", "auroc"] > 0.95 and table.loc["loss", "auroc"] > 0.95
-    assert table.loc["fused_aum_loss", "auroc"] > 0.97
-    assert 0.35 < table.loc["suspicion", "auroc"] < 0.65
-
-
-def test_noise_mask():
-    t = pd.DataFrame({"label": ["a", "b", "c"], "true_label": ["a", "c", "c"]})
-    assert scores.noise_mask(t).tolist() == [False, True, False]
-    assert scores.noise_mask(t.drop(columns="true_label")) is None

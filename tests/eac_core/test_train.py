@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from eac_core import rundir, scores, train
+from eac_core import metrics, rundir, train
 from eac_core.models import build_model
 from eac_core.preprocess import Preprocessing
 from test_data import make_shapes_dataset
@@ -65,7 +65,7 @@ def test_run_directory_contract(run, shapes):
 
 def test_suspicion_ranks_injected_noise(run):
     s = rundir.read_scores(run)
-    m = scores.detection_metrics(s["suspicion"].to_numpy(), scores.noise_mask(s))
+    m = metrics.detection_metrics(s["suspicion"].to_numpy(), metrics.noise_mask(s))
     assert m["k"] > 20
     assert m["auroc"] > 0.7, m
 
