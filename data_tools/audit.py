@@ -76,8 +76,10 @@ class Audit:
     # -- creation -----------------------------------------------------------------------------
     @classmethod
     def open(cls, path: str | Path, *, dataset: str | None = None, run: str | None = None,
-             classes: list[str] | None = None) -> "Audit":
-        """Open (creating if needed) the audit at `path`; meta values given are stored if absent."""
+             run_dir: str | Path | None = None, classes: list[str] | None = None) -> "Audit":
+        """Open (creating if needed) the audit at `path`; meta values given are stored if absent.
+        `dataset` (the dataset folder; when it exists) is also stored as the absolute `dataset_path`,
+        `run_dir` (the run folder) as the absolute `run_path`, so an export finds both without a search."""
         audit = cls(path)
         audit.path.parent.mkdir(parents=True, exist_ok=True)
         with audit._connect() as con:
@@ -85,8 +87,12 @@ class Audit:
             meta = {"schema_version": str(SCHEMA_VERSION), "created_at": _now()}
             if dataset is not None:
                 meta["dataset"] = str(dataset)
+                if Path(dataset).is_dir():
+                    meta["dataset_path"] = str(Path(dataset).resolve())
             if run is not None:
                 meta["run"] = str(run)
+            if run_dir is not None:
+                meta["run_path"] = str(Path(run_dir).resolve())
             if classes is not None:
                 meta["classes"] = ",".join(classes)
             con.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", meta.items())

@@ -413,33 +413,29 @@ def write_beside_dataset(kind: str, table: pd.DataFrame, dataset: Dataset, *,
 
 
 # -- from an audit file (the CLI, and the app when it has only paths) -------------------------------
-def _existing(candidates: Iterable[Path]) -> Path | None:
-    return next((p for p in candidates if p.exists()), None)
+def _runs_of(audit: Audit, meta: dict[str, str]):
+    """Run folders that may hold the audit's scores: the audit's own folder, then the run recorded in
+    its meta (an absolute `run_path` since audits record it; older ones name the run in `run`)."""
+    from eac_core.rundir import RunDir      # the run directory's layout lives in its contract module
+    candidates = [audit.path.resolve().parent, meta.get("run_path"), meta.get("run")]
+    return [RunDir(c) for c in candidates if c]
 
 
 def _dataset_dir(audit: Audit, meta: dict[str, str]) -> Path:
-    """The audit's dataset: meta 'dataset', else 'dataset' in the run's config.json next to it; a
-    relative path is tried from the working folder, the audit's folder and the project above runs/<run>/."""
-    here = audit.path.resolve().parent
-    given = meta.get("dataset")
-    if not given:
-        cfg = here / "config.json"
-        if cfg.is_file():
-            try:
-                given = json.loads(cfg.read_text(encoding="utf-8")).get("dataset")
-            except (json.JSONDecodeError, AttributeError):
-                given = None
-    if not given:
+    """The audit's dataset: the absolute `dataset_path` recorded when the audit was created; for older
+    audits, meta 'dataset' (else the run's own config) resolved by RunDir.dataset_dir()."""
+    found = Path(meta["dataset_path"]) if meta.get("dataset_path") else \
+        _runs_of(audit, meta)[0].dataset_dir(meta.get("dataset") or None)
+    if found is None:
         raise ExportError(f"{audit.path}: the audit names no dataset; pass --dataset DIR")
-    p = Path(given)
-    found = p if p.is_absolute() else _existing([p, here / p, here.parent.parent / p])
-    if found is None or not found.exists():
-        raise ExportError(f"{audit.path}: its dataset {given} does not exist; pass --dataset DIR")
+    if not found.exists():
+        raise ExportError(f"{audit.path}: its dataset {meta.get('dataset') or found} does not exist; "
+                          "pass --dataset DIR")
     return found
 
 
 def load_scores(path: str | os.PathLike) -> pd.DataFrame:
-    """sample_id and suspicion from a run's scores.parquet."""
+    """sample_id and suspicion from a run's scores file."""
     path = Path(path)
     if not path.is_file():
         raise ExportError(f"{path}: no such scores file")
@@ -458,21 +454,19 @@ def load_audit_inputs(audit_path: str | os.PathLike, dataset_dir: str | os.PathL
     meta = audit.meta()
     dataset = load_dataset(dataset_dir if dataset_dir is not None else _dataset_dir(audit, meta))
     if scores_path is None:
-        run = Path(meta["run"]) if meta.get("run") else None
-        scores_path = _existing([audit.path.parent / "scores.parquet"]
-                                + ([run / "scores.parquet"] if run is not None else []))
+        scores_path = next((r.scores_path for r in _runs_of(audit, meta) if r.scores_path.is_file()), None)
     scores = load_scores(scores_path) if scores_path is not None else None
     return audit, dataset, audit.latest(), scores
 
 
 def configure_parser(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--audit", required=True, help="audit database (runs/<run>/audit.sqlite)")
+    p.add_argument("--audit", required=True, help="audit database (the app keeps one in each run folder)")
     p.add_argument("--format", required=True, choices=FORMATS,
                    help="csv: review table; manifest: dataset folder to retrain on; rafdb: RAF-DB list; "
                         "ferplus: fer2013new.csv layout")
     p.add_argument("--out", required=True, help="output file (a folder for --format manifest)")
     p.add_argument("--dataset", help="dataset folder (default: the one the audit names)")
-    p.add_argument("--scores", help="scores.parquet for the suspicion column (default: the run's, if present)")
+    p.add_argument("--scores", help="a run's scores file for the suspicion column (default: the run's, if present)")
 
 
 def main(args: argparse.Namespace) -> int:

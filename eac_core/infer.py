@@ -29,6 +29,7 @@ from .cam import compute_cams, flip_consistency, flip_consistency_of_class
 from .models import CamNet, model_for_state_dict
 from .preprocess import Preprocessing, resize_uint8, to_tensor
 from .pretrained import apply_layout, checkpoint_layout
+from .rundir import RunDir
 
 __all__ = ["Explainer", "Explanation", "read_image"]
 
@@ -93,10 +94,10 @@ class Explainer:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, run_dir: str | Path, device: str | torch.device = "cpu") -> "Explainer":
-        """Read run_dir/checkpoint.pt (or a checkpoint file) with weights_only=True and rebuild the
-        model in eval mode. ValueError with a one-line reason when missing or unusable."""
+        """Read the run's checkpoint (RunDir.checkpoint_path; or a checkpoint file) with weights_only=True
+        and rebuild the model in eval mode. ValueError with a one-line reason when missing or unusable."""
         p = Path(run_dir)
-        path = p if p.is_file() else p / "checkpoint.pt"
+        path = p if p.is_file() else RunDir(p).checkpoint_path
         if not path.is_file():
             raise ValueError(f"no checkpoint found: {path} does not exist (has the run finished an epoch?)")
         try:

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from app.components import loaders
+from eac_core.rundir import RunDir
 
 PANEL = 192  # px; every panel has this size so nothing moves between suspects
 
@@ -18,12 +19,11 @@ def _explain(run: str, ckpt_mtime: float, image_path: str, given: str | None, im
     return exp.explain(image_path, given=given, display_size=PANEL)
 
 
-def explain(run: Path, image_path: Path, given: str | None):
+def explain(run: Path | RunDir, image_path: Path, given: str | None):
     """The Explanation of one face (cached per checkpoint version and image), or None without a model."""
     if loaders.explainer(run) is None:
         return None
-    return _explain(str(run), loaders.mtime(Path(run) / "checkpoint.pt"), str(image_path), given,
-                    loaders.mtime(image_path))
+    return _explain(str(run), RunDir(run).mtime("checkpoint"), str(image_path), given, loaders.mtime(image_path))
 
 
 @st.cache_data(show_spinner=False)

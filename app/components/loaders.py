@@ -13,7 +13,9 @@ import pandas as pd
 import streamlit as st
 
 from app.components.project import check_path, runs_dir
+from data_tools.manifest import INFO, MANIFEST, REPORT
 from eac_core import rundir
+from eac_core.rundir import RunDir
 
 
 def mtime(path: str | os.PathLike) -> float:
@@ -24,37 +26,26 @@ def mtime(path: str | os.PathLike) -> float:
         return 0.0
 
 
-# -- runs -----------------------------------------------------------------------------------------
-def list_run_dirs() -> list[Path]:
-    """Run folders under runs/, most recent first (by their newest contract file)."""
-    root = runs_dir()
-    if not root.is_dir():
-        return []
-    runs = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")
-            and any((p / f).exists() for f in ("config.json", "config.yaml", "progress.json", "job.json",
-                                                 "scores.parquet"))]
-
-    def newest(p: Path) -> float:
-        return max(mtime(p / f) for f in ("config.json", "config.yaml", "progress.json", "job.json",
-                                          "scores.parquet", "summary.csv"))
-    return sorted(runs, key=newest, reverse=True)
+# -- runs (every file through eac_core.rundir.RunDir) ---------------------------------------------
+def list_runs() -> list[RunDir]:
+    """The runs under runs/, the most recently active first (eac_core.rundir.list_runs: the one rule)."""
+    return rundir.list_runs(runs_dir())
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _scores(path: str, mt: float) -> pd.DataFrame:
-    df = rundir.read_scores(Path(path))
-    df["sample_id"] = df["sample_id"].astype(str)
+    df = RunDir(path).read_scores()
     if "rank" not in df.columns and "suspicion" in df.columns:
         df["rank"] = df["suspicion"].rank(ascending=False, method="first").astype(int)
     return df
 
 
-def load_scores(run: Path) -> pd.DataFrame | None:
-    """The run's scores.parquet (None when not written yet). Read-only."""
-    f = Path(run) / "scores.parquet"
-    if not f.is_file():
+def load_scores(run: Path | RunDir) -> pd.DataFrame | None:
+    """The run's scores (None when not written yet). Read-only."""
+    run = RunDir(run)
+    if not run.has("scores"):
         return None
-    return _scores(str(run), mtime(f))
+    return _scores(str(run), run.mtime("scores"))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -62,37 +53,34 @@ def _scores_by_id(path: str, mt: float) -> pd.DataFrame:
     return _scores(path, mt).set_index("sample_id", drop=False)
 
 
-def load_scores_by_id(run: Path) -> pd.DataFrame | None:
+def load_scores_by_id(run: Path | RunDir) -> pd.DataFrame | None:
     """load_scores indexed by sample_id (kept as a column too). Read-only."""
-    f = Path(run) / "scores.parquet"
-    if not f.is_file():
+    run = RunDir(run)
+    if not run.has("scores"):
         return None
-    return _scores_by_id(str(run), mtime(f))
+    return _scores_by_id(str(run), run.mtime("scores"))
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _summary(path: str, mt: float) -> pd.DataFrame:
-    return rundir.read_summary(Path(path))
+    return RunDir(path).read_summary()
 
 
-def load_summary(run: Path) -> pd.DataFrame:
-    f = Path(run) / "summary.csv"
-    if not f.is_file():
+def load_summary(run: Path | RunDir) -> pd.DataFrame:
+    run = RunDir(run)
+    if not run.has("summary"):
         return pd.DataFrame()
-    return _summary(str(run), mtime(f))
+    return _summary(str(run), run.mtime("summary"))
 
 
-def load_progress(run: Path) -> dict | None:
-    """progress.json as a dict (not cached: small and polled)."""
+def load_progress(run: Path | RunDir) -> dict | None:
+    """The run's progress as a dict (not cached: small and polled)."""
+    return RunDir(run).read_progress()
+
+
+def load_config(run: Path | RunDir) -> dict:
     try:
-        return rundir.read_progress(Path(run))
-    except (OSError, ValueError):
-        return None
-
-
-def load_config(run: Path) -> dict:
-    try:
-        cfg = rundir.read_config(Path(run))
+        cfg = RunDir(run).read_config()
     except (OSError, ValueError):
         return {}
     return dict(cfg) if cfg else {}
@@ -100,61 +88,43 @@ def load_config(run: Path) -> dict:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _embedding(path: str, mt: float) -> pd.DataFrame:
-    df = rundir.read_embedding(Path(path))
-    df["sample_id"] = df["sample_id"].astype(str)
-    return df
+    return RunDir(path).read_embedding()
 
 
-def load_embedding(run: Path) -> pd.DataFrame | None:
-    f = Path(run) / "embedding.parquet"
-    if not f.is_file():
+def load_embedding(run: Path | RunDir) -> pd.DataFrame | None:
+    run = RunDir(run)
+    if not run.has("embedding"):
         return None
-    return _embedding(str(run), mtime(f))
+    return _embedding(str(run), run.mtime("embedding"))
 
 
-def sample_history(run: Path, sample_id: str) -> pd.DataFrame:
+def sample_history(run: Path | RunDir, sample_id: str) -> pd.DataFrame:
     """p(given) and friends across epochs for one sample (empty when the run keeps no history)."""
+    run = RunDir(run)
     try:
-        return _history(str(run), str(sample_id), _history_mtime(Path(run)))
+        return _history(str(run), str(sample_id), max(run.mtime("summary"), run.mtime("scores")))
     except (OSError, ValueError, KeyError):
         return pd.DataFrame()
 
 
-def _history_mtime(run: Path) -> float:
-    return max([mtime(run / "summary.csv"), mtime(run / "scores.parquet")])
-
-
 @st.cache_data(max_entries=256, show_spinner=False)
 def _history(run: str, sample_id: str, mt: float) -> pd.DataFrame:
-    return rundir.sample_history(Path(run), sample_id)
+    return RunDir(run).sample_history(sample_id)
 
 
-def run_dataset_dir(run: Path) -> Path | None:
-    """The dataset folder a run was trained on (from its config), or None. PathRefused when the config
-    points outside the allowed roots (a run folder copied from elsewhere must not open other files)."""
-    d = _run_dataset_dir(run)
+def run_dataset_dir(run: Path | RunDir) -> Path | None:
+    """The dataset folder a run was trained on (RunDir.dataset_dir), or None. PathRefused when it lies
+    outside the allowed roots (a run folder copied from elsewhere must not open other files)."""
+    d = RunDir(run).dataset_dir()
     if d is not None:
         check_path(d, must_exist=False)
     return d
 
 
-def _run_dataset_dir(run: Path) -> Path | None:
-    cfg = load_config(run)
-    ds = cfg.get("dataset")
-    if not ds:  # training not started yet: the job file names the dataset
-        try:
-            ds = json.loads((Path(run) / "job.json").read_text(encoding="utf-8")).get("dataset")
-        except (OSError, ValueError, AttributeError):
-            ds = None
-    if not ds:
-        return None
-    p = Path(ds)
-    if not p.is_absolute():
-        for base in (Path(run).parent.parent, Path.cwd()):
-            if (base / p / "dataset.json").is_file():
-                return (base / p).resolve()
-        return (Path(run).parent.parent / p).resolve()
-    return p
+def run_classes(run: Path | RunDir) -> list[str]:
+    """The run's class list (RunDir.classes), its dataset checked against the allowed roots first."""
+    run_dataset_dir(run)
+    return RunDir(run).classes()
 
 
 # -- datasets -------------------------------------------------------------------------------------
@@ -167,11 +137,11 @@ def _dataset(path: str, mt: tuple):
 def load_dataset(dataset_dir: Path):
     """data_tools Dataset of a folder (validated); cached until manifest.csv or dataset.json changes."""
     d = Path(dataset_dir)
-    return _dataset(str(d), (mtime(d / "manifest.csv"), mtime(d / "dataset.json")))
+    return _dataset(str(d), (mtime(d / MANIFEST), mtime(d / INFO)))
 
 
 def read_report(dataset_dir: Path) -> pd.DataFrame:
-    f = Path(dataset_dir) / "report.csv"
+    f = Path(dataset_dir) / REPORT
     if not f.is_file():
         return pd.DataFrame()
     return pd.read_csv(f, dtype=str, keep_default_na=False)
@@ -179,7 +149,7 @@ def read_report(dataset_dir: Path) -> pd.DataFrame:
 
 def read_info(dataset_dir: Path) -> dict:
     try:
-        return json.loads((Path(dataset_dir) / "dataset.json").read_text(encoding="utf-8"))
+        return json.loads((Path(dataset_dir) / INFO).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return {}
 
@@ -240,9 +210,9 @@ def _explainer(run: str, mt: float):
     return Explainer.load(Path(run), device="cpu")
 
 
-def explainer(run: Path):
+def explainer(run: Path | RunDir):
     """The run's Explainer (model loaded once per checkpoint version), or None without a checkpoint."""
-    f = Path(run) / "checkpoint.pt"
-    if not f.is_file():
+    run = RunDir(run)
+    if not run.has("checkpoint"):
         return None
-    return _explainer(str(run), mtime(f))
+    return _explainer(str(run), run.mtime("checkpoint"))

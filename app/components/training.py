@@ -1,18 +1,18 @@
-"""Training runs in the UI: live progress (a polling fragment over progress.json / summary.csv),
-stop, the launch form, and the list of past runs."""
+"""Training runs in the UI: live progress (a polling fragment over the run's progress and summary),
+the stop button, the launch form and the list of past runs. Launching, liveness and stopping are
+app.jobs / app.workflows; these are the widgets over them."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from app.components import charts, jobs, loaders, ui
-from app.components.project import PathRefused, check_path, dataset_dirs, runs_dir
+from app import jobs, workflows
+from app.components import charts, loaders, ui
+from app.components.project import PathRefused, check_path, dataset_dirs
+from eac_core.rundir import RunDir
 
 POLL_S = 2.0
-ACTIVE = ("running",)
 
 
 def fmt_duration(sec) -> str:
@@ -24,24 +24,11 @@ def fmt_duration(sec) -> str:
     return f"{h}h {m:02d}m" if h else (f"{m}m {s:02d}s" if m else f"{s}s")
 
 
-def is_active(run: Path) -> bool:
-    """True while the run's process is alive (or progress says running and no job file says otherwise)."""
-    job = jobs.status(run)
-    if job is not None:
-        return job.alive
-    prog = loaders.load_progress(run) or {}
-    return prog.get("state") in ACTIVE and _pid_alive(prog.get("pid"))
-
-
-def _pid_alive(pid) -> bool:
-    return isinstance(pid, int) and jobs.pid_alive(pid)
-
-
-def progress_view(run: Path, *, curves: bool = True, stop_button: bool = True, key: str = "") -> None:
+def progress_view(run: RunDir, *, curves: bool = True, stop_button: bool = True, key: str = "") -> None:
     """Progress bar, epoch, images/s, ETA, loss/accuracy curves and a stop button for one run."""
     prog = loaders.load_progress(run)
     job = jobs.status(run)
-    alive = is_active(run)
+    alive = jobs.is_active(run)
     if prog is None:
         if alive:
             st.progress(0.0, text="Preparing (generating the dataset / loading images)…")
@@ -80,44 +67,32 @@ def progress_view(run: Path, *, curves: bool = True, stop_button: bool = True, k
             st.plotly_chart(charts.curves(summary), key=f"curves_{key}", config={"displayModeBar": False})
     if stop_button and alive:
         if st.button("Stop training", key=f"stop_{key}", icon=":material/stop:"):
-            stop_run(run)
+            jobs.stop(run)
             st.toast("Stop requested (SIGTERM); the trainer saves and exits.", icon=":material/stop_circle:")
 
 
-def stop_run(run: Path) -> bool:
-    if jobs.stop(run):
-        return True
-    prog = loaders.load_progress(run) or {}
-    pid = prog.get("pid")
-    if _pid_alive(pid):
-        import os
-        import signal
-        os.kill(int(pid), signal.SIGTERM)
-        return True
-    return False
-
-
-def live_progress(run: Path, *, key: str, rerun_on_scores: bool = False, curves: bool = True) -> None:
+def live_progress(run: RunDir, *, key: str, rerun_on_scores: bool = False, curves: bool = True) -> None:
     """progress_view that refreshes itself every few seconds while the run is active."""
-    active = is_active(run)
-    had_scores = (run / "scores.parquet").is_file()
+    run = RunDir(run)
+    active = jobs.is_active(run)
+    had_scores = run.has("scores")
 
     @st.fragment(run_every=POLL_S if active else None)
     def _poll() -> None:
         with ui.guarded("The progress view"):
             progress_view(run, key=key, curves=curves)
-        if rerun_on_scores and not had_scores and (run / "scores.parquet").is_file():
+        if rerun_on_scores and not had_scores and run.has("scores"):
             st.rerun()
-        if active and not is_active(run):
+        if active and not jobs.is_active(run):
             st.rerun()       # finished: draw the final state once, then stop polling
 
     _poll()
 
 
-def waiting_for_scores(run: Path) -> None:
+def waiting_for_scores(run: RunDir) -> None:
     """Shown on the Review page until the first epoch's scores exist."""
     loaders.prewarm_model_code()
-    if is_active(run):
+    if jobs.is_active(run):
         st.info("Training is running. The first ranking of suspects appears here after the first epoch "
                 "(a provisional one while training continues).", icon=":material/hourglass_top:")
     else:
@@ -126,16 +101,17 @@ def waiting_for_scores(run: Path) -> None:
     live_progress(run, key="review_wait", rerun_on_scores=True)
 
 
-def provisional_banner(run: Path, scores_mtime: float) -> None:
+def provisional_banner(run: RunDir, scores_mtime: float) -> None:
     """The ranking is from an unfinished run: say so; offer the newer ranking when one is written."""
-    active = is_active(run)
+    run = RunDir(run)
+    active = jobs.is_active(run)
 
     @st.fragment(run_every=POLL_S if active else None)
     def _banner() -> None:
         prog = loaders.load_progress(run) or {}
         e, n = prog.get("epoch", "?"), prog.get("epochs", "?")
         state = prog.get("state", "")
-        newer = loaders.mtime(run / "scores.parquet") != scores_mtime
+        newer = run.mtime("scores") != scores_mtime
         text = (f"**Provisional ranking**: scores from an unfinished run (epoch {e} of {n}, {state}). "
                 "Decisions are kept when the final ranking replaces it.")
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
@@ -144,26 +120,14 @@ def provisional_banner(run: Path, scores_mtime: float) -> None:
             c2.progress(min(max(e / n, 0.0), 1.0), text=f"epoch {e}/{n}")
         if newer and c2.button("Load newer ranking", key="load_newer_scores"):
             st.rerun()
-        if active and not is_active(run):
+        if active and not jobs.is_active(run):
             st.rerun()
 
     _banner()
 
 
 # -- launching ----------------------------------------------------------------------------------
-def launch_training(dataset_dir: Path, *, name: str | None = None, meta: dict | None = None, **options) -> Path:
-    """Start `python -m eac_core.train` for a dataset into runs/<name>; returns the run folder."""
-    from eac_core.rundir import train_command
-    dataset_dir = Path(dataset_dir)
-    run = runs_dir() / (name or jobs.new_run_name(dataset_dir.name, options.get("mode") or "eac"))
-    if run.exists() and any(run.iterdir()) and not options.get("resume"):
-        raise ValueError(f"run folder {run.name} already exists; choose another name")
-    argv = train_command(dataset_dir, run, **options)
-    jobs.launch(argv, run, kind="train", dataset=str(dataset_dir), **(meta or {}))
-    return run
-
-
-def launch_form() -> Path | None:
+def launch_form() -> RunDir | None:
     """The Train page's configuration form; returns the new run folder when one was started."""
     dsets = dataset_dirs()
     if not dsets:
@@ -202,20 +166,16 @@ def launch_form() -> Path | None:
             st.error(str(e))
             return None
     clean_name = name.strip() or None
-    if clean_name and (("/" in clean_name) or clean_name.startswith(".") or "\\" in clean_name):
+    if clean_name and not workflows.plain_name(clean_name):
         st.error("A run name is a plain folder name (no '/', no leading '.').")
         return None
     opts = dict(mode=mode, preset=preset, arch=None if arch == "(preset)" else arch,
                 epochs=int(epochs) if epochs else None, image_size=int(size) if size else None,
                 device=device, pretrained=pre or None)
     try:
-        run = launch_training(ds_dir, name=clean_name, **opts)
+        run = workflows.launch_training(ds_dir, name=clean_name, **opts)
     except (ValueError, RuntimeError, OSError) as e:
         st.error(str(e))
         return None
     return run
 
-
-def runs_table() -> pd.DataFrame:
-    from eac_core.rundir import runs_table as table
-    return table(runs_dir())

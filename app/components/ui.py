@@ -12,6 +12,7 @@ import streamlit as st
 
 from app.components import loaders
 from app.components.project import load_settings
+from eac_core.rundir import RunDir
 
 log = logging.getLogger("fer_audit.app")
 
@@ -46,18 +47,18 @@ def md_escape(text: object) -> str:
     return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text)).replace("\n", " ")
 
 
-def run_dirs() -> list[Path]:
-    return loaders.list_run_dirs()
+def run_dirs() -> list[RunDir]:
+    return loaders.list_runs()
 
 
-def _default_run(runs: list[Path]) -> Path | None:
+def _default_run(runs: list[RunDir]) -> RunDir | None:
     for r in runs:  # the most recent run that has something to review
-        if (r / "scores.parquet").is_file():
+        if r.has("scores"):
             return r
     return runs[0] if runs else None
 
 
-def current_run(*, picker: bool = True) -> Path | None:
+def current_run(*, picker: bool = True) -> RunDir | None:
     """The run being audited: ?run=, else the session's choice, else the most recent run with scores.
     Draws the run picker in the sidebar."""
     runs = run_dirs()
@@ -92,16 +93,16 @@ def reviewer() -> str:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def _audit(path: str, dataset: str, run: str, classes: tuple[str, ...]):
+def _audit(path: str, dataset: str, run: str, run_dir: str, classes: tuple[str, ...]):
     from data_tools.audit import Audit
-    return Audit.open(path, dataset=dataset or None, run=run, classes=list(classes) or None)
+    return Audit.open(path, dataset=dataset or None, run=run, run_dir=run_dir, classes=list(classes) or None)
 
 
-def audit_for(run: Path, dataset_dir: Path | None = None, classes: list[str] | None = None):
-    """The run's audit database (runs/<run>/audit.sqlite), created on first use.
-    The handle is cached (it holds no decisions; every read goes to the file)."""
-    return _audit(str(Path(run) / "audit.sqlite"), str(dataset_dir or ""), Path(run).name,
-                  tuple(classes or ()))
+def audit_for(run: Path | RunDir, dataset_dir: Path | None = None, classes: list[str] | None = None):
+    """The run's audit database (RunDir.audit_path), created on first use with the absolute dataset
+    and run paths in its meta. The handle is cached (it holds no decisions; every read goes to the file)."""
+    run = RunDir(run)
+    return _audit(str(run.audit_path), str(dataset_dir or ""), run.name, str(run.path), tuple(classes or ()))
 
 
 def empty_state(title: str, body: str, *, link: tuple[str, str] | None = None) -> None:

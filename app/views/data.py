@@ -1,5 +1,125 @@
-"""Data page."""
-from app.components import data_page as page, ui
+"""The Data page: import a dataset (any data_tools importer, from a folder under the allowed roots),
+then its validation report, class balance and a grid of samples per class."""
+from __future__ import annotations
 
-with ui.guarded("The Data page"):
-    page.render()
+from pathlib import Path
+
+import streamlit as st
+
+from app import workflows
+from app.components import charts, loaders, ui
+from app.components.project import allowed_roots, dataset_dirs
+
+GRID_PER_CLASS = 10
+
+
+def render() -> None:
+    st.header("Data")
+    _import_form()
+    dsets = dataset_dirs()
+    if not dsets:
+        ui.empty_state("No dataset yet", "Import one above (its folder must be under an allowed root; add roots in "
+                       "Settings), or start the demo on the Review page.", link=("review", "Go to Review"))
+        return
+    names = [d.name for d in dsets]
+    run = ui.current_run(picker=False)
+    run_ds = loaders.run_dataset_dir(run) if run is not None else None
+    default = names.index(run_ds.name) if run_ds is not None and run_ds.name in names else 0
+    name = st.selectbox("Dataset", names, index=default, key="data_dataset")
+    _show(next(d for d in dsets if d.name == name))
+
+
+def _formats() -> dict[str, str]:
+    from data_tools.importers import FORMATS
+    return {k: str(getattr(m, "HELP", "")) for k, m in FORMATS.items()}
+
+
+def _import_form() -> None:
+    with st.expander("Import a dataset", expanded=not dataset_dirs()):
+        fmts = _formats()
+        with st.form("import_form"):
+            c1, c2 = st.columns([1, 2])
+            fmt = c1.selectbox("Format", list(fmts), key="imp_format", format_func=lambda k: k,
+                               help="\n".join(f"- **{k}**: {v}" for k, v in fmts.items()))
+            root = c2.text_input("Dataset folder (as distributed)", key="imp_root",
+                                 placeholder="/data/RAF-DB/basic")
+            c3, c4, c5 = st.columns(3)
+            name = c3.text_input("Name (folder under datasets/)", key="imp_name", placeholder="rafdb")
+            csv = c4.text_input("Label CSV, relative to the folder (optional)", key="imp_csv")
+            classes = c5.text_input("Class list (optional, comma-separated)", key="imp_classes")
+            go = st.form_submit_button("Import", type="primary")
+        st.caption("Allowed data roots: " + ", ".join(f"`{r}`" for r in allowed_roots())
+                   + ". Add more in Settings.")
+        if go:
+            run_import(fmt, root, name, csv=csv, classes=classes)
+
+
+def run_import(fmt: str, root: str, name: str, *, csv: str = "", classes: str = "") -> Path | None:
+    """app.workflows.import_dataset with a spinner; its refusal or failure shown as an error."""
+    with st.spinner(f"Importing {root} as {fmt}…"):
+        try:
+            out, last_line = workflows.import_dataset(fmt, root, name, csv=csv, classes=classes)
+        except workflows.WorkflowError as e:
+            st.error(str(e))
+            return None
+    st.success(f"Imported into datasets/{out.name}. " + last_line)
+    st.session_state["data_dataset"] = out.name
+    return out
+
+
+def _show(ds_dir: Path) -> None:
+    info = loaders.read_info(ds_dir)
+    try:
+        dataset = loaders.load_dataset(ds_dir)
+    except Exception as e:  # noqa: BLE001 - a broken folder is reported, not raised
+        st.error(f"{ds_dir.name} is not a valid dataset folder: {e}")
+        return
+    m = dataset.manifest
+    counts = info.get("counts") or {}
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Images", f"{len(m):,}")
+    c2.metric("Classes", len(dataset.classes))
+    c3.metric("Rejected on import", f"{int(counts.get('rejected', 0)):,}")
+    c4.metric("Format", str(info.get("format", "?")))
+    st.caption(f"Image root: `{dataset.image_root}` · source: `{info.get('source', '')}`")
+    extra = [c for c in m.columns if c.startswith("vote_")] + [c for c in ("true_label", "source_label", "group")
+                                                              if c in m.columns]
+    if extra:
+        st.caption("Extra columns: " + ", ".join(extra))
+    st.plotly_chart(charts.class_balance(m, dataset.classes), key="data_balance")
+
+    report = loaders.read_report(ds_dir)
+    st.subheader("Validation report", anchor=False)
+    if report.empty:
+        st.success("Every row that was read was imported.")
+    else:
+        reasons = report["reason"].value_counts().rename_axis("reason").reset_index(name="rows")
+        st.warning(f"{len(report):,} row(s) were not imported.")
+        st.dataframe(reasons, hide_index=True, key="data_reasons")
+        with st.expander("Every rejected row"):
+            st.dataframe(report, hide_index=True, key="data_report")
+
+    st.subheader("Samples per class", anchor=False)
+    split = st.radio("Split", ["train", "val", "test"], horizontal=True, key="data_grid_split")
+    sub = m[m["split"] == split]
+    for c in dataset.classes:
+        rows = sub[sub["label"] == c].head(GRID_PER_CLASS)
+        st.markdown(f"**{c}** · {int((sub['label'] == c).sum()):,} in {split}")
+        imgs, caps = [], []
+        for sid, rel in zip(rows["sample_id"], rows["path"]):
+            try:
+                png = loaders.thumbnail(loaders.image_file(dataset, rel), 72)
+            except ValueError:
+                png = None
+            if png:
+                imgs.append(png)
+                caps.append(str(sid))
+        if imgs:
+            st.image(imgs, width=72, caption=caps)
+        else:
+            st.caption("no images")
+
+
+if __name__ == "__main__":   # Streamlit runs a page as __main__; an import (a test) draws nothing
+    with ui.guarded("The Data page"):
+        render()

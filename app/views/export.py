@@ -1,5 +1,115 @@
-"""Export page."""
-from app.components import export_page as page, ui
+"""The Export page: what changed, downloads (corrected CSV, the dataset's own format, a manifest), a copy
+written next to the dataset, and a retrain on the corrected labels with the audit carried over."""
+from __future__ import annotations
 
-with ui.guarded("The Export page"):
-    page.render()
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app import jobs, workflows
+from app.components import loaders, training, ui
+from data_tools.manifest import INFO
+from eac_core.rundir import RunDir
+
+OWN_FORMATS = {"rafdb": "rafdb", "ferplus": "ferplus"}   # dataset format -> export kind
+
+
+def render() -> None:
+    st.header("Export corrected labels")
+    run = ui.current_run()
+    if run is None:
+        ui.empty_state("Nothing to export yet", "Decisions are exported from a run's audit. Start the demo or "
+                       "train a run first, then review some faces.", link=("review", "Go to Review"))
+        return
+    ds_dir = loaders.run_dataset_dir(run)
+    if ds_dir is None or not (ds_dir / INFO).is_file():
+        st.warning(f"Run {run.name} names no readable dataset yet (training may still be starting).")
+        return
+    dataset = loaders.load_dataset(ds_dir)
+    audit = ui.audit_for(run, ds_dir, dataset.classes)
+    latest = audit.latest()
+    scores = loaders.load_scores(run)
+    from data_tools import export as ex
+    table = ex.corrected_table(dataset, latest, scores)
+    st.caption(f"Run **{run.name}** · dataset **{ds_dir.name}** · {len(latest):,} decision(s) in the audit")
+    unmatched = ex.unmatched_decisions(dataset, latest)
+    if unmatched:
+        st.warning(f"{len(unmatched)} decision(s) name samples that are not in the dataset and are left out: "
+                   + ", ".join(unmatched[:10]) + (" …" if len(unmatched) > 10 else ""))
+
+    st.subheader("What changed", anchor=False)
+    summary = ex.changes_summary(table, dataset.classes)
+    st.dataframe(summary, hide_index=True, key="export_summary")
+    counts = latest["action"].value_counts().to_dict() if not latest.empty else {}
+    st.markdown(" · ".join(f"**{a}** {counts.get(a, 0):,}" for a in ("keep", "relabel", "remove", "unsure")))
+
+    st.subheader("Download", anchor=False)
+    audit_info = {"audit": str(audit.path), "run": run.name}
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download corrected CSV", data=ex.export_bytes("csv", table),
+                       file_name=ex.DOWNLOAD_NAMES["csv"], mime="text/csv", key="dl_csv",
+                       icon=":material/table:")
+    own = OWN_FORMATS.get(dataset.info.format)
+    if own:
+        c2.download_button(f"Download {own} format", data=ex.export_bytes(own, table, dataset),
+                           file_name=ex.DOWNLOAD_NAMES[own], key="dl_own", icon=":material/description:")
+    else:
+        c2.caption(f"The dataset was imported as **{dataset.info.format}**, which has no label file format "
+                   "of its own: use the CSV or the manifest.")
+    c3.download_button("Download manifest (zip)", data=ex.export_bytes("manifest", table, dataset, audit_info=audit_info),
+                       file_name=ex.DOWNLOAD_NAMES["manifest"], mime="application/zip", key="dl_manifest",
+                       icon=":material/folder_zip:")
+
+    st.subheader("Write a copy next to the dataset", anchor=False)
+    kinds = ["csv", "manifest"] + ([own] if own else [])
+    kind = st.radio("Format", kinds, horizontal=True, key="beside_kind",
+                    format_func=lambda k: {"csv": "review CSV", "manifest": "dataset folder to train on",
+                                           "rafdb": "RAF-DB list", "ferplus": "FERPlus CSV"}[k])
+    target = Path(dataset.root).resolve().parent / ex.BESIDE_NAMES[kind].format(name=Path(dataset.root).name)
+    st.caption(f"Writes `{target}`")
+    if st.button("Write copy", key="write_beside"):
+        try:
+            path = ex.write_beside_dataset(kind, table, dataset, audit_info=audit_info)
+        except (ValueError, OSError) as e:
+            st.error(f"Not written: {e}")
+        else:
+            st.success(f"Written: {path}")
+
+    _retrain(run, dataset, table, audit, audit_info)
+
+
+def _retrain(run: RunDir, dataset, table: pd.DataFrame, audit, audit_info: dict) -> None:
+    st.subheader("Retrain on the corrected labels", anchor=False)
+    children = workflows.retrained_from(run)
+    st.caption("Writes the corrected dataset under datasets/, trains a new run with this run's settings, "
+               "and carries the audit over (decisions are keyed by sample id).")
+    if st.button("Retrain on corrected labels", key="retrain", icon=":material/replay:",
+                 disabled=table["action"].eq("").all()):
+        try:
+            new_run = workflows.retrain_from_audit(run, dataset, table, audit, audit_info)
+        except (ValueError, RuntimeError, OSError) as e:
+            st.error(f"Retraining not started: {e}")
+        else:
+            st.toast(f"Retraining started: {new_run.name}", icon=":material/rocket_launch:")
+            children = workflows.retrained_from(run)
+    if table["action"].eq("").all():
+        st.caption("No decisions yet: review some faces first.")
+    old_acc = run.final_test_acc()
+    for child in children:
+        st.markdown(f"**{child.name}**")
+        new_acc = child.final_test_acc()
+        active = jobs.is_active(child)
+        c1, c2 = st.columns(2)
+        c1.metric("Test accuracy, original run", f"{old_acc:.1%}" if old_acc is not None else "–")
+        if new_acc is not None:
+            c2.metric("Test accuracy, corrected run" + (" (so far)" if active else ""), f"{new_acc:.1%}",
+                      delta=f"{(new_acc - old_acc) * 100:+.1f} points" if old_acc is not None else None)
+        else:
+            c2.metric("Test accuracy, corrected run", "training…" if active else "–")
+        training.live_progress(child, key=f"retrain_{child.name}", curves=False)
+
+
+if __name__ == "__main__":   # Streamlit runs a page as __main__; an import (a test) draws nothing
+    with ui.guarded("The Export page"):
+        render()

@@ -1,5 +1,149 @@
-"""Insights page."""
-from app.components import insights_page as page, ui
+"""The Insights page: suspicion per class, given-vs-predicted confusion, the estimated noise transition
+matrix, training curves, the embedding map (click a point to open that face) and, when the truth is
+known, how well the ranking and the reviewer's decisions find the wrong labels."""
+from __future__ import annotations
 
-with ui.guarded("The Insights page"):
-    page.render()
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app.components import charts, loaders, metrics, ui
+from eac_core import metrics as run_metrics
+from eac_core.rundir import RunDir
+
+N_SUSPECTS = 0.1   # share of the ranking highlighted on the embedding map
+
+
+def render() -> None:
+    st.header("Insights")
+    run = ui.current_run()
+    if run is None:
+        ui.empty_state("No run yet", "Insights describe a trained run. Start the demo on the Review page or "
+                       "train a run on the Train page.", link=("review", "Go to Review"))
+        return
+    scores = loaders.load_scores(run)
+    summary = loaders.load_summary(run)
+    if scores is None or scores.empty:
+        st.info(f"Run **{run.name}** has no scores yet; they appear after its first epoch.")
+        if not summary.empty:
+            st.plotly_chart(charts.curves(summary), key="ins_curves_only")
+        return
+    classes = loaders.run_classes(run)
+    if "provisional" in scores.columns and bool(scores["provisional"].any()):
+        st.warning("These numbers come from a provisional ranking (training is not finished).", icon=":material/hourglass_top:")
+    mt = run.mtime("scores")
+
+    tab_rank, tab_noise, tab_map, tab_truth = st.tabs(["Ranking", "Label noise", "Embedding map", "Against the truth"])
+    with tab_rank:
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(charts.suspicion_by_class(scores, classes), key="ins_susp")
+        conf = run_metrics.confusion(scores["label"], scores["pred"], classes)
+        c2.plotly_chart(charts.matrix(conf, classes, classes, "Given vs predicted (counts)",
+                                      x_title="predicted", y_title="given"), key="ins_conf")
+        st.plotly_chart(charts.curves(summary), key="ins_curves")
+    with tab_noise:
+        _noise(str(run), mt, scores, classes)
+    with tab_map:
+        _embedding(run, scores, classes)
+    with tab_truth:
+        _truth(run, scores, classes)
+
+
+@st.cache_data(max_entries=4, show_spinner="Estimating the noise matrix…")
+def _joint(run: str, mt: float, _scores: pd.DataFrame, classes: tuple[str, ...]) -> np.ndarray:
+    return run_metrics.noise_joint(_scores, list(classes))
+
+
+def _noise(run: str, mt: float, scores: pd.DataFrame, classes: list[str]) -> None:
+    try:
+        joint = _joint(run, mt, scores, tuple(classes))
+    except (ValueError, IndexError) as e:
+        st.info(f"The noise matrix cannot be estimated for this run: {e}")
+        return
+    trans = run_metrics.noise_transition(joint)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(charts.matrix(trans, classes, classes, "p(given label | true label), estimated",
+                                  fmt=".2f", x_title="true (estimated)", y_title="given"), key="ins_trans")
+    est_rate = float(1 - np.trace(joint)) if joint.sum() > 0 else float("nan")
+    c2.metric("Estimated share of wrong labels", f"{est_rate:.1%}")
+    c2.caption("Estimated with cleanlab's confident joint from the run's out-of-sample-like probabilities; "
+               "each column shows how the faces of one true expression were labelled.")
+
+
+def _embedding(run: RunDir, scores: pd.DataFrame, classes: list[str]) -> None:
+    emb = loaders.load_embedding(run)
+    if emb is None or emb.empty:
+        st.info("This run has no embedding map yet (it is written at the end of training).")
+        return
+    emb = emb.merge(scores[["sample_id", "label", "rank"]], on="sample_id", how="inner")
+    n_s = max(1, int(len(scores) * N_SUSPECTS))
+    suspects = set(scores.nsmallest(n_s, "rank")["sample_id"])
+    st.caption(f"Top {n_s} suspects are drawn larger with a black ring. Click a point to open that face on the Review page.")
+    state = st.plotly_chart(charts.embedding(emb, classes, suspects), key="ins_embedding", on_select="rerun",
+                            selection_mode="points")
+    picked = _picked_sample(state)
+    if picked:
+        st.switch_page(ui.PAGES["review"], query_params={"sample": picked, "run": run.name})
+
+
+def _picked_sample(state) -> str | None:
+    try:
+        pts = state.selection.points if hasattr(state, "selection") else state["selection"]["points"]
+    except (KeyError, TypeError, AttributeError):
+        return None
+    for p in pts or []:
+        cd = p.get("customdata") if isinstance(p, dict) else None
+        if cd is not None:
+            return str(cd[0] if isinstance(cd, (list, tuple)) else cd)
+    return None
+
+
+def _truth(run: RunDir, scores: pd.DataFrame, classes: list[str]) -> None:
+    scores = _with_truth(run, scores)
+    truth = run_metrics.truth_column(scores)
+    if truth is None:
+        st.info("The true labels are not known for this dataset (they are for the demo and for datasets "
+                "with injected noise), so the ranking cannot be scored here.")
+        return
+    det = run_metrics.detection_report(scores, truth)
+    st.markdown(f"{det['n_noisy']:,} of {det['n']:,} training labels differ from `{truth}` "
+                f"({det['base_rate']:.1%}).")
+    if det.get("degenerate"):
+        st.info("Every label is right (or every label is wrong): no curve to draw.")
+    else:
+        st.plotly_chart(charts.detection_curves(det["fpr"], det["tpr"], det["recall"], det["precision"], det["auc"],
+                                                det["ap"], det["base_rate"]), key="ins_roc")
+        st.markdown("**Precision at k** (share of the top k suspects whose label is really wrong)")
+        st.dataframe(det["precision_at_k"], hide_index=True, key="ins_pak",
+                     column_config={"precision": st.column_config.NumberColumn(format="%.3f"),
+                                    "recall": st.column_config.NumberColumn(format="%.3f")})
+    ds_dir = loaders.run_dataset_dir(run)
+    latest = ui.audit_for(run, ds_dir, classes).latest()
+    st.markdown("**Your decisions so far, checked against the truth**")
+    acc = metrics.reviewer_accuracy(latest, scores, truth)
+    if acc.empty:
+        st.caption("No decisions yet.")
+    else:
+        st.dataframe(acc, hide_index=True, key="ins_reviewer",
+                     column_config={"accuracy": st.column_config.NumberColumn(format="%.3f")})
+
+
+def _with_truth(run: RunDir, scores: pd.DataFrame) -> pd.DataFrame:
+    if run_metrics.truth_column(scores) is not None:
+        return scores
+    ds_dir = loaders.run_dataset_dir(run)
+    if ds_dir is None:
+        return scores
+    try:
+        m = loaders.load_dataset(ds_dir).manifest
+    except Exception:  # noqa: BLE001 - truth is optional
+        return scores
+    cols = [c for c in run_metrics.TRUTH_COLUMNS if c in m.columns]
+    if not cols:
+        return scores
+    return scores.merge(m[["sample_id", *cols]], on="sample_id", how="left", suffixes=("", "_manifest"))
+
+
+if __name__ == "__main__":   # Streamlit runs a page as __main__; an import (a test) draws nothing
+    with ui.guarded("The Insights page"):
+        render()

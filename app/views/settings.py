@@ -1,5 +1,51 @@
-"""Settings page."""
-from app.components import settings_page as page, ui
+"""The Settings page: reviewer name (recorded with every decision) and allowed data roots (settings.json)."""
+from __future__ import annotations
 
-with ui.guarded("The Settings page"):
-    page.render()
+from pathlib import Path
+
+import streamlit as st
+
+from app.components import ui
+from app.components.project import SETTINGS_FILE, Settings, allowed_roots, home, load_settings, save_settings
+
+
+def render() -> None:
+    st.header("Settings")
+    s = load_settings()
+    with st.form("settings_form"):
+        reviewer = st.text_input("Reviewer name", value=s.reviewer, key="set_reviewer",
+                                 help="Recorded with every decision you make.")
+        roots = st.text_area("Allowed data roots (one folder per line)", value="\n".join(s.allowed_roots),
+                             key="set_roots", height=120,
+                             help="Folders the app may read datasets and weight files from, besides the "
+                                  "project's datasets/ and runs/ and each imported dataset's image root.")
+        saved = st.form_submit_button("Save settings", type="primary")
+    if saved:
+        new_roots, problems = [], []
+        for line in roots.splitlines():
+            r = line.strip()
+            if not r:
+                continue
+            p = Path(r).expanduser()
+            if not p.is_absolute():
+                problems.append(f"'{r}' is not an absolute path")
+            elif not p.is_dir():
+                problems.append(f"'{r}' is not an existing folder")
+            elif p.resolve() == Path(p.anchor):
+                problems.append(f"'{r}' is the file-system root; name a narrower folder")
+            else:
+                new_roots.append(str(p.resolve()))
+        for msg in problems:
+            st.error(f"Not saved: {msg}.")
+        if not problems:
+            path = save_settings(Settings(reviewer=reviewer.strip(), allowed_roots=new_roots))
+            st.toast("Settings saved", icon=":material/check_circle:")
+            st.success(f"Saved to {path}")
+    st.subheader("Where the app may read", anchor=False)
+    st.markdown("\n".join(f"- `{r}`" for r in allowed_roots()))
+    st.caption(f"Project folder: `{home()}` (set FER_AUDIT_HOME to use another); settings in `{SETTINGS_FILE}`.")
+
+
+if __name__ == "__main__":   # Streamlit runs a page as __main__; an import (a test) draws nothing
+    with ui.guarded("The Settings page"):
+        render()

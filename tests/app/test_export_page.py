@@ -59,7 +59,7 @@ def test_download_payloads_match_the_export_module(project):
 
 def test_retrain_carries_the_audit_over(project, app):
     import time
-    from app.components import jobs
+    from app import jobs
     from data_tools.audit import Audit
     a, b, c, other = _decide(project)
     app.run()

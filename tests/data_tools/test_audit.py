@@ -27,6 +27,18 @@ def test_wal_mode_and_meta(audit):
         ("datasets/demo", "runs/r1", "angry,happy", "1")
 
 
+def test_absolute_dataset_and_run_paths_are_recorded(tmp_path, monkeypatch):
+    """So an export finds both without a search: dataset_path (when the folder exists) and run_path."""
+    (tmp_path / "datasets" / "d").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    a = Audit.open(tmp_path / "runs" / "r" / "audit.sqlite", dataset="datasets/d", run="r", run_dir="runs/r")
+    meta = a.meta()
+    assert meta["dataset"] == "datasets/d" and meta["run"] == "r"
+    assert (meta["dataset_path"], meta["run_path"]) == (str(tmp_path / "datasets" / "d"), str(tmp_path / "runs" / "r"))
+    missing = Audit.open(tmp_path / "other.sqlite", dataset="datasets/none").meta()
+    assert "dataset_path" not in missing and "run_path" not in missing
+
+
 def test_undo_appends_and_deletes_nothing(audit):
     first = audit.record("s1", "keep", reviewer="ann")
     second = audit.record("s1", "relabel", "happy", reviewer="ann")

@@ -367,6 +367,36 @@ def test_cli_relative_dataset_and_explicit_options(ds, tmp_path, capsys, monkeyp
     assert capsys.readouterr().err == f"error: {run / 'missing.parquet'}: no such scores file\n"
 
 
+def test_cli_uses_the_paths_the_audit_recorded(ds, tmp_path, capsys, monkeypatch):
+    """An audit that records its dataset and run needs no search: it may live anywhere, the export may
+    run from anywhere, and the scores come from the recorded run."""
+    run = tmp_path / "runs" / "r3"
+    run.mkdir(parents=True)
+    pd.DataFrame({"sample_id": ["s2"], "suspicion": [0.75]}).to_parquet(run / "scores.parquet")
+    audit = Audit.open(tmp_path / "elsewhere" / "a.sqlite", dataset=str(ds), run="r3", run_dir=run)
+    audit.record("s2", "relabel", "neutral")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert cli_main(["export", "--audit", "a.sqlite", "--format", "csv", "--out", "o.csv"]) == 0
+    got = _read(tmp_path / "elsewhere" / "o.csv").set_index("sample_id")
+    assert (got.loc["s2", "final_label"], got.loc["s2", "suspicion"]) == ("neutral", "0.75")
+
+
+def test_cli_old_audit_without_paths_falls_back_to_the_runs_config(ds, tmp_path, capsys, monkeypatch):
+    """Audits made before dataset_path was recorded: the run's own config names the dataset
+    (RunDir.dataset_dir: relative to the project folder above runs/)."""
+    run = tmp_path / "runs" / "r4"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"dataset": "datasets/tiny"}))
+    audit = Audit.open(run / "audit.sqlite")
+    audit.record("s3", "remove")
+    monkeypatch.chdir(run)
+    assert cli_main(["export", "--audit", "audit.sqlite", "--format", "csv", "--out", "o.csv"]) == 0
+    assert _read(run / "o.csv").set_index("sample_id").loc["s3", "action"] == "remove"
+    audit.set_meta(dataset="datasets/missing")
+    assert cli_main(["export", "--audit", "audit.sqlite", "--format", "csv", "--out", "o.csv"]) == 2
+    assert capsys.readouterr().err.endswith("its dataset datasets/missing does not exist; pass --dataset DIR\n")
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda p: None, "{p}: no such audit file"),
     (lambda p: p.write_text("hello"), "{p}: not an audit database (not an SQLite file)")])

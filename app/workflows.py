@@ -1,0 +1,154 @@
+"""What the app does beyond showing things, as plain functions without streamlit (the pages call them
+and the tests call them directly): start or resume training, the first-run demo, import a dataset, and
+retrain on an audit's corrected labels with the audit carried over.
+
+Long work runs as a background job (app.jobs) of the same commands a user would type:
+`python -m data_tools ...` and `python -m eac_core.train ...`. Refusals are WorkflowError (a ValueError)
+with a message to show as is."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from app import jobs
+from app.components.project import PathRefused, check_path, datasets_dir, home, runs_dir
+from eac_core.rundir import RunDir, list_runs, train_command
+
+IMPORT_TIMEOUT_S = 3600
+# Sizes of the first-run demo (environment overrides let tests and the browser e2e use a tiny one).
+DEMO_ENV = {"n_train": ("FER_AUDIT_DEMO_TRAIN", 3000), "n_test": ("FER_AUDIT_DEMO_TEST", 700),
+            "epochs": ("FER_AUDIT_DEMO_EPOCHS", 0)}
+RETRAIN_OPTIONS = ("mode", "arch", "preset", "epochs", "image_size", "device", "pretrained")
+
+
+class WorkflowError(ValueError):
+    """A workflow refused or failed; the message says why, for the user."""
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
+def new_run_name(dataset_name: str, mode: str = "eac") -> str:
+    """<dataset>-<mode>-<UTC timestamp>; unique per second."""
+    return f"{dataset_name}-{mode}-{_stamp()}"
+
+
+def plain_name(name: str) -> bool:
+    """A name usable as one folder: no separators, not hidden, not empty."""
+    return bool(name) and "/" not in name and "\\" not in name and not name.startswith(".")
+
+
+# -- training ------------------------------------------------------------------------------------
+def launch_training(dataset_dir: str | os.PathLike, *, name: str | None = None, meta: dict | None = None,
+                    **options) -> RunDir:
+    """Start `python -m eac_core.train` on a dataset into runs/<name> as a job; returns the run.
+    `options` are the trainer's flags (mode='ce', epochs=3, ...); `meta` goes into the job file."""
+    dataset_dir = Path(dataset_dir)
+    run = RunDir(runs_dir() / (name or new_run_name(dataset_dir.name, options.get("mode") or "eac")))
+    if run.path.exists() and any(run.path.iterdir()) and not options.get("resume"):
+        raise WorkflowError(f"run folder {run.name} already exists; choose another name")
+    jobs.launch(train_command(dataset_dir, run, **options), run, kind="train", dataset=str(dataset_dir),
+                **(meta or {}))
+    return run
+
+
+def resume_training(run: str | os.PathLike) -> RunDir:
+    """Continue an unfinished run from its last checkpoint (`--resume`, the run's own dataset and epochs)."""
+    run = RunDir(run)
+    cfg = run.read_config()
+    if not cfg.get("dataset"):
+        raise WorkflowError(f"run {run.name} has no config yet: nothing to resume")
+    jobs.launch(train_command(cfg["dataset"], run, resume=True, epochs=cfg.get("epochs")), run,
+                kind="resume", dataset=str(cfg["dataset"]))
+    return run
+
+
+# -- the first run -------------------------------------------------------------------------------
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def demo_commands(run: str | os.PathLike) -> tuple[list[list[str]], list[str]]:
+    """(commands before, training command) of the first-run job: `python -m data_tools demo` when
+    datasets/demo is missing, then the CPU preset of `python -m eac_core.train` on it."""
+    ds = datasets_dir() / "demo"
+    epochs = _env_int(*DEMO_ENV["epochs"])
+    train = train_command(ds, run, preset="cpu", epochs=epochs or None)
+    if (ds / "dataset.json").is_file():
+        return [], train
+    demo = [sys.executable, "-m", "data_tools", "demo", "--out", str(ds),
+            "--n-train", str(_env_int(*DEMO_ENV["n_train"])), "--n-test", str(_env_int(*DEMO_ENV["n_test"]))]
+    return [demo], train
+
+
+def start_demo() -> RunDir:
+    """Generate the demo dataset (when missing) and train on it, as one background job; returns the run."""
+    run = RunDir(runs_dir() / new_run_name("demo", "eac"))
+    before, train = demo_commands(run)
+    jobs.launch(train, run, before=before, kind="demo", dataset=str(datasets_dir() / "demo"))
+    return run
+
+
+# -- importing -----------------------------------------------------------------------------------
+def import_dataset(fmt: str, root: str, name: str, *, csv: str = "", classes: str = "") -> tuple[Path, str]:
+    """Check the folder against the allowed roots, then run `python -m data_tools import` into
+    datasets/<name>; returns (the dataset folder, the importer's last line)."""
+    try:
+        src = check_path(root)
+    except PathRefused as e:
+        raise WorkflowError(str(e)) from None
+    if not src.is_dir():
+        raise WorkflowError(f"'{root}' is not a folder.")
+    name = (name or src.name).strip()
+    if not plain_name(name) or name == "..":
+        raise WorkflowError("The name must be a plain folder name (no '/', no leading '.').")
+    out = datasets_dir() / name
+    argv = [sys.executable, "-m", "data_tools", "import", "--format", fmt, "--root", str(src), "--out", str(out)]
+    if csv.strip():
+        argv += ["--csv", csv.strip()]
+    if classes.strip():
+        argv += ["--classes", classes.strip()]
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S, cwd=str(home()))
+    except subprocess.TimeoutExpired:
+        raise WorkflowError("The import took too long and was stopped.") from None
+    if res.returncode != 0:
+        lines = (res.stderr or res.stdout or "").strip().splitlines()
+        raise WorkflowError("Import failed: " + (lines[-1] if lines else f"exit code {res.returncode}"))
+    out_lines = res.stdout.strip().splitlines()
+    return out, out_lines[-1] if out_lines else ""
+
+
+# -- retraining on corrected labels ----------------------------------------------------------------
+def retrain_from_audit(run: str | os.PathLike, dataset, table, audit, audit_info: dict) -> RunDir:
+    """Export the corrected manifest as datasets/<dataset>-corrected-<time>, train a new run on it with
+    this run's settings, and copy the audit's decisions into the new run's audit; returns the new run."""
+    from data_tools import export as ex
+    from data_tools.audit import Audit
+    run = RunDir(run)
+    out_ds = datasets_dir() / f"{Path(dataset.root).name}-corrected-{_stamp()}"
+    ex.export("manifest", table, dataset, out_ds, audit_info=audit_info)
+    try:
+        cfg = run.read_config()
+    except ValueError:
+        cfg = {}
+    opts = {k: cfg.get(k) for k in RETRAIN_OPTIONS if cfg.get(k)}
+    new_run = launch_training(out_ds, name=f"{out_ds.name}-{opts.get('mode', 'eac')}",
+                              meta={"parent_run": run.name}, **opts)
+    new_audit = Audit.open(new_run.audit_path, dataset=str(out_ds), run=new_run.name, run_dir=new_run.path,
+                           classes=list(dataset.classes))
+    audit.copy_decisions_to(new_audit)
+    return new_run
+
+
+def retrained_from(run: str | os.PathLike) -> list[RunDir]:
+    """Runs retrained from this one (their job names it as parent), most recent first."""
+    name = RunDir(run).name
+    return [r for r in list_runs(runs_dir()) if (r.read_job() or {}).get("parent_run") == name]
