@@ -1,4 +1,4 @@
-"""The dataset folder contract: manifest.csv, dataset.json and report.csv (see ARCHITECTURE.md)."""
+"""The dataset folder contract: manifest.csv, dataset.json and report.csv (see docs/ARCHITECTURE.md)."""
 from __future__ import annotations
 
 import json

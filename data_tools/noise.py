@@ -4,7 +4,7 @@ Functions over arrays in cleanlab's style: `labels` is an int array (N,) of clas
 `transition` a (K, K) array whose row c gives where a flipped label of class c goes. The number of
 flipped labels is exact: round(rate * N) overall, or round(rate * n_c) in each class with
 `per_class=True` (round half up). A flipped label never keeps its class. `add_noise_to_dataset` applies
-this to a dataset folder's train split and writes a new folder (ARCHITECTURE.md, "Dataset folder").
+this to a dataset folder's train split and writes a new folder (docs/ARCHITECTURE.md, "Dataset folder").
 """
 from __future__ import annotations
 

@@ -1,1 +1,1 @@
-"""Shared UI pieces and the plain functions behind them; pages in app/views/ stay thin."""
+"""Widgets shared by the pages in app/views/, and the plain helpers they draw from (loaders, queue, charts)."""

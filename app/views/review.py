@@ -1,4 +1,4 @@
-"""The Review page (views/review.py): ranked queue, the current face (four CAM panels, probabilities, history, votes),
+"""The Review page: ranked queue, the current face (four CAM panels, probabilities, history, votes),
 one-key decisions committed to the audit before the toast, undo, prev/next and bulk accept."""
 from __future__ import annotations
 

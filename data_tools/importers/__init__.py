@@ -1,4 +1,4 @@
-"""Dataset importers: each turns a dataset as distributed into a dataset folder (ARCHITECTURE.md).
+"""Dataset importers: each turns a dataset as distributed into a dataset folder (docs/ARCHITECTURE.md).
 
 A format module reads its files into `Collected` rows (`collect(opts)`); `validate.check_and_write`
 checks every row in one place, rejects bad ones with a reason in report.csv, and writes the folder.
