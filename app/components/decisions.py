@@ -3,13 +3,13 @@ A callback commits to the audit first, then queues the toast and moves to the ne
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from app.components import ui
 from app.components.queue import neighbours, next_after
+from eac_core.rundir import RunDir
 
 CURRENT, QUEUE, FLASH, ERROR, NOTE = "review_current", "review_queue", "review_flash", "review_error", "review_note"
 KEY_LEGEND = ("**Keys**: `k` keep · `a` accept suggestion · `1`–`9` relabel to class i · `x` remove · "
@@ -19,7 +19,7 @@ KEY_LEGEND = ("**Keys**: `k` keep · `a` accept suggestion · `1`–`9` relabel 
 @dataclass
 class Ctx:
     """What the face fragment needs; passed once per full run."""
-    run: Path
+    run: RunDir
     scores: pd.DataFrame            # indexed by sample_id (read-only)
     dataset: object | None
     classes: list[str]

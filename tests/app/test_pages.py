@@ -66,3 +66,11 @@ def test_run_config_pointing_outside_the_roots_is_refused(project, app, page, tm
     app.switch_page(page).run()
     assert not app.exception
     assert any("outside the allowed data roots" in e.value for e in app.error)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_is_a_module_with_render(page):
+    """Each page is a plain module in app/views (Streamlit runs it as __main__; importing draws nothing)."""
+    import importlib
+    mod = importlib.import_module("app." + page[:-len(".py")].replace("/", "."))
+    assert callable(mod.render)
