@@ -15,7 +15,8 @@ from pathlib import Path
 
 from app import jobs
 from app.components.project import PathRefused, check_path, datasets_dir, home, runs_dir
-from eac_core.rundir import RunDir, list_runs, train_command
+from eac_core.config import train_command
+from eac_core.rundir import RunDir, list_runs
 
 IMPORT_TIMEOUT_S = 3600
 # Sizes of the first-run demo (environment overrides let tests and the browser e2e use a tiny one).
@@ -80,7 +81,7 @@ def demo_commands(run: str | os.PathLike) -> tuple[list[list[str]], list[str]]:
     datasets/demo is missing, then the CPU preset of `python -m eac_core.train` on it."""
     ds = datasets_dir() / "demo"
     epochs = _env_int(*DEMO_ENV["epochs"])
-    train = train_command(ds, run, preset="cpu", epochs=epochs or None)
+    train = train_command(ds, run, preset="demo", epochs=epochs or None)
     if (ds / "dataset.json").is_file():
         return [], train
     demo = [sys.executable, "-m", "data_tools", "demo", "--out", str(ds),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import sys
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -16,47 +17,74 @@ from eac_core.models import ARCHS
 
 MODES = ("eac", "ce")
 FLIP_ORDERS = ("erase-then-flip", "flip-then-erase")
-PRESETS = ("auto", "paper", "cpu")
+PRESETS = ("auto", "paper", "cpu", "demo")
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("exp", "onecycle", "cosine")
 
 
 class ConfigError(ValueError):
     """A setting that cannot be used; the message says which and why."""
 
 
+def flag(help: str, **argparse_kw: Any) -> Any:
+    """Field metadata: the field is a command-line flag `--name-with-dashes` with this help."""
+    return {"help": help, **argparse_kw}
+
+
 @dataclass
 class TrainConfig:
-    """Every setting of a run; serialised as config.json next to the results."""
-    dataset: str = ""
-    out: str = ""
-    mode: str = "eac"
-    arch: str = "resnet50"
-    preset: str = "auto"
-    epochs: int = 60
-    image_size: int = 224
-    batch_size: int = 32
-    lr: float = 1e-4
-    weight_decay: float = 1e-4
-    lam: float = 5.0
-    lam_warmup: float = 0.0               # epochs over which lambda ramps up from 0 (0: constant, as the paper)
-    erase_p: float = 0.5
-    erase_scale: tuple[float, float] = (0.02, 0.25)
-    erase_ratio: tuple[float, float] = (0.3, 3.3)
-    gauss_noise_std: float = 5.5          # grey levels (0..255), added to a random half of the images
-    gauss_noise_p: float = 0.5
-    flip_order: str = "erase-then-flip"
-    lr_decay: float = 0.9                 # learning rate x this after every epoch
-    seed: int = 0
-    device: str = "auto"
-    pretrained: str = ""
-    resume: bool = False
-    score_every: int = 0                  # clean-view scoring pass every K epochs (0: only at the end)
-    erase_repeats: int = 3                # fixed random erasures for erase sensitivity
-    folds: int = 0                        # K-fold out-of-sample scoring (0: off)
-    workers: int = 0
-    limit: int = 0                        # use only the first N training rows (0: all)
-    threads: int = 0                      # torch CPU threads (0: the cores available)
-    cache_dir: str = ""                   # decoded-image cache ("" : <out>/cache)
-    concat_views: bool = True             # both EAC views go through the network as ONE batch
+    """Every setting of a run; serialised as config.json next to the results. Fields with a `flag`
+    are the command line of `python -m eac_core.train` (build_parser, train_command derive from them)."""
+    dataset: str = field(default="", metadata=flag("dataset folder (manifest.csv + dataset.json)", required=True))
+    out: str = field(default="", metadata=flag("run directory to write", required=True))
+    mode: str = field(default="eac", metadata=flag("eac (default) or ce (plain cross-entropy)", choices=MODES))
+    arch: str = field(default="resnet50", metadata=flag("backbone", choices=ARCHS))
+    preset: str = field(default="auto", metadata=flag(
+        "paper: ResNet-50 224 px 60 epochs; cpu: 5-conv net at 48 px for real faces on a CPU; "
+        "demo: the compact net for the demo; auto (default): demo / cpu / paper by dataset and device",
+        choices=PRESETS))
+    epochs: int = field(default=60, metadata=flag("total number of epochs (default: the preset's, or from "
+                                                  "--budget-minutes)"))
+    image_size: int = field(default=224, metadata=flag("input size in pixels"))
+    batch_size: int = field(default=32, metadata=flag("images per step"))
+    lr: float = field(default=1e-4, metadata=flag("learning rate (the peak for onecycle)"))
+    weight_decay: float = field(default=1e-4, metadata=flag("weight decay"))
+    lam: float = field(default=5.0, metadata=flag("weight of the attention consistency loss (5)"))
+    lam_warmup: float = field(default=0.0, metadata=flag(
+        "ramp lambda linearly from 0 over this many epochs (0 = constant, the paper)"))
+    erase_p: float = field(default=0.5, metadata=flag("probability of random erasing"))
+    erase_scale: tuple[float, float] = field(default=(0.02, 0.25), metadata=flag(
+        "erased area fraction", nargs=2, metavar=("MIN", "MAX")))
+    erase_ratio: tuple[float, float] = field(default=(0.3, 3.3), metadata=flag(
+        "erased aspect ratio", nargs=2, metavar=("MIN", "MAX")))
+    gauss_noise_std: float = field(default=5.5, metadata=flag("pixel noise in grey levels (0..255)"))
+    gauss_noise_p: float = field(default=0.5, metadata=flag("share of images that get pixel noise"))
+    flip_order: str = field(default="erase-then-flip", metadata=flag("how EAC's second view is made",
+                                                                     choices=FLIP_ORDERS))
+    lr_decay: float = field(default=0.9, metadata=flag("learning rate factor per epoch (schedule exp)"))
+    optimizer: str = field(default="adam", metadata=flag("adam, or sgd (Nesterov with --momentum)",
+                                                         choices=OPTIMIZERS))
+    momentum: float = field(default=0.9, metadata=flag("SGD momentum"))
+    schedule: str = field(default="exp", metadata=flag(
+        "exp: x lr-decay per epoch; onecycle (to --lr) or cosine: per step", choices=SCHEDULES))
+    crop_pad: int = field(default=0, metadata=flag("random crop from the image padded by this many pixels (0: off)"))
+    hflip_p: float = field(default=0.0, metadata=flag("random left-right mirror of the training view (0: off)"))
+    dropout: float = field(default=0.0, metadata=flag("dropout before the linear head"))
+    budget_minutes: float = field(default=0.0, metadata=flag(
+        "choose the epochs so that training fits this many minutes at the measured speed (0: off)"))
+    seed: int = field(default=0, metadata=flag("random seed"))
+    device: str = field(default="auto", metadata=flag("auto, cpu or cuda", choices=("auto", "cpu", "cuda")))
+    pretrained: str = field(default="", metadata=flag(
+        "weight file (torchvision state dict or resnet50_ft_weight.pkl)"))
+    resume: bool = field(default=False, metadata=flag("continue the run in --out from its last checkpoint",
+                                                      action="store_true"))
+    score_every: int = field(default=0, metadata=flag("clean-view scoring pass every K epochs (0: only at the end)"))
+    erase_repeats: int = field(default=3, metadata=flag("fixed erasures for erase sensitivity"))
+    folds: int = field(default=0, metadata=flag("also K-fold out-of-sample scores (oos_ columns; 0: off)"))
+    workers: int = field(default=0, metadata=flag("DataLoader workers / decoding threads"))
+    limit: int = field(default=0, metadata=flag("use only the first N training rows (0: all)"))
+    threads: int = field(default=0, metadata=flag("torch CPU threads (0: the cores available)"))
+    cache_dir: str = field(default="", metadata=flag("decoded-image cache folder (default: <out>/cache)"))
     preprocessing: dict[str, Any] = field(default_factory=dict)
     code_version: str = ""
 
@@ -71,12 +99,20 @@ class TrainConfig:
         return cls(**kw)
 
 
+def flag_fields() -> list:
+    """The TrainConfig fields that are command-line flags, in declaration order."""
+    return [f for f in fields(TrainConfig) if f.metadata.get("help")]
+
+
 # Settings each preset fixes unless given on the command line.
 PRESET_VALUES: dict[str, dict[str, Any]] = {
     "paper": dict(arch="resnet50", image_size=224, epochs=60, batch_size=32, lr=1e-4),
     # lambda stays the paper's 5, ramped up over 3 epochs: from scratch, a constant 5 keeps the compact
     # network at chance for 4+ epochs on the demo (measured), because consistency is trivially met early.
-    "cpu": dict(arch="compact", image_size=48, epochs=8, batch_size=64, lr=1e-3, erase_repeats=2, lam_warmup=3.0),
+    # real faces on a CPU, chosen on FER2013 real noise (bench/bench_real_noise.py, bench/README.md)
+    "cpu": dict(arch="cnn", image_size=48, epochs=16, batch_size=128, optimizer="sgd", lr=0.1, weight_decay=5e-4,
+                schedule="onecycle", crop_pad=4, hflip_p=0.5, dropout=0.4, erase_repeats=2),
+    "demo": dict(arch="compact", image_size=48, epochs=8, batch_size=64, lr=1e-3, erase_repeats=2, lam_warmup=3.0),
 }
 PAPER_LR = {"resnet18": 2e-4}          # the paper's ResNet-18 learning rate
 
@@ -88,11 +124,11 @@ def cuda_available() -> bool:
 
 
 def choose_preset(preset: str, device: str, dataset_format: str) -> str:
-    """`auto` -> `cpu` when no GPU will be used or the dataset is the demo, else `paper`."""
+    """`auto` -> `demo` for the demo dataset, `cpu` when no GPU will be used, else `paper`."""
     if preset != "auto":
         return preset
     if dataset_format == "demo":
-        return "cpu"
+        return "demo"
     if device == "cpu" or (device == "auto" and not cuda_available()):
         return "cpu"
     return "paper"
@@ -116,42 +152,40 @@ def code_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The `python -m eac_core.train` argument parser (defaults None: the preset fills them)."""
+    """The `python -m eac_core.train` argument parser, derived from TrainConfig's flag fields (defaults
+    None, so that an explicit flag always wins over the preset)."""
     p = argparse.ArgumentParser(prog="python -m eac_core.train",
                                 description="Train a classifier with Erasing Attention Consistency (EAC) "
                                             "on a dataset folder and write a run directory.")
-    p.add_argument("--dataset", required=True, help="dataset folder (manifest.csv + dataset.json)")
-    p.add_argument("--out", required=True, help="run directory to write")
-    p.add_argument("--mode", choices=MODES, default=None, help="eac (default) or ce (plain cross-entropy)")
-    p.add_argument("--arch", choices=ARCHS, default=None)
-    p.add_argument("--preset", choices=PRESETS, default=None,
-                   help="paper: ResNet-50 224 px 60 epochs; cpu: compact net, small images; auto (default)")
-    p.add_argument("--epochs", type=int, default=None, help="total number of epochs")
-    p.add_argument("--image-size", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--weight-decay", type=float, default=None)
-    p.add_argument("--lam", type=float, default=None, help="weight of the attention consistency loss (5)")
-    p.add_argument("--lam-warmup", type=float, default=None,
-                   help="ramp lambda linearly from 0 over this many epochs (0 = constant, the paper)")
-    p.add_argument("--erase-p", type=float, default=None)
-    p.add_argument("--erase-scale", type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
-    p.add_argument("--erase-ratio", type=float, nargs=2, default=None, metavar=("MIN", "MAX"))
-    p.add_argument("--gauss-noise-std", type=float, default=None, help="grey levels, on half the images")
-    p.add_argument("--flip-order", choices=FLIP_ORDERS, default=None)
-    p.add_argument("--lr-decay", type=float, default=None, help="learning rate factor per epoch (0.9)")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
-    p.add_argument("--pretrained", default=None, help="weight file (torchvision state dict or resnet50_ft_weight.pkl)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--score-every", type=int, default=None, help="clean-view scoring pass every K epochs")
-    p.add_argument("--erase-repeats", type=int, default=None, help="fixed erasures for erase sensitivity")
-    p.add_argument("--folds", type=int, default=None, help="also K-fold out-of-sample scores (oos_ columns)")
-    p.add_argument("--workers", type=int, default=None, help="DataLoader workers / decoding threads")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N training rows")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: cores available)")
-    p.add_argument("--cache-dir", default=None, help="decoded-image cache folder (default: <out>/cache)")
+    for f in flag_fields():
+        kw = dict(f.metadata)
+        if kw.get("action") != "store_true":
+            scalar = type(f.default[0]) if isinstance(f.default, tuple) else type(f.default)
+            kw.setdefault("type", scalar)
+            kw["default"] = None
+        p.add_argument("--" + f.name.replace("_", "-"), **kw)
     return p
+
+
+def train_command(dataset: str | os.PathLike, out: str | os.PathLike, **options: Any) -> list[str]:
+    """The exact argv that trains `dataset` into `out`: [python, -m, eac_core.train, --dataset, ..., --opt, val].
+    Options are TrainConfig flag fields (erase_scale=(0.02, 0.25), resume=True); None/False are omitted;
+    an unknown option is a ValueError."""
+    known = {f.name for f in flag_fields()}
+    argv = [sys.executable, "-m", "eac_core.train", "--dataset", str(dataset), "--out", str(out)]
+    for k, v in options.items():
+        if k not in known:
+            raise ValueError(f"train_command: '{k}' is not a training option")
+        if v is None or v is False:
+            continue
+        name = "--" + k.replace("_", "-")
+        if v is True:
+            argv.append(name)
+        elif isinstance(v, (list, tuple)):
+            argv += [name, *[str(x) for x in v]]
+        else:
+            argv += [name, str(v)]
+    return argv
 
 
 def resolve(args: argparse.Namespace, dataset_format: str) -> TrainConfig:
@@ -189,6 +223,11 @@ def validate(cfg: TrainConfig) -> None:
         (0 < cfg.erase_ratio[0] <= cfg.erase_ratio[1], f"--erase-ratio must be 0 < MIN <= MAX (got {cfg.erase_ratio})"),
         (cfg.gauss_noise_std >= 0, f"--gauss-noise-std must be >= 0 (got {cfg.gauss_noise_std})"),
         (0 < cfg.lr_decay <= 1, f"--lr-decay must be in (0, 1] (got {cfg.lr_decay})"),
+        (0 <= cfg.momentum < 1, f"--momentum must be in [0, 1) (got {cfg.momentum})"),
+        (0 <= cfg.crop_pad <= cfg.image_size // 2, f"--crop-pad must be in 0..{cfg.image_size // 2} (got {cfg.crop_pad})"),
+        (0 <= cfg.hflip_p <= 1, f"--hflip-p must be in 0..1 (got {cfg.hflip_p})"),
+        (0 <= cfg.dropout < 1, f"--dropout must be in [0, 1) (got {cfg.dropout})"),
+        (cfg.budget_minutes >= 0, f"--budget-minutes must be >= 0 (got {cfg.budget_minutes})"),
         (cfg.score_every >= 0, f"--score-every must be >= 0 (got {cfg.score_every})"),
         (cfg.erase_repeats >= 0, f"--erase-repeats must be >= 0 (got {cfg.erase_repeats})"),
         (cfg.folds == 0 or cfg.folds >= 2, f"--folds must be 0 (off) or >= 2 (got {cfg.folds})"),

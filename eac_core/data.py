@@ -251,20 +251,42 @@ def apply_erase(x: Tensor, boxes: Tensor) -> Tensor:
 
 @dataclass
 class AugmentSpec:
-    """The training augmentation of EAC.md."""
+    """The training augmentation of EAC.md, plus the random shift and mirror of small-image recipes
+    (`crop_pad` > 0: a random crop of the original size from the image padded by that many pixels;
+    `hflip_p`: mirror an image with that probability). Both are off by default (the paper's recipe)."""
     erase_p: float = 0.5
     erase_scale: tuple[float, float] = (0.02, 0.25)
     erase_ratio: tuple[float, float] = (0.3, 3.3)
     noise_std: float = 5.5
     noise_p: float = 0.5
     flip_order: str = "erase-then-flip"
+    crop_pad: int = 0
+    hflip_p: float = 0.0
+
+
+def shift_and_mirror(xb: Tensor, pad: int, hflip_p: float, gen: torch.Generator) -> Tensor:
+    """(N, H, W, C) uint8 -> the same shape: a random H x W crop of the zero-padded image (offsets
+    0..2*pad per sample), then a left-right mirror with probability `hflip_p` per sample."""
+    n, h, w = xb.shape[0], xb.shape[1], xb.shape[2]
+    if pad > 0:
+        padded = torch.nn.functional.pad(xb.permute(0, 3, 1, 2), (pad, pad, pad, pad)).permute(0, 2, 3, 1)
+        off = torch.randint(0, 2 * pad + 1, (n, 2), generator=gen)
+        rows = off[:, :1] + torch.arange(h)
+        cols = off[:, 1:] + torch.arange(w)
+        xb = padded[torch.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    if hflip_p > 0:
+        mirror = (torch.rand(n, generator=gen) < hflip_p).view(n, 1, 1, 1)
+        xb = torch.where(mirror, xb.flip(2), xb)
+    return xb
 
 
 def make_views(xb: Tensor, spec: Preprocessing, aug: AugmentSpec, gen: torch.Generator, device: torch.device,
                two_views: bool, channels_last: bool = False) -> tuple[Tensor, Tensor | None, Tensor]:
-    """Uint8 batch -> (view1, view2 or None, erased (n,) bool). view1 = erase(noise(x));
+    """Uint8 batch -> (view1, view2 or None, erased (n,) bool). view1 = erase(noise(shift_mirror(x)));
     erase-then-flip: view2 = flip(view1); flip-then-erase: view2 = erase'(flip(noise(x)))."""
     n, h, w = xb.shape[0], xb.shape[1], xb.shape[2]
+    if aug.crop_pad > 0 or aug.hflip_p > 0:
+        xb = shift_and_mirror(xb, aug.crop_pad, aug.hflip_p, gen)
     noise = None
     if aug.noise_std > 0 and aug.noise_p > 0:
         pick = (torch.rand(n, generator=gen) < aug.noise_p).float().view(n, 1, 1, 1)

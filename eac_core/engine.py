@@ -99,11 +99,13 @@ class StepContext:
 def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: np.ndarray, labels: np.ndarray,
                     order: np.ndarray, *, epoch: int, seed: int, batch_size: int, mode: str, lam: float,
                     aug: AugmentSpec, ctx: StepContext, true_labels: np.ndarray | None = None,
-                    lam_warmup: float = 0.0, log_signals: bool = True) -> EpochResult:
+                    lam_warmup: float = 0.0, log_signals: bool = True,
+                    step_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> EpochResult:
     """Train over `order` (this rank's indices); returns means and per-sample signals (loss, p_label,
     margin, pred, flip_consistency, erased, flip_agree, probs (N, K)) gathered by index on rank 0.
     `lam_warmup` > 0 ramps lambda linearly from 0 to `lam` over that many epochs (0: the paper's constant).
-    `log_signals=False` skips the per-sample signals (signals None): what the logging-cost benchmark compares."""
+    `log_signals=False` skips the per-sample signals (signals None): what the logging-cost benchmark compares.
+    `step_scheduler` (OneCycle, cosine) is stepped after every optimiser step."""
     model.train()
     two = mode == "eac"
     head = unwrap(model).fc
@@ -132,6 +134,8 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
             raise Stopped(f"stopped at epoch {epoch} step {step}")
         out.total.backward()
         optimizer.step()
+        if step_scheduler is not None:
+            step_scheduler.step()
         with torch.no_grad():
             sums += torch.stack([lv, out.ce.detach().float(), out.att.detach().float()]).cpu().double() * n
             if log_signals:

@@ -12,10 +12,9 @@ import torch
 from data_tools import atomic
 from eac_core import rundir
 from eac_core.config import TrainConfig
-from eac_core.data import AugmentSpec, Split, epoch_order
+from eac_core.data import Split, epoch_order
 from eac_core.engine import StepContext, score_clean, train_one_epoch
-from eac_core.models import build_model
-from eac_core.pretrained import load_pretrained
+from eac_core.recipe import build_training
 from eac_core.preprocess import Preprocessing
 
 
@@ -36,31 +35,25 @@ def oos_probabilities(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray, 
     """(probs (N, K) out of sample, fold ids (N,)); None on ranks other than 0."""
     folds = fold_ids(labels, cfg.folds, cfg.seed)
     probs = np.full((len(labels), num_classes), np.nan, dtype=np.float32)
-    aug = AugmentSpec(cfg.erase_p, tuple(cfg.erase_scale), tuple(cfg.erase_ratio), cfg.gauss_noise_std,
-                      cfg.gauss_noise_p, cfg.flip_order)
     info = ctx.dist
     for f in range(cfg.folds):
         tr, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
-        torch.manual_seed(cfg.seed + 1000 * (f + 1))
-        model = build_model(cfg.arch, num_classes)
-        if cfg.pretrained:
-            load_pretrained(model, cfg.pretrained)
-        model.to(ctx.device)
-        net = model
+        steps = -(-len(epoch_order(len(tr), cfg.seed, 1, info.rank, info.world)) // cfg.batch_size)
+        t = build_training(cfg, num_classes, steps, ctx.device, seed=cfg.seed + 1000 * (f + 1))
+        net = t.model
         if info.enabled:
             cuda = ctx.device.type == "cuda"
-            net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[info.local_rank] if cuda else None)
-        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_decay)
+            net = torch.nn.parallel.DistributedDataParallel(t.model, device_ids=[info.local_rank] if cuda else None)
         x_tr, y_tr = images[tr], labels[tr]
         for epoch in range(1, cfg.epochs + 1):
             order = epoch_order(len(tr), cfg.seed + 7919 * (f + 1), epoch, info.rank, info.world)
             if progress is not None:  # a fold trains on fewer rows than the main run: its own step count
                 progress.update(phase=f"folds {f + 1}/{cfg.folds}", epoch=epoch, step=0,
                                 steps=-(-len(order) // cfg.batch_size))
-            train_one_epoch(net, opt, x_tr, y_tr, order, epoch=epoch, seed=cfg.seed + 7919 * (f + 1),
-                            batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, lam_warmup=cfg.lam_warmup, aug=aug, ctx=ctx)
-            sched.step()
+            train_one_epoch(net, t.optimizer, x_tr, y_tr, order, epoch=epoch, seed=cfg.seed + 7919 * (f + 1),
+                            batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, lam_warmup=cfg.lam_warmup, aug=t.aug,
+                            ctx=ctx, step_scheduler=t.step_scheduler)
+            t.end_epoch()
         res = score_clean(net, images[held], labels[held], batch_size=cfg.batch_size, ctx=ctx)
         if res is not None:
             probs[held] = res["probs"]

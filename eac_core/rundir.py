@@ -415,23 +415,6 @@ def runs_table(runs_root: str | os.PathLike) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=RUNS_TABLE_COLUMNS)
 
 
-def train_command(dataset: str | os.PathLike, out: str | os.PathLike, **options: Any) -> list[str]:
-    """The exact argv that trains `dataset` into `out`: [python, -m, eac_core.train, --dataset, ..., --opt, val].
-    Options use the flag names with '_' (erase_scale=(0.02, 0.25), resume=True); None/False are omitted."""
-    argv = [sys.executable, "-m", "eac_core.train", "--dataset", str(dataset), "--out", str(out)]
-    for k, v in options.items():
-        if v is None or v is False:
-            continue
-        flag = "--" + k.replace("_", "-")
-        if v is True:
-            argv.append(flag)
-        elif isinstance(v, (list, tuple)):
-            argv += [flag, *[str(x) for x in v]]
-        else:
-            argv += [flag, str(v)]
-    return argv
-
-
 # ---------------------------------------------------------------------------------- the same on a path
 # (the trainer's calls; it moves to RunDir next)
 

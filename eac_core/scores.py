@@ -45,6 +45,10 @@ CANDIDATES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
     "flip_disagree": lambda t: 1.0 - _col(t, "flip_agree"),
     "erase_sensitivity": lambda t: _col(t, "erase_sensitivity"),
     "forgetting_events": lambda t: _col(t, "forgetting_events"),
+    "knn_disagree": lambda t: 1.0 - _col(t, "knn_p_label"),
+    "fused_aum_knn": lambda t: _rank01(-_col(t, "aum")) + _rank01(1.0 - _col(t, "knn_p_label")),
+    "fused_aum_loss_knn": lambda t: (_rank01(-_col(t, "aum")) + _rank01(_col(t, "loss"))
+                                     + _rank01(1.0 - _col(t, "knn_p_label"))),
     "fused_aum_loss": lambda t: _rank01(-_col(t, "aum")) + _rank01(_col(t, "loss")),
     "fused_aum_late_loss": lambda t: _rank01(-_col(t, "aum_late")) + _rank01(_col(t, "loss")),
     "fused_aum_selfconf": lambda t: _rank01(-_col(t, "aum")) + _rank01(_col(t, "cleanlab_self_confidence")),
@@ -58,6 +62,22 @@ def cleanlab_suspicion(labels: np.ndarray, probs: np.ndarray, method: str) -> np
     p = np.clip(np.asarray(probs, dtype="float64"), 1e-12, None)
     p = p / p.sum(1, keepdims=True)
     return 1.0 - get_label_quality_scores(np.asarray(labels, dtype=int), p, method=method)
+
+
+def knn_label_agreement(features: np.ndarray, labels: np.ndarray, k: int = 10) -> np.ndarray:
+    """Share of each sample's k nearest neighbours (cosine, in the learned embedding; itself excluded)
+    whose given label equals its own: low = the neighbourhood disagrees with the label (Datalab-style)."""
+    from sklearn.neighbors import NearestNeighbors
+    f = np.nan_to_num(np.asarray(features, dtype=np.float32))
+    n = len(f)
+    if n < 2:
+        return np.full(n, np.nan)
+    f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    k = min(k, n - 1)
+    _, nb = NearestNeighbors(n_neighbors=k + 1).fit(f).kneighbors(f)
+    nb = np.where(nb[:, :1] == np.arange(n)[:, None], nb[:, 1:], nb[:, :k])   # drop the sample itself
+    lab = np.asarray(labels)
+    return (lab[nb] == lab[:, None]).mean(1)
 
 
 def dynamics(history_margin: np.ndarray | None, history_loss: np.ndarray | None = None,

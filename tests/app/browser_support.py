@@ -72,7 +72,7 @@ def make_project(home: Path, *, n_train: int = 140, n_test: int = 35, size: int 
     run = home / "runs" / run_name
     demo = [sys.executable, "-m", "data_tools", "demo", "--out", str(ds), "--n-train", str(n_train),
             "--n-test", str(n_test), "--workers", "1"]
-    train = [sys.executable, "-m", "eac_core.train", "--dataset", str(ds), "--out", str(run), "--preset", "cpu",
+    train = [sys.executable, "-m", "eac_core.train", "--dataset", str(ds), "--out", str(run), "--preset", "demo",
              "--threads", str(threads)]
     if size:
         demo += ["--size", str(size)]

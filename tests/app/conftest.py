@@ -32,7 +32,7 @@ def trained_project(tmp_path_factory) -> Path:
     run = home / "runs" / RUN_NAME
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "eac_core.train", "--dataset", str(ds), "--out", str(run),
-                             "--preset", "cpu", "--epochs", "1", "--threads", "1"],
+                             "--preset", "demo", "--epochs", "1", "--threads", "1"],
                             cwd=str(home), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         out, _ = proc.communicate(timeout=TRAIN_TIMEOUT_S)

@@ -67,7 +67,7 @@ def test_the_first_run_job_generates_the_demo_then_trains(empty_project, launche
     assert call["before"] == [[sys.executable, "-m", "data_tools", "demo", "--out", str(demo),
                                "--n-train", "40", "--n-test", "700"]]
     assert call["argv"][1:] == ["-m", "eac_core.train", "--dataset", str(demo), "--out", str(run),
-                                "--preset", "cpu", "--epochs", "2"]
+                                "--preset", "demo", "--epochs", "2"]
     demo.mkdir(parents=True)
     (demo / "dataset.json").write_text("{}")
     before, _ = workflows.demo_commands(run)

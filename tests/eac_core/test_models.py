@@ -6,14 +6,14 @@ import torch
 
 from eac_core.models import ARCHS, CamNet, build_model
 
-# (arch, input px) -> CAM grid. compact: total stride 8; torchvision ResNets: stride 32.
-GRID = {("compact", 48): 6, ("compact", 64): 8, ("resnet18", 64): 2, ("resnet34", 64): 2,
+# (arch, input px) -> CAM grid. compact and cnn: total stride 8; torchvision ResNets: stride 32.
+GRID = {("compact", 48): 6, ("cnn", 48): 6, ("cnn", 64): 8, ("compact", 64): 8, ("resnet18", 64): 2, ("resnet34", 64): 2,
         ("resnet50", 64): 2, ("resnet18", 96): 3}
-CHANNELS = {"resnet18": 512, "resnet34": 512, "resnet50": 2048}
+CHANNELS = {"cnn": 256, "resnet18": 512, "resnet34": 512, "resnet50": 2048}
 
 
 def test_archs():
-    assert set(ARCHS) == {"compact", "resnet18", "resnet34", "resnet50"}
+    assert set(ARCHS) == {"compact", "cnn", "resnet18", "resnet34", "resnet50"}
     with pytest.raises(ValueError, match="unknown architecture"):
         build_model("vgg", 7)
 
@@ -58,3 +58,27 @@ def test_checkpoint_of_other_compact_widths_rebuilds():
     rebuilt.load_state_dict(old.state_dict(), strict=True)
     assert rebuilt.num_features == 192
     assert [m.out_channels for m in rebuilt.modules() if isinstance(m, torch.nn.Conv2d)][:1] == [24]
+
+
+def test_checkpoint_of_other_cnn_widths_rebuilds():
+    from eac_core.models import model_for_state_dict
+    old = build_model("cnn", 7, widths=(8, 16, 24, 40, 48), dropout=0.4)
+    rebuilt = model_for_state_dict("cnn", 7, old.state_dict())
+    rebuilt.load_state_dict(old.state_dict(), strict=True)
+    assert rebuilt.num_features == 48
+    assert [m.out_channels for m in rebuilt.modules() if isinstance(m, torch.nn.Conv2d)] == [8, 16, 24, 40, 48]
+
+
+def test_dropout_acts_in_training_only():
+    torch.manual_seed(0)
+    m = build_model("cnn", 3, dropout=0.5)
+    x = torch.randn(4, 3, 48, 48)
+    m.eval()
+    with torch.no_grad():
+        a, fa = m(x)
+        b, _ = m(x)
+    torch.testing.assert_close(a, b)
+    m.train()
+    with torch.no_grad():
+        c, fc = m(x)
+    assert not torch.allclose(m.fc(fc.mean((2, 3))), c)      # the head saw dropped features

@@ -57,13 +57,6 @@ def test_truncate_cuts_summary_and_history(tmp_path):
     assert rundir.history_epochs(tmp_path, "clean") == []
 
 
-def test_train_command():
-    argv = rundir.train_command("ds", "runs/x", mode="ce", epochs=3, erase_scale=(0.02, 0.3), resume=True,
-                                pretrained=None, score_every=False)
-    assert argv == [sys.executable, "-m", "eac_core.train", "--dataset", "ds", "--out", "runs/x", "--mode", "ce",
-                    "--epochs", "3", "--erase-scale", "0.02", "0.3", "--resume"]
-
-
 def test_progress_list_runs_and_finished(tmp_path):
     run = tmp_path / "r1"
     run.mkdir()

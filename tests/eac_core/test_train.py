@@ -17,7 +17,7 @@ from test_data import make_shapes_dataset
 
 pytestmark = pytest.mark.slow
 
-FAST = ["--image-size", "32", "--batch-size", "16", "--threads", "1", "--lr", "1e-3"]
+FAST = ["--preset", "demo", "--image-size", "32", "--batch-size", "16", "--threads", "1", "--lr", "1e-3"]
 CONTRACT = ["sample_id", "label", "pred", "p_label", "p_pred", "margin", "loss", "flip_consistency", "flip_agree",
             "suspicion", "rank", "provisional", "split", "true_label"]
 
@@ -56,7 +56,7 @@ def test_run_directory_contract(run, shapes):
     assert prog["state"] == "done" and prog["epoch"] == 6 and prog["epochs"] == 6
     cfg = rundir.read_config(run)
     assert cfg["seed"] == 0 and cfg["dataset"] == str(shapes.resolve()) and cfg["code_version"]
-    assert cfg["mode"] == "eac" and cfg["lam"] == 5.0 and cfg["concat_views"] is True
+    assert cfg["mode"] == "eac" and cfg["lam"] == 5.0
     emb = rundir.read_embedding(run)
     assert sorted(emb["sample_id"]) == sorted(s["sample_id"]) and np.isfinite(emb[["x", "y"]]).all().all()
     assert rundir.history_epochs(run) == [1, 2, 3, 4, 5, 6]
