@@ -251,11 +251,17 @@ def epochs_for_budget(cfg: TrainConfig, train, num_classes: int, steps: int, dev
     t0 = time.perf_counter()
     train_one_epoch(probe.model, probe.optimizer, train.images, train.labels, order[len(warm):], **kw)
     per_step = (time.perf_counter() - t0) / max(1, -(-(n - len(warm)) // cfg.batch_size))
-    epoch_s = per_step * steps * 1.1
-    epochs = int(max(1, min(500, cfg.budget_minutes * 60 / epoch_s - 1)))
+    epochs = epochs_within(cfg.budget_minutes, per_step, steps)
     log.info("budget %.1f min: %.3f s/step, %d steps/epoch -> %d epochs", cfg.budget_minutes, per_step, steps, epochs)
     _echo(info.is_main, f"budget {cfg.budget_minutes:g} min at {per_step:.2f} s/step: {epochs} epochs")
     return epochs
+
+
+def epochs_within(budget_minutes: float, seconds_per_step: float, steps_per_epoch: int) -> int:
+    """Whole epochs (1..500) that fit the budget: each epoch's steps plus 10 % for evaluation and logging,
+    and one epoch's worth kept for the final scoring pass."""
+    epoch_s = max(seconds_per_step * steps_per_epoch * 1.1, 1e-9)
+    return int(max(1, min(500, budget_minutes * 60 / epoch_s - 1)))
 
 
 class Reporter:

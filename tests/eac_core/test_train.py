@@ -173,3 +173,42 @@ def test_ce_mode_and_folds(shapes, tmp_path):
     np.testing.assert_allclose(oos.sum(1), 1.0, rtol=1e-5)
     assert set(s["oos_fold"]) == {0, 1} and "oos_self_confidence" in s and "oos_label_issue" in s
     assert json.loads((out / "config.json").read_text())["folds"] == 2
+
+
+def test_epochs_within_a_budget():
+    assert train.epochs_within(10, 0.5, 100) == 9          # 55 s per epoch, 600 s, one kept for scoring
+    assert train.epochs_within(0.01, 0.5, 100) == 1        # never below one epoch
+    assert train.epochs_within(1e6, 0.001, 10) == 500      # nor above 500
+
+
+def test_budget_minutes_sets_the_epochs(shapes, tmp_path, capsys):
+    out = tmp_path / "b"
+    assert train.main(["--dataset", str(shapes), "--out", str(out), "--budget-minutes", "0.2", *FAST]) == 0
+    cfg = rundir.read_config(out)
+    line = [x for x in capsys.readouterr().err.splitlines() if x.startswith("budget 0.2 min")][0]
+    assert line.endswith(f": {cfg['epochs']} epochs") and cfg["budget_minutes"] == 0.2
+    assert len(rundir.read_summary(out)) == cfg["epochs"]
+
+
+def test_epochs_and_budget_together_are_refused(shapes, tmp_path, capsys):
+    rc = train.main(["--dataset", str(shapes), "--out", str(tmp_path / "c"), "--budget-minutes", "1", "--epochs", "2", *FAST])
+    assert rc == 1 and "give --epochs or --budget-minutes, not both" in capsys.readouterr().err
+
+
+def test_resume_without_a_run_is_refused(shapes, tmp_path, capsys):
+    rc = train.main(["--dataset", str(shapes), "--out", str(tmp_path / "empty"), "--resume", *FAST])
+    assert rc == 1 and "holds no run to resume" in capsys.readouterr().err
+    assert not (tmp_path / "empty" / "checkpoint.pt").exists()
+
+
+def test_cpu_preset_onecycle_schedule_and_resume_keeps_it(shapes, tmp_path):
+    out = tmp_path / "oc"
+    args = ["--dataset", str(shapes), "--out", str(out), "--preset", "cpu", "--epochs", "3", "--image-size", "32",
+            "--batch-size", "32", "--threads", "1"]
+    assert train.main(args) == 0
+    summ = rundir.read_summary(out)
+    lr = summ["lr"].tolist()          # OneCycle per step, logged at each epoch's end: past the peak (30 %
+    assert 0.09 < lr[0] <= 0.1 and lr[0] > lr[1] > lr[2] and lr[2] < 1e-3    # of 21 steps), annealed to ~0
+    cfg = rundir.read_config(out)
+    assert (cfg["arch"], cfg["optimizer"], cfg["schedule"]) == ("cnn", "sgd", "onecycle")
+    assert train.main(args[:4] + ["--resume", "--epochs", "5"]) == 1      # the schedule was planned for 3
