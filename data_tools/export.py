@@ -10,7 +10,10 @@ a spreadsheet reads that as a number, not a formula, so numeric data stays numer
 as a number or held as text. The `csv` export (and the app's table downloads) neutralise every cell and
 header. The machine formats (manifest, RAF-DB list, FERPlus CSV) are read by training code: they hold
 no reviewer-typed text (no notes, no reviewer names), and their identifiers (sample_id, path, file
-names, labels) are written verbatim, since an apostrophe would break image lookup and audit keys.
+names, labels) cannot take an apostrophe, which would break image lookup and audit keys. So the two
+spreadsheet-facing dataset formats (the RAF-DB list and FERPlus's CSV) refuse a file name or Usage cell
+that a spreadsheet would run (`refuse_formulas`: the export stops with the sample named); the manifest,
+a dataset folder for the trainer, is written verbatim.
 
 FERPlus votes rule: a row keeps its vote counts when their plurality (a unique maximum over the ten
 columns) already names its final label, so an unchanged dataset round-trips and relabelling a noisy
@@ -41,7 +44,7 @@ import pandas as pd
 from data_tools import atomic
 from data_tools.audit import ACTIONS, Audit
 from data_tools.classes import FERPLUS_VOTE_COLUMNS, RAFDB_ORDER, try_normalize
-from data_tools.manifest import MANIFEST, Dataset, load_dataset, write_dataset
+from data_tools.manifest import INFO, MANIFEST, REPORT, Dataset, load_dataset, write_dataset
 
 FORMATS = ("csv", "manifest", "rafdb", "ferplus")
 DECISION_COLUMNS = ["original_label", "final_label", "action", "suspicion", "decided_at", "reviewer", "note"]
@@ -84,6 +87,17 @@ def neutralize_frame(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = pd.Series(values, index=s.index, dtype=object)
     out.columns = [neutralize_cell(str(c)) for c in out.columns]
     return out
+
+
+def refuse_formulas(table: pd.DataFrame, values: Iterable[Any], what: str) -> None:
+    """ExportError naming the first sample whose `what` cell a spreadsheet would run as a formula.
+    For the dataset formats, whose cells name files and splits: a neutralised cell would name
+    nothing, so the export is refused instead."""
+    for sid, value in zip(table["sample_id"], values):
+        if neutralize_cell(value) != value:
+            raise ExportError(f"sample {sid}: {what} {value!r} starts with {value[0]!r}, which a spreadsheet "
+                              "runs as a formula; rename the file, or export --format csv (formulas "
+                              "neutralised) or manifest")
 
 
 # -- the corrected table ------------------------------------------------------------------------
@@ -193,6 +207,7 @@ def render_rafdb_list(table: pd.DataFrame, *, newline: str = "\n", final_newline
                           f"RAF-DB number (RAF-DB has: {', '.join(RAFDB_ORDER)})")
     numbers = numbers.astype(int).tolist()
     files = _file_names(kept, RAFDB_FILE_COLUMNS, strip_aligned=True)
+    refuse_formulas(kept, files, "file name")
     lines = [f"{f} {n}" for f, n in zip(files, numbers)]
     text = newline.join(lines) + (newline if final_newline and lines else "")
     yield text.encode("utf-8")
@@ -216,8 +231,10 @@ def render_ferplus_csv(table: pd.DataFrame) -> Iterator[bytes]:
     totals = votes[redo].sum(axis=1)
     votes[redo] = 0
     votes[rows[redo], col[redo]] = np.where(totals > 0, totals, FERPLUS_ANNOTATORS)
-    usage = _ferplus_usage(kept)
-    out = pd.DataFrame({"Usage": usage, "Image name": _file_names(kept, FERPLUS_FILE_COLUMNS)})
+    usage, names = _ferplus_usage(kept), _file_names(kept, FERPLUS_FILE_COLUMNS)
+    refuse_formulas(kept, names, "file name")
+    refuse_formulas(kept, usage, "Usage")
+    out = pd.DataFrame({"Usage": usage, "Image name": names})
     for j, c in enumerate(FERPLUS_VOTE_COLUMNS):
         out[c] = votes[:, j]
     yield out.to_csv(index=False, lineterminator="\n").encode("utf-8")
@@ -385,14 +402,72 @@ BESIDE_NAMES = {"csv": "{name}-corrected.csv", "manifest": "{name}-corrected",
                 "rafdb": "{name}-corrected-list_patition_label.txt", "ferplus": "{name}-corrected-fer2013new.csv"}
 
 
+# -- destinations that would destroy what the export reads --------------------------------------------
+def _real(path: str | os.PathLike) -> Path:
+    return Path(os.path.realpath(os.fspath(path)))
+
+
+def _guarded_paths(dataset: Dataset, audit: str | os.PathLike | None,
+                   runs: Iterable[str | os.PathLike]) -> tuple[dict[Path, str], dict[Path, str]]:
+    """(files, folders) an export reads or owns, as real paths -> what they are (for the message)."""
+    from eac_core.rundir import FILES, RunDir      # the run directory's layout lives in its contract module
+    files: dict[Path, str] = {}
+    folders: dict[Path, str] = {}
+    root = Path(dataset.root)
+    folders[_real(root)] = "the dataset folder"
+    for name in (MANIFEST, INFO, REPORT):
+        files[_real(root / name)] = f"the dataset's {name}"
+    extra = dataset.info.extra or {}
+    for source in (dataset.info.source, extra.get("list"), extra.get("noisy_list")):
+        if isinstance(source, str) and source and Path(source).is_file():
+            files[_real(source)] = "the file the dataset was imported from"
+    for r in runs:
+        run = RunDir(r)
+        folders[_real(run.path)] = "the run folder"
+        for key, name in FILES.items():
+            (folders if key in ("history", "cache") else files)[_real(run.path_of(key))] = f"the run's {name}"
+    if audit is not None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            files[_real(f"{os.fspath(audit)}{suffix}")] = "the audit database"
+    return files, folders
+
+
+def check_destination(kind: str, out: str | os.PathLike, dataset: Dataset, *,
+                      audit: str | os.PathLike | None = None, runs: Iterable[str | os.PathLike] = ()) -> None:
+    """ExportError when writing `out` would overwrite (or `out` is a folder holding) the audit database,
+    a file of the run, the dataset folder or its files, the file it was imported from, or one of its
+    images. Symlinks are followed, so a link to the audit is refused too."""
+    files, folders = _guarded_paths(dataset, audit, runs)
+    real = _real(out)
+    written = [real / n for n in (MANIFEST, INFO, REPORT)] if kind == "manifest" else [real]
+    guarded = {**files, **folders}
+    for target in [real, *written]:
+        what = guarded.get(target)
+        if what is None:
+            holder = next((p for p in guarded if target in p.parents), None)
+            inside = next((p for p in folders if p in target.parents and p.name in ("history", "cache")), None)
+            what = (f"a folder holding {guarded[holder]}" if holder is not None and target == real
+                    else guarded[inside] if inside is not None else None)
+        if what is None:
+            image_root = _real(dataset.image_root)
+            if image_root in target.parents:
+                rel = target.relative_to(image_root).as_posix()
+                if (dataset.manifest["path"].astype(str).str.replace("\\", "/", regex=False) == rel).any():
+                    what = "one of the dataset's images"
+        if what is not None:
+            raise ExportError(f"{out}: is {what}; refusing to overwrite it (choose another --out)")
+
+
 def export(kind: str, table: pd.DataFrame, dataset: Dataset, out: str | os.PathLike, *,
-           audit_info: dict | None = None) -> Path:
-    """Write one export format to `out` (a file; a folder for `manifest`)."""
+           audit_info: dict | None = None, audit: str | os.PathLike | None = None,
+           runs: Iterable[str | os.PathLike] = ()) -> Path:
+    """Write one export format to `out` (a file; a folder for `manifest`). `audit` and `runs` name the
+    audit database and run folders this export reads: they are refused as destinations, like the dataset."""
     if kind not in FORMATS:
         raise ExportError(f"unknown export format '{kind}' (one of: {', '.join(FORMATS)})")
     out = Path(out)
-    if kind != "manifest" and out.resolve() == (Path(dataset.root) / MANIFEST).resolve():
-        raise ExportError(f"{out}: refusing to overwrite the dataset's own manifest")
+    runs = list(runs) + ([Path(audit).parent] if audit is not None else [])
+    check_destination(kind, out, dataset, audit=audit, runs=runs)
     if kind == "manifest":
         return export_manifest(table, dataset, out, audit_info=audit_info)
     if out.is_dir():
@@ -478,7 +553,8 @@ def main(args: argparse.Namespace) -> int:
     table = corrected_table(dataset, decisions, scores)
     meta = audit.meta()
     info = {"audit": str(audit.path.resolve()), "run": meta.get("run", "")}
-    out = export(args.format, table, dataset, args.out, audit_info=info)
+    out = export(args.format, table, dataset, args.out, audit_info=info, audit=audit.path,
+                 runs=[r.path for r in _runs_of(audit, meta)])
     total = changes_summary(table).iloc[-1]
     print(f"wrote {out}: {int(total['after'])} of {int(total['before'])} samples "
           f"(relabelled {int(total['relabel_from'])}, removed {int(total['remove'])}, kept {int(total['keep'])}, "

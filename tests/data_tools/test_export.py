@@ -260,10 +260,44 @@ def test_formulas_neutralised_in_csv_identifiers_verbatim_elsewhere(ds, tmp_path
     assert first.startswith("007,'+cmd.png,happy,train,")
     assert ",-1,happy,happy,keep,-2.0,t,'@evil,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\"" in first
     assert _read(row)["valence"].tolist() == ["-1", "0.5", "-0.25", "1", "'=2+3", "0"]
-    # machine formats: identifiers verbatim (an apostrophe would break image lookup), no notes at all
+    # the manifest (read by the trainer): identifiers verbatim (an apostrophe would break image lookup)
     m = _read(ex.export_manifest(t, d, tmp_path / "m") / "manifest.csv")
     assert m["path"].iloc[0] == "+cmd.png" and "note" not in m.columns
-    assert ex.export_bytes("rafdb", t).startswith(b"+cmd.png 4\n")
+
+
+@pytest.mark.parametrize("name", ["=cmd.png", "+1.png", "-2+3.png", "@SUM.png", "\tx.png", "\rx.png"])
+@pytest.mark.parametrize("kind", ["rafdb", "ferplus"])
+def test_formula_file_names_are_refused_in_the_dataset_formats(ds, kind, name):
+    """RAF-DB's list and FERPlus's CSV name images, so a neutralised name would point at no file:
+    a name a spreadsheet would run is refused with the sample named."""
+    d = load_dataset(ds)
+    d.manifest.loc[1, "path"] = f"img/{name}"
+    with pytest.raises(ex.ExportError) as e:
+        ex.export_bytes(kind, ex.corrected_table(d, None), d)
+    assert str(e.value) == (f"sample s2: file name {name!r} starts with {name[0]!r}, which a spreadsheet "
+                            "runs as a formula; rename the file, or export --format csv (formulas "
+                            "neutralised) or manifest")
+
+
+@pytest.mark.parametrize("kind", ["rafdb", "ferplus"])
+def test_cli_formula_file_name_is_one_line_and_writes_nothing(ds, tmp_path, capsys, kind):
+    m = read_manifest_csv(ds / "manifest.csv")
+    m.loc[1, "path"] = "img/=cmd.png"
+    m.to_csv(ds / "manifest.csv", index=False)
+    audit = Audit.open(tmp_path / "runs" / "r9" / "audit.sqlite", dataset=str(ds))
+    out = tmp_path / "out.txt"
+    assert cli_main(["export", "--audit", str(audit.path), "--format", kind, "--out", str(out)]) == 2
+    assert capsys.readouterr().err == ("error: sample s2: file name '=cmd.png' starts with '=', which a "
+                                       "spreadsheet runs as a formula; rename the file, or export --format "
+                                       "csv (formulas neutralised) or manifest\n")
+    assert not out.exists()
+
+
+def test_formula_usage_cell_is_refused_in_ferplus(ds):
+    d = load_dataset(ds)
+    d.manifest["Usage"] = ["Training", "=1+1", "Training", "Training", "PublicTest", "PrivateTest"]
+    with pytest.raises(ex.ExportError, match=r"^sample s2: Usage '=1\+1' starts with '='"):
+        ex.export_bytes("ferplus", ex.corrected_table(d, None), d)
 
 
 # -- atomic writes -----------------------------------------------------------------------------------
@@ -413,3 +447,53 @@ def test_cli_audit_without_dataset(tmp_path, capsys):
     audit = Audit.open(tmp_path / "audit.sqlite")
     assert cli_main(["export", "--audit", str(audit.path), "--format", "csv", "--out", "o.csv"]) == 2
     assert capsys.readouterr().err == f"error: {audit.path}: the audit names no dataset; pass --dataset DIR\n"
+
+
+# -- destinations that would destroy what the export reads (issue 9, hole 1) --------------------------
+def _protected_targets(ds: Path, audit: Audit) -> dict[str, tuple[str, ...]]:
+    """--out values that name something the export reads, with the formats to try them with."""
+    run = audit.path.parent
+    every = ex.FORMATS
+    return {str(audit.path): every, str(run / "scores.parquet"): every, str(run / "config.json"): every,
+            str(run / "checkpoint.pt"): every, str(run / "history" / "epoch_0001.npy"): every,
+            str(ds / "manifest.csv"): every, str(ds / "dataset.json"): every, str(ds / "report.csv"): every,
+            str(ds): every, str(run): every, str(ds.parent): ("manifest",), str(run.parent): ("manifest",),
+            str(ds.parent.parent / "images" / "img" / "s2.png"): every}
+
+
+def test_cli_refuses_to_write_over_what_it_reads(ds, audited, tmp_path, capsys):
+    run = audited.path.parent
+    (run / "config.json").write_text(json.dumps({"dataset": str(ds)}))
+    (run / "history").mkdir()
+    (run / "history" / "epoch_0001.npy").write_bytes(b"history")
+    image = tmp_path / "images" / "img" / "s2.png"
+    image.parent.mkdir(parents=True)
+    image.write_bytes(b"an image")
+    watched = [audited.path, run / "scores.parquet", run / "config.json", run / "history" / "epoch_0001.npy",
+               ds / "manifest.csv", ds / "dataset.json", ds / "report.csv", image]
+    before = {p: p.read_bytes() for p in watched}
+    tried = 0
+    for out, kinds in _protected_targets(ds, audited).items():
+        for kind in kinds:
+            rc = cli_main(["export", "--audit", str(audited.path), "--format", kind, "--out", out])
+            err = capsys.readouterr().err
+            assert rc == 2, (kind, out, err)
+            assert err.startswith(f"error: {out}: ") and "refusing to overwrite" in err and err.count("\n") == 1, err
+            tried += 1
+    assert tried == 11 * 4 + 2
+    assert {p: p.read_bytes() for p in watched} == before
+    assert audited.latest()["sample_id"].tolist() == ["007", "s2", "s3", "s4"]
+    assert sorted(p.name for p in ds.iterdir()) == ["dataset.json", "manifest.csv", "report.csv"]
+
+
+def test_refusal_names_what_the_destination_is(ds, audited, tmp_path):
+    d, t = load_dataset(ds), _table(ds, audited)
+    with pytest.raises(ex.ExportError, match=r"audit\.sqlite: is the audit database"):
+        ex.export("csv", t, d, audited.path, audit=audited.path)
+    link = tmp_path / "innocent.csv"
+    link.symlink_to(ds / "manifest.csv")
+    with pytest.raises(ex.ExportError, match=r"innocent\.csv: is the dataset's manifest\.csv"):
+        ex.export("csv", t, d, link)
+    # a new file beside the run's files, or a new folder inside the run folder, is fine
+    assert ex.export("csv", t, d, audited.path.parent / "corrected.csv", audit=audited.path).is_file()
+    assert ex.export("manifest", t, d, audited.path.parent / "clean", audit=audited.path).is_dir()
