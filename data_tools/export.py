@@ -360,13 +360,20 @@ def export_manifest(table: pd.DataFrame, dataset: Dataset, out_dir: str | os.Pat
         raise ExportError(f"{out}: refusing to overwrite the dataset being exported; choose another folder")
     src = dataset.image_root
     root = str(src)
-    if not Path(dataset.info.image_root).is_absolute():
-        out.mkdir(parents=True, exist_ok=True)
+    fresh = not out.exists()
+    with atomic.created_folders(out):            # a failed export leaves no folder it made behind
         try:
-            root = os.path.relpath(src, out.resolve())
-        except ValueError:                        # another drive (Windows): keep it absolute
-            root = str(src)
-    return write_dataset(out, corrected_manifest(table), _export_info(dataset, table, root, audit_info))
+            if not Path(dataset.info.image_root).is_absolute():
+                try:
+                    root = os.path.relpath(src, out.resolve())
+                except ValueError:                # another drive (Windows): keep it absolute
+                    root = str(src)
+            return write_dataset(out, corrected_manifest(table), _export_info(dataset, table, root, audit_info))
+        except BaseException:
+            if fresh:                             # nothing of a half-written new folder stays
+                for name in (MANIFEST, REPORT, INFO):
+                    (out / name).unlink(missing_ok=True)
+            raise
 
 
 def render_manifest_zip(table: pd.DataFrame, dataset: Dataset, *, audit_info: dict | None = None) -> Iterator[bytes]:

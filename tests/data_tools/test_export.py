@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -497,3 +498,28 @@ def test_refusal_names_what_the_destination_is(ds, audited, tmp_path):
     # a new file beside the run's files, or a new folder inside the run folder, is fine
     assert ex.export("csv", t, d, audited.path.parent / "corrected.csv", audit=audited.path).is_file()
     assert ex.export("manifest", t, d, audited.path.parent / "clean", audit=audited.path).is_dir()
+
+
+# -- a full disk (issue 9, hole 9) -----------------------------------------------------------------------
+def _disk_full(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("kind", ex.FORMATS)
+def test_cli_disk_full_names_the_file_keeps_the_old_one_and_leaves_no_folder(ds, audited, tmp_path, capsys,
+                                                                             monkeypatch, kind):
+    old = tmp_path / "old"
+    out = old / ("manifest" if kind == "manifest" else f"out.{kind}")
+    assert cli_main(["export", "--audit", str(audited.path), "--format", kind, "--out", str(out)]) == 0
+    written = out / "manifest.csv" if kind == "manifest" else out
+    before = written.read_bytes()
+    capsys.readouterr()
+    monkeypatch.setattr(os, "fsync", _disk_full)
+    assert cli_main(["export", "--audit", str(audited.path), "--format", kind, "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: [Errno 28] No space left on device: '{written}'\n"
+    assert written.read_bytes() == before
+    fresh = tmp_path / "new" / "deeper" / ("manifest" if kind == "manifest" else f"out.{kind}")
+    assert cli_main(["export", "--audit", str(audited.path), "--format", kind, "--out", str(fresh)]) == 2
+    assert capsys.readouterr().err.startswith("error: [Errno 28] No space left on device: ")
+    assert not (tmp_path / "new").exists()
+    assert sorted(p.name for p in written.parent.iterdir() if p.name.endswith(".tmp")) == []
