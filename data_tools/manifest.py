@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from data_tools import atomic
+from data_tools.paths import RootGuard
 
 REQUIRED_COLUMNS = ["sample_id", "path", "label", "split"]
 SPLITS = ("train", "val", "test")
@@ -39,6 +40,7 @@ class Dataset:
     root: Path
     info: DatasetInfo
     manifest: pd.DataFrame
+    _guard: tuple[Path, RootGuard] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def classes(self) -> list[str]:
@@ -48,8 +50,14 @@ class Dataset:
     def image_root(self) -> Path:
         return resolve_image_root(self.root, self.info.image_root)
 
-    def image_path(self, rel: str) -> Path:
-        return self.image_root / rel
+    def image_path(self, rel: str, dirs: dict[str, str] | None = None) -> Path:
+        """The image a manifest path names, inside the image root: the one check every reader (the
+        trainer, the app, the export) uses. PathEscapeError (a ValueError) when `rel` leaves the root
+        through '..', an absolute path or a symlink. `dirs`: see RootGuard.join (one pass over many rows)."""
+        root = self.image_root
+        if self._guard is None or self._guard[0] != root:
+            self._guard = (root, RootGuard(root))
+        return self._guard[1].join(rel, dirs)
 
 
 def resolve_image_root(dataset_dir: Path, image_root: str) -> Path:

@@ -31,8 +31,9 @@ class RootGuard:
         self.root_abs = os.path.abspath(os.fspath(root))
         self.root_real = os.path.realpath(self.root_abs)
 
-    def join(self, rel: str | os.PathLike) -> Path:
-        """See `safe_join`."""
+    def join(self, rel: str | os.PathLike, dirs: dict[str, str] | None = None) -> Path:
+        """See `safe_join`. `dirs`, a dict kept by the caller for one pass over many paths, caches the
+        resolved folders (a path whose last part is no symlink resolves as its folder does)."""
         rel_s = os.fspath(rel)
         if "\x00" in rel_s:
             raise PathEscapeError(f"{rel_s!r} contains a NUL byte", "path contains a NUL byte")
@@ -43,7 +44,15 @@ class RootGuard:
             reason = ("absolute path outside the root" if os.path.isabs(rel_s)
                       else "path leaves the root through '..'")
             raise PathEscapeError(f"'{rel_s}': {reason} ({self.root_abs})", reason)
-        if not _under(os.path.realpath(cand), self.root_real):
+        if dirs is None or os.path.islink(cand):
+            real = os.path.realpath(cand)
+        else:
+            folder, name = os.path.split(cand)
+            real_folder = dirs.get(folder)
+            if real_folder is None:
+                real_folder = dirs[folder] = os.path.realpath(folder)
+            real = os.path.join(real_folder, name)
+        if not _under(real, self.root_real):
             reason = "symlink leads outside the root"
             raise PathEscapeError(f"'{rel_s}': {reason} ({self.root_abs})", reason)
         return Path(cand)

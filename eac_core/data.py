@@ -20,7 +20,8 @@ from torch import Tensor
 
 from data_tools import atomic
 from data_tools.images import load_image
-from data_tools.manifest import Dataset
+from data_tools.manifest import MANIFEST, Dataset
+from data_tools.paths import PathEscapeError
 from eac_core.preprocess import Preprocessing, resize_uint8
 
 
@@ -98,8 +99,15 @@ def _cache_key(ds: Dataset, split: Split, size: int) -> str:
 
 
 def decode_split(ds: Dataset, split: Split, size: int, workers: int = 2) -> np.ndarray:
-    """Decode and resize every image of a split -> (N, size, size, 3) uint8; the first bad row raises."""
-    paths = [ds.image_path(p) for p in split.frame["path"]]
+    """Decode and resize every image of a split -> (N, size, size, 3) uint8; the first bad row raises.
+    Every path is checked against the image root (Dataset.image_path) before any image is decoded."""
+    paths, dirs = [], {}
+    for j, rel in enumerate(split.frame["path"]):
+        try:
+            paths.append(ds.image_path(rel, dirs))
+        except PathEscapeError as e:
+            raise DataError(f"{Path(ds.root) / MANIFEST} row {split.rows[j]} (sample_id "
+                            f"'{split.frame['sample_id'].iat[j]}'): image path refused: {e}") from None
 
     def one(j: int) -> np.ndarray:
         try:

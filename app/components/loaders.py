@@ -157,8 +157,7 @@ def read_info(dataset_dir: Path) -> dict:
 # -- images ---------------------------------------------------------------------------------------
 def image_file(dataset, rel: str) -> Path:
     """A manifest path resolved under the dataset's image root (refusing '..' and symlink escapes)."""
-    from data_tools.paths import safe_join
-    return safe_join(dataset.image_root, rel)
+    return dataset.image_path(rel)
 
 
 @st.cache_data(max_entries=20000, show_spinner=False)
