@@ -80,15 +80,35 @@ def _image_roots() -> list[Path]:
     return roots
 
 
+def _is_fs_root(resolved: Path) -> bool:
+    return resolved == resolved.parent
+
+
+def check_allowed_root(text: str) -> Path:
+    """A folder typed in Settings as an allowed root, resolved; PathRefused when it is relative, not an
+    existing folder, or the file-system root in any spelling ('/', '//', '/..', a link to '/')."""
+    r = str(text).strip()
+    p = Path(r).expanduser()
+    if not p.is_absolute():
+        raise PathRefused(f"'{r}' is not an absolute path")
+    resolved = p.resolve()
+    if _is_fs_root(resolved):
+        raise PathRefused(f"'{r}' is the file-system root; name a narrower folder")
+    if not resolved.is_dir():
+        raise PathRefused(f"'{r}' is not an existing folder")
+    return resolved
+
+
 def allowed_roots(settings: Settings | None = None) -> list[Path]:
-    """datasets/, runs/, every imported dataset's image_root and the roots added in settings (resolved)."""
+    """datasets/, runs/, every imported dataset's image_root and the roots added in settings (resolved).
+    The file-system root is never one, however it got into settings.json or a dataset.json."""
     settings = settings or load_settings()
     roots = [datasets_dir(), runs_dir(), *_image_roots(),
              *(Path(r).expanduser() for r in settings.allowed_roots)]
     out: list[Path] = []
     for r in roots:
         rr = r.resolve()
-        if rr not in out:
+        if rr not in out and not _is_fs_root(rr):
             out.append(rr)
     return out
 

@@ -1,12 +1,11 @@
 """The Settings page: reviewer name (recorded with every decision) and allowed data roots (settings.json)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from app.components import ui
-from app.components.project import SETTINGS_FILE, Settings, allowed_roots, home, load_settings, save_settings
+from app.components.project import (SETTINGS_FILE, PathRefused, Settings, allowed_roots, check_allowed_root,
+                                    home, load_settings, save_settings)
 
 
 def render() -> None:
@@ -26,15 +25,10 @@ def render() -> None:
             r = line.strip()
             if not r:
                 continue
-            p = Path(r).expanduser()
-            if not p.is_absolute():
-                problems.append(f"'{r}' is not an absolute path")
-            elif not p.is_dir():
-                problems.append(f"'{r}' is not an existing folder")
-            elif p.resolve() == Path(p.anchor):
-                problems.append(f"'{r}' is the file-system root; name a narrower folder")
-            else:
-                new_roots.append(str(p.resolve()))
+            try:
+                new_roots.append(str(check_allowed_root(r)))
+            except PathRefused as e:
+                problems.append(str(e))
         for msg in problems:
             st.error(f"Not saved: {msg}.")
         if not problems:

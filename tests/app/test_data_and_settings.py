@@ -76,3 +76,13 @@ def test_settings_are_saved(empty_project, app, tmp_path):
     saved = json.loads((empty_project / "settings.json").read_text())
     assert saved == {"reviewer": "Ana", "allowed_roots": [str(tmp_path.resolve())]}
     assert any(str(tmp_path.resolve()) in m.value for m in app.markdown)
+
+
+def test_settings_refuse_the_file_system_root(empty_project, app):
+    """Issue 9, hole 3: '//' was saved as the allowed root '/'."""
+    app.run()
+    app.switch_page("views/settings.py").run()
+    app.text_area(key="set_roots").input("//")
+    [b for b in app.button if b.label == "Save settings"][0].click().run()
+    assert [e.value for e in app.error] == ["Not saved: '//' is the file-system root; name a narrower folder."]
+    assert not (empty_project / "settings.json").exists()

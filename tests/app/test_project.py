@@ -42,3 +42,36 @@ def test_refusals(empty_project, tmp_path):
         project.check_path(empty_project / "datasets" / "link")
     with pytest.raises(project.PathRefused):
         project.check_path("")
+
+
+ROOT_SPELLINGS = ["/", "//", "///", "/./", "/..", "//etc/..", "/tmp/../", "~/../../../../../../.."]
+
+
+@pytest.mark.parametrize("text", ROOT_SPELLINGS + ["link"])
+def test_the_file_system_root_is_never_an_allowed_root(empty_project, tmp_path, text):
+    """Issue 9, hole 3: '//' (and every other spelling of '/', a link to it included) was stored as '/'."""
+    if text == "link":
+        (tmp_path / "to_root").symlink_to("/")
+        text = str(tmp_path / "to_root")
+    with pytest.raises(project.PathRefused) as e:
+        project.check_allowed_root(text)
+    assert str(e.value) == f"'{text}' is the file-system root; name a narrower folder"
+
+
+def test_allowed_root_checks(empty_project, tmp_path):
+    assert project.check_allowed_root(f"  {tmp_path}/./ ") == tmp_path.resolve()
+    with pytest.raises(project.PathRefused, match="^'relative/path' is not an absolute path$"):
+        project.check_allowed_root("relative/path")
+    with pytest.raises(project.PathRefused, match="is not an existing folder$"):
+        project.check_allowed_root(str(tmp_path / "missing"))
+
+
+def test_a_root_stored_by_hand_or_an_image_root_of_slash_is_ignored(empty_project, tmp_path):
+    (empty_project / "settings.json").write_text(json.dumps({"reviewer": "", "allowed_roots": ["//", str(tmp_path)]}))
+    ds = empty_project / "datasets" / "x"
+    ds.mkdir(parents=True)
+    (ds / "dataset.json").write_text(json.dumps({"classes": ["a"], "image_root": "//", "format": "csv"}))
+    roots = project.allowed_roots()
+    assert tmp_path.resolve() in roots and all(r != r.parent for r in roots)
+    with pytest.raises(project.PathRefused, match="outside the allowed"):
+        project.check_path("/etc")
