@@ -29,7 +29,7 @@ from .cam import compute_cams, flip_consistency, flip_consistency_of_class
 from .models import CamNet, model_for_state_dict
 from .preprocess import Preprocessing, resize_uint8, to_tensor
 from .pretrained import apply_layout, checkpoint_layout
-from .rundir import RunDir
+from .rundir import RunDir, load_torch_file
 
 __all__ = ["Explainer", "Explanation", "read_image"]
 
@@ -100,11 +100,7 @@ class Explainer:
         path = p if p.is_file() else RunDir(p).checkpoint_path
         if not path.is_file():
             raise ValueError(f"no checkpoint found: {path} does not exist (has the run finished an epoch?)")
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ValueError(f"cannot read checkpoint {path}: {first}") from None
+        ckpt = load_torch_file(path)               # CheckpointError (a ValueError): one line
         if not isinstance(ckpt, dict):
             raise ValueError(f"checkpoint {path} is not a dict (found {type(ckpt).__name__})")
         missing = [k for k in ("model", "arch", "classes", "image_size") if k not in ckpt]

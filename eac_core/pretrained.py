@@ -41,6 +41,7 @@ import torch
 from torch import Tensor, nn
 
 from .preprocess import VGGFACE2_CAFFE, Preprocessing
+from .rundir import CheckpointError, load_torch_file
 
 __all__ = ["PretrainedError", "UnsafePickleError", "load_pretrained", "read_state_dict",
            "read_numpy_pickle", "checkpoint_layout", "caffe_to_torchvision", "torchvision_to_camnet", "apply_layout",
@@ -141,10 +142,9 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, Tensor | np.ndarray], s
     meta: dict = {}
     if zipfile.is_zipfile(path) or _looks_like_torch_legacy(path):
         try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # weights_only refuses code, and corrupt archives land here too
-            raise PretrainedError(f"cannot read {path} as torch weights (weights_only=True): "
-                                  f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from e
+            obj = load_torch_file(path, what="weights file")
+        except CheckpointError as e:  # weights_only refuses code, and corrupt archives land here too
+            raise PretrainedError(f"{e} (read as torch weights with weights_only=True)") from None
         kind = "torch"
     else:
         try:

@@ -3,7 +3,7 @@ file of a run holds what, how the trainer writes it (always atomically) and how 
 
 `RunDir(path)` is the object every reader uses (the app, the export, the explainer): paths of every
 file, `read_*`, modification times, `dataset_dir()`, `classes()`; `list_runs(root)` is the one listing
-of runs. The module-level functions are the same operations on a path, kept for the trainer.
+of runs.
 
 Layout of runs/<name>/:
   config.json, progress.json, summary.csv, scores.parquet, embedding.parquet, checkpoint.pt, train.log,
@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-import sys
+import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,40 @@ CLEAN_HISTORY = ("clean_loss", "clean_p_label", "clean_margin", "clean_pred", "c
                  "clean_flip_agree")
 STATES = ("running", "done", "failed", "stopped")
 _STR_COLUMNS = ("sample_id", "label", "pred", "true_label", "split")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint (or weights file) that is refused; the message is one line naming the file."""
+
+
+_GLOBAL = re.compile(r"unsupported GLOBAL ([\w.]+)")
+
+
+def load_torch_file(path: str | os.PathLike, map_location: str = "cpu", what: str = "checkpoint") -> Any:
+    """torch.load(path, weights_only=True), its failures answered with one line naming the file.
+    torch's own message advises retrying with weights_only=False, which would run whatever code the
+    file holds; that advice is never passed on: a file naming code is refused as hostile."""
+    import pickle
+
+    import torch
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, AttributeError,
+            ImportError, KeyError, TypeError, IndexError) as e:
+        text = str(e)
+        found = _GLOBAL.search(text)
+        if found:
+            raise CheckpointError(f"{path}: refused to load: it holds Python code or objects ({found.group(1)}), "
+                                  f"which a {what} never holds; nothing in it was run") from None
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not _TORCH_ADVICE.search(ln)]
+        detail = (lines[0] if lines else type(e).__name__)[:200]
+        raise CheckpointError(f"{path}: not a {what} this tool can read ({detail})") from None
+
+
+_TORCH_ADVICE = re.compile(r"weights.only|Weights only|trusted source|file an issue|documentation of torch",
+                           re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -153,9 +187,12 @@ class RunDir:
         return df
 
     def read_checkpoint(self, map_location: str = "cpu") -> dict:
-        """checkpoint.pt loaded with weights_only=True."""
-        import torch
-        return torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
+        """checkpoint.pt loaded with weights_only=True; CheckpointError (one line) when it cannot be."""
+        ckpt = load_torch_file(self.checkpoint_path, map_location)
+        if not isinstance(ckpt, dict):
+            raise CheckpointError(f"{self.checkpoint_path}: not a checkpoint this tool can read "
+                                  f"(it holds a {type(ckpt).__name__}, not a dict)")
+        return ckpt
 
     def final_test_acc(self) -> float | None:
         """The last measured test accuracy, or None."""
@@ -413,78 +450,3 @@ def runs_table(runs_root: str | os.PathLike) -> pd.DataFrame:
                      "arch": cfg.get("arch", ""), "epochs_done": int(len(summ)), "epochs": cfg.get("epochs"),
                      "best_test_acc": float(acc.max()) if acc.notna().any() else float("nan"), "created": created})
     return pd.DataFrame(rows, columns=RUNS_TABLE_COLUMNS)
-
-
-# ---------------------------------------------------------------------------------- the same on a path
-# (the trainer's calls; it moves to RunDir next)
-
-def read_config(run: str | os.PathLike) -> dict:
-    return RunDir(run).read_config()
-
-
-def read_progress(run: str | os.PathLike) -> dict | None:
-    return RunDir(run).read_progress()
-
-
-def read_summary(run: str | os.PathLike) -> pd.DataFrame:
-    return RunDir(run).read_summary()
-
-
-def read_scores(run: str | os.PathLike) -> pd.DataFrame:
-    return RunDir(run).read_scores()
-
-
-def read_embedding(run: str | os.PathLike) -> pd.DataFrame:
-    return RunDir(run).read_embedding()
-
-
-def read_checkpoint(run: str | os.PathLike, map_location: str = "cpu") -> dict:
-    return RunDir(run).read_checkpoint(map_location)
-
-
-def history_epochs(run: str | os.PathLike, kind: str = "epoch") -> list[int]:
-    return RunDir(run).history_epochs(kind)
-
-
-def history_sample_ids(run: str | os.PathLike) -> pd.Index:
-    return RunDir(run).history_sample_ids()
-
-
-def history_matrix(run: str | os.PathLike, column: str) -> tuple[list[int], np.ndarray]:
-    return RunDir(run).history_matrix(column)
-
-
-def read_history(run: str | os.PathLike, columns: Iterable[str] = ("loss", "margin", "p_label")) -> pd.DataFrame:
-    return RunDir(run).read_history(columns)
-
-
-def sample_history(run: str | os.PathLike, sample_id: str) -> pd.DataFrame:
-    return RunDir(run).sample_history(sample_id)
-
-
-def is_finished(run: str | os.PathLike) -> bool:
-    return RunDir(run).is_finished()
-
-
-def write_progress(run: str | os.PathLike, progress: dict) -> None:
-    RunDir(run).write_progress(progress)
-
-
-def write_summary(run: str | os.PathLike, rows: list[dict]) -> None:
-    RunDir(run).write_summary(rows)
-
-
-def write_sample_ids(run: str | os.PathLike, sample_ids: list[str]) -> None:
-    RunDir(run).write_sample_ids(sample_ids)
-
-
-def write_history(run: str | os.PathLike, kind: str, epoch: int, signals: dict[str, np.ndarray]) -> None:
-    RunDir(run).write_history(kind, epoch, signals)
-
-
-def truncate(run: str | os.PathLike, epoch: int) -> None:
-    RunDir(run).truncate(epoch)
-
-
-def write_checkpoint(run: str | os.PathLike, checkpoint: dict) -> None:
-    RunDir(run).write_checkpoint(checkpoint)

@@ -206,7 +206,7 @@ def test_load_errors(tmp_path):
     with pytest.raises(ValueError, match="no checkpoint"):
         Explainer.load(tmp_path)
     (tmp_path / "checkpoint.pt").write_bytes(b"\x00garbage" * 10)
-    with pytest.raises(ValueError, match="cannot read checkpoint"):
+    with pytest.raises(ValueError, match="not a checkpoint this tool can read"):
         Explainer.load(tmp_path)
     ck = _checkpoint(build_model("compact", 5), "compact", 64)
     torch.save(ck, tmp_path / "checkpoint.pt")                  # 5-way head, 7 class names
@@ -230,7 +230,7 @@ def test_load_refuses_code(tmp_path):
     marker = tmp_path / "pwned"
     ck = _checkpoint(build_model("compact", 7), "compact", 64, extra=_Evil(marker))
     torch.save(ck, tmp_path / "checkpoint.pt")
-    with pytest.raises(ValueError, match="cannot read checkpoint"):
+    with pytest.raises(ValueError, match="refused to load: it holds Python code"):
         Explainer.load(tmp_path)
     assert not marker.exists()
 

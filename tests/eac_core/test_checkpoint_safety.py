@@ -1,0 +1,107 @@
+"""Hostile checkpoint files (issue 9, hole 5): a checkpoint.pt that holds code, or no checkpoint at all,
+is answered with one line that never passes on torch's advice to retry with weights_only=False, and
+nothing in the file runs. Covers the trainer (--resume), RunDir, the app's explainer and --pretrained."""
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from eac_core import train
+from eac_core.infer import Explainer
+from eac_core.models import build_model
+from eac_core.pretrained import PretrainedError, load_pretrained
+from eac_core.rundir import CheckpointError, RunDir
+from test_data import make_shapes_dataset
+
+FAST = ["--preset", "demo", "--image-size", "32", "--batch-size", "16", "--threads", "1", "--epochs", "1"]
+
+
+class _Evil:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _hostile(path: Path, kind: str, marker: Path) -> str:
+    """Write a hostile checkpoint of `kind` at `path`; returns the reason the message must give."""
+    if kind == "code":
+        torch.save({"model": {}, "epoch": 1, "x": _Evil(marker)}, path)
+        return ("refused to load: it holds Python code or objects (posix.system), which a checkpoint never "
+                "holds; nothing in it was run")
+    if kind == "garbage":
+        path.write_bytes(b"this is not a torch file at all")
+        return "not a checkpoint this tool can read"
+    if kind == "empty":
+        path.write_bytes(b"")
+        return "not a checkpoint this tool can read"
+    good = path.with_suffix(".good")
+    torch.save({"model": {"w": torch.zeros(1000)}, "epoch": 1}, good)
+    path.write_bytes(good.read_bytes()[:300])
+    good.unlink()
+    return "not a checkpoint this tool can read"
+
+
+KINDS = ["code", "garbage", "empty", "truncated"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_read_checkpoint_one_line_no_unsafe_advice(tmp_path, kind):
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    marker = tmp_path / "pwned"
+    reason = _hostile(run.checkpoint_path, kind, marker)
+    with pytest.raises(CheckpointError) as e:
+        run.read_checkpoint()
+    msg = str(e.value)
+    assert isinstance(e.value, ValueError)
+    assert msg.startswith(f"{run.checkpoint_path}: {reason}")
+    assert "\n" not in msg and "weights_only" not in msg and "trusted" not in msg.lower()
+    assert not marker.exists()
+    with pytest.raises(ValueError) as e2:            # the app's explainer reads the same file
+        Explainer.load(run.path)
+    assert "weights_only" not in str(e2.value) and "\n" not in str(e2.value) and reason in str(e2.value)
+    with pytest.raises(PretrainedError) as e3:       # and --pretrained
+        load_pretrained(build_model("compact", 3), run.checkpoint_path)
+    assert "weights_only=False" not in str(e3.value) and "\n" not in str(e3.value)
+    assert not marker.exists()
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("ckpt")
+    ds = make_shapes_dataset(base / "ds", n_train=12, n_test=3)
+    out = base / "run"
+    assert train.main(["--dataset", str(ds), "--out", str(out), *FAST]) == 0
+    return ds, out
+
+
+def test_resume_on_a_malicious_checkpoint_is_one_line(finished_run, tmp_path, capsys):
+    ds, done = finished_run
+    run = tmp_path / "run"
+    shutil.copytree(done, run)
+    marker = tmp_path / "pwned"
+    reason = _hostile(run / "checkpoint.pt", "code", marker)
+    capsys.readouterr()
+    assert train.main(["--dataset", str(ds), "--out", str(run), "--resume", *FAST]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {run / 'checkpoint.pt'}: {reason}\n"
+    assert not marker.exists()
+
+
+def test_resume_without_a_config_is_refused_and_writes_nothing(finished_run, tmp_path, capsys):
+    ds, _ = finished_run
+    out = tmp_path / "no_config"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"keep me")
+    assert train.main(["--dataset", str(ds), "--out", str(out), "--resume", *FAST]) == 1
+    assert capsys.readouterr().err == (f"error: --resume: {out} holds no run to resume (no config); "
+                                       "drop --resume to start one\n")
+    assert (out / "checkpoint.pt").read_bytes() == b"keep me"
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "progress.json"]
