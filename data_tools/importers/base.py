@@ -182,6 +182,18 @@ def sniff_delimiter(header_line: str) -> str:
     return best if counts[best] else ","
 
 
+MAX_CELL = 131_072   # characters in one CSV cell (the csv module's default limit); longer rejects the row
+
+
+def is_utf8(text: str) -> bool:
+    """False for text holding undecodable bytes (read with surrogateescape)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 @dataclass
 class Table:
     """A CSV read as strings: its columns and (row number, cells by column) for each data row."""
@@ -200,14 +212,21 @@ def read_table(path: Path, *, header: list[str] | None = None) -> Table:
     text = read_text(path)
     first = text.lstrip("\r\n").split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first))
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))   # an oversized cell rejects its row, not the file
     try:
         records = [(i, r) for i, r in enumerate(reader, start=1)]
     except csv.Error as e:
         raise ImportFailure(f"{path}: not a readable CSV ({e})") from None
+    finally:
+        csv.field_size_limit(limit)
     records = [(i, r) for i, r in records if any(cell.strip() for cell in r)]
     if header is None:
         columns = [c.strip() for c in records[0][1]]
         records = records[1:]
+        if not all(is_utf8(c) for c in columns):
+            raise ImportFailure(f"{path}: the header row is not valid UTF-8 ({first.rstrip(chr(13))}); "
+                                "save the file as UTF-8 and import again")
         if len(set(columns)) != len(columns):
             dup = sorted({c for c in columns if columns.count(c) > 1})
             raise ImportFailure(f"{path}: repeated column name(s) in the header: {', '.join(dup)}")
@@ -219,6 +238,9 @@ def read_table(path: Path, *, header: list[str] | None = None) -> Table:
     for i, cells in records:
         if len(cells) != len(columns):
             bad.append((i, f"has {len(cells)} fields, the header has {len(columns)}"))
+        elif any(len(cell) > MAX_CELL for cell in cells):
+            col, cell = next((c, v) for c, v in zip(columns, cells) if len(v) > MAX_CELL)
+            bad.append((i, f"cell in column '{col}' has {len(cell):,} characters (limit {MAX_CELL:,})"))
         else:
             rows.append((i, dict(zip(columns, cells))))
     return Table(path=path, columns=columns, rows=rows, bad_rows=bad)

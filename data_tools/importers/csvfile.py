@@ -16,6 +16,7 @@ from data_tools.importers.base import (
     require_columns,
     unique_ids,
 )
+from data_tools.paths import PathEscapeError, RootGuard
 
 NAME = "csv"
 HELP = "any CSV: --path-col, --label-col, optional --split-col (default: the only *.csv in --root)"
@@ -38,6 +39,16 @@ def _column(table_columns: list[str], given: str | None, default: str) -> str | 
     return given if given else (default if default in table_columns else None)
 
 
+def _relative(guard: RootGuard, path: str) -> str:
+    """The path relative to --root where it names a place inside it (an absolute path too), so the
+    sample_id made from it is the same however the CSV spells it; anything else as given (the
+    validation rejects it with its reason)."""
+    try:
+        return guard.relative(path)
+    except PathEscapeError:
+        return path
+
+
 def collect(opts: ImportOptions) -> Collected:
     path = find_csv(opts)
     table = read_table(path)
@@ -48,7 +59,8 @@ def collect(opts: ImportOptions) -> Collected:
     used = {opts.path_col, opts.label_col, split_col, id_col, group_col}
     shown = display_path(path, opts.root)
     records = bad_row_records(table, shown)
-    paths = [cells[opts.path_col].strip().replace("\\", "/") for _, cells in table.rows]
+    guard = RootGuard(opts.root.resolve())
+    paths = [_relative(guard, cells[opts.path_col].strip().replace("\\", "/")) for _, cells in table.rows]
     for (i, cells), rel, sid in zip(table.rows, paths, unique_ids(paths)):
         rec = Record(file=shown, row=i, sample_id=cells[id_col].strip() if id_col else sid, path=rel,
                      label=cells[opts.label_col])

@@ -25,7 +25,7 @@ import pandas as pd
 
 from data_tools import faces, manifest
 from data_tools.images import ImageError, load_image, printable, probe_image, write_image
-from data_tools.importers.base import Collected, ImportFailure, ImportOptions, Record
+from data_tools.importers.base import Collected, ImportFailure, ImportOptions, Record, is_utf8
 from data_tools.importers.splits import assign_splits
 from data_tools.paths import PathEscapeError, RootGuard
 
@@ -47,14 +47,6 @@ class ImportResult:
 
 def _where(rec: Record) -> str:
     return f"row {rec.row}" if rec.row != "" else f"'{rec.path}'"
-
-
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class _Checker:
@@ -100,7 +92,7 @@ class _Checker:
             rec = self.col.records[i]
             if not rec.sample_id.strip():
                 self.reject(i, "empty sample_id")
-            elif not _utf8(rec.path) or not _utf8(rec.sample_id):
+            elif not is_utf8(rec.path) or not is_utf8(rec.sample_id):
                 self.reject(i, "file name is not valid UTF-8")
             elif not rec.path.strip():
                 self.reject(i, "empty path")

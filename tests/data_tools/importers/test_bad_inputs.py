@@ -198,3 +198,48 @@ def test_labels_only_skips_image_checks(run_import, img_root, reasons):
     res = run_import("csv", img_root, labels_only=True)
     assert list(res.manifest["path"]) == ["img/nope.png"]
     assert reasons(res) == {"../x.png": "path leaves the root through '..'"}  # still refused
+
+
+# -- issue 9: holes 5 and 9 ---------------------------------------------------------------------------
+@pytest.mark.parametrize("header", ["path,label,caf\udce9", "pa\udcfft\udcffh,label", "path,label\udc80"])
+def test_non_utf8_byte_in_the_header_fails_with_the_file_named(run_import, img_root, header):
+    """Hole 5: the import failed with no file named (CLI) or an uncaught UnicodeEncodeError (API)."""
+    path = _csv(img_root, f"{header}\nimg/a.png,happy{',x' if header.count(',') == 2 else ''}\n")
+    with pytest.raises(ImportFailure) as err:
+        run_import("csv", img_root)
+    shown = header.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    assert str(err.value) == (f"{path}: the header row is not valid UTF-8 ({shown}); save the file as "
+                              "UTF-8 and import again")
+
+
+def test_non_utf8_header_through_the_command_line(img_root, tmp_path, capsys):
+    import data_tools.__main__ as cli
+    path = _csv(img_root, "path,label,caf\udce9\nimg/a.png,happy,x\n")
+    rc = cli.main(["import", "--format", "csv", "--root", str(img_root), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert capsys.readouterr().err == (f"error: {path}: the header row is not valid UTF-8 "
+                                       "(path,label,caf\\xe9); save the file as UTF-8 and import again\n")
+
+
+def test_one_oversized_cell_rejects_only_its_row(run_import, img_root, reasons, check_counts):
+    """Hole 9: one cell over the csv module's limit (131,072 characters) refused the whole CSV."""
+    big = "x" * 200_000
+    _csv(img_root, f"path,label,comment\nimg/a.png,happy,fine\nimg/b.png,sad,{big}\nimg/c.png,sad,ok\n"
+                   f"img/d.png,\"{big}\",\n")
+    res = run_import("csv", img_root, test_fraction=0)
+    check_counts(res)
+    assert list(zip(res.report["row"], res.report["reason"])) == [
+        (3, "cell in column 'comment' has 200,000 characters (limit 131,072)"),
+        (5, "cell in column 'label' has 200,000 characters (limit 131,072)")]
+    assert list(res.manifest["path"]) == ["img/a.png", "img/c.png"]
+    assert (res.out / "report.csv").stat().st_size < 2_000       # the huge cell is not copied into the report
+
+
+def test_absolute_paths_under_the_root_get_relative_sample_ids(run_import, img_root, check_counts):
+    """Hole 9: a CSV naming images by absolute paths inside --root got absolute sample_ids."""
+    _csv(img_root, f"path,label\n{img_root / 'img' / 'a.png'},happy\n{img_root}/img/../img/b.png,sad\n"
+                   "img/c.png,sad\n")
+    res = run_import("csv", img_root, test_fraction=0)
+    check_counts(res)
+    assert list(res.manifest["sample_id"]) == ["img/a", "img/b", "img/c"]
+    assert list(res.manifest["path"]) == ["img/a.png", "img/b.png", "img/c.png"]
