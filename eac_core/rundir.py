@@ -357,7 +357,9 @@ class RunDir:
                 np.save(fh, arr)
 
     def truncate(self, epoch: int) -> None:
-        """Cut summary.csv and the history back to `epoch` (for --resume)."""
+        """Cut summary.csv and the history back to `epoch` (for --resume), and remove the temp files a
+        killed trainer left behind. The trainer calls it once as a run starts or resumes."""
+        self.remove_orphan_temps()
         summ = self.read_summary()
         if len(summ):
             self.write_summary(summ[summ["epoch"] <= epoch].to_dict("records"))
@@ -365,6 +367,19 @@ class RunDir:
             for e in self.history_epochs(kind):
                 if e > epoch:
                     self._history_file(kind, e).unlink(missing_ok=True)
+
+    def remove_orphan_temps(self) -> list[Path]:
+        """Delete the atomic-write temp files (`.<name>.<random>.tmp`) of the files only the trainer's
+        main thread writes: checkpoint, scores, summary, embedding, config, history and cache. Safe only
+        while no trainer writes (as a run starts); progress.json's belong to the live heartbeat, job.json's
+        to the app, so those stay. Returns what was removed."""
+        owned = [SCORES, EMBEDDING, CHECKPOINT, SUMMARY, CONFIG]
+        found = [p for name in owned for p in self.path.glob(f".{name}.*.tmp")]
+        for sub in (self.history_dir, self.path_of("cache")):
+            found += list(sub.glob(".*.tmp")) if sub.is_dir() else []
+        for p in found:
+            p.unlink(missing_ok=True)
+        return found
 
     def write_checkpoint(self, checkpoint: dict) -> None:
         import torch

@@ -3,6 +3,7 @@ is answered with one line that never passes on torch's advice to retry with weig
 nothing in the file runs. Covers the trainer (--resume), RunDir, the app's explainer and --pretrained."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import zipfile
@@ -82,10 +83,17 @@ def finished_run(tmp_path_factory) -> tuple[Path, Path]:
     return ds, out
 
 
+def _copy_run(done: Path, run: Path) -> None:
+    """A copy of a run that resumes into itself (the config names its own folder)."""
+    shutil.copytree(done, run)
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "out": str(run)}))
+
+
 def test_resume_on_a_malicious_checkpoint_is_one_line(finished_run, tmp_path, capsys):
     ds, done = finished_run
     run = tmp_path / "run"
-    shutil.copytree(done, run)
+    _copy_run(done, run)
     marker = tmp_path / "pwned"
     reason = _hostile(run / "checkpoint.pt", "code", marker)
     capsys.readouterr()
@@ -105,3 +113,39 @@ def test_resume_without_a_config_is_refused_and_writes_nothing(finished_run, tmp
                                        "drop --resume to start one\n")
     assert (out / "checkpoint.pt").read_bytes() == b"keep me"
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "progress.json"]
+
+
+# -- temp files a killed trainer left behind (issue 9, hole 9) ------------------------------------------
+ORPHANS = [".checkpoint.pt.k1ll3d.tmp", ".scores.parquet.x9.tmp", "history/.epoch_0002.npy.ab.tmp",
+           "cache/.train_32.npy.cd.tmp"]
+
+
+def _plant_orphans(run: Path) -> None:
+    for rel in ORPHANS + [".progress.json.live.tmp", "notes.tmp"]:
+        (run / rel).parent.mkdir(parents=True, exist_ok=True)
+        (run / rel).write_bytes(b"half a file")
+
+
+def _left(run: Path) -> list[str]:
+    return sorted(str(p.relative_to(run)) for p in run.rglob("*.tmp"))
+
+
+def test_truncate_removes_the_trainers_orphan_temp_files(tmp_path):
+    run = RunDir(tmp_path / "run")
+    _plant_orphans(run.path)
+    run.truncate(0)
+    # progress.json is written by the heartbeat thread while the trainer runs, and notes.tmp is no temp
+    # file of the run: both stay
+    assert _left(run.path) == [".progress.json.live.tmp", "notes.tmp"]
+
+
+def test_a_resumed_run_cleans_up_after_a_kill(finished_run, tmp_path, capsys):
+    ds, done = finished_run
+    run = tmp_path / "run"
+    _copy_run(done, run)
+    progress = json.loads((run / "progress.json").read_text())
+    (run / "progress.json").write_text(json.dumps({**progress, "state": "running", "phase": "score"}))
+    _plant_orphans(run)
+    assert train.main(["--dataset", str(ds), "--out", str(run), "--resume", *FAST]) == 0
+    assert _left(run) == [".progress.json.live.tmp", "notes.tmp"]
+    assert RunDir(run).is_finished()
