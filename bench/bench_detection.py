@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _benchlib import DEFAULT_WORK, demo_clean, log, mean_sd, noisy, run_pool, write_result  # noqa: E402
-from eac_core import rundir  # noqa: E402
+from eac_core.rundir import RunDir
 from eac_core.metrics import detection_metrics, noise_mask, signal_table  # noqa: E402
 
 
@@ -96,13 +96,13 @@ def main(argv=None) -> int:
         if ("eac", s) not in timing or ("ce", s) not in timing:
             log(f"seed {s}: incomplete, left out")
             continue
-        eac = rundir.read_scores(dirs[s]["eac"])
-        cfg = rundir.read_config(dirs[s]["eac"])
+        eac = RunDir(dirs[s]["eac"]).read_scores()
+        cfg = RunDir(dirs[s]["eac"]).read_config()
         y = noise_mask(eac)
         t = signal_table(eac, y)
         t["seed"] = s
         sig_rows.append(t)
-        ce = rundir.read_scores(dirs[s]["ce"])
+        ce = RunDir(dirs[s]["ce"]).read_scores()
         yc = noise_mask(ce)
         tc = signal_table(ce, yc)
         tc["seed"] = s
@@ -117,8 +117,8 @@ def main(argv=None) -> int:
                      "eac_train_cpu": sum(te["cpu_parts"][k] for k in ("train_epoch", "evaluate", "score_clean")),
                      "folds_cpu": tc_["cpu_parts"]["folds"], "folds_wall": tc_["wall_parts"]["folds"],
                      "ce_main_cpu": ce_full - tc_["cpu_parts"]["folds"],
-                     "eac_acc": float(rundir.read_summary(dirs[s]["eac"])["test_acc"].iloc[-1]),
-                     "ce_acc": float(rundir.read_summary(dirs[s]["ce"])["test_acc"].iloc[-1]),
+                     "eac_acc": float(RunDir(dirs[s]["eac"]).read_summary()["test_acc"].iloc[-1]),
+                     "ce_acc": float(RunDir(dirs[s]["ce"]).read_summary()["test_acc"].iloc[-1]),
                      "k": int(y.sum()), "n": len(y)})
     if not sig_rows:
         log("no complete seed")

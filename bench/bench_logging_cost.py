@@ -40,7 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _benchlib import DEFAULT_WORK, demo_clean, log, noisy, write_result  # noqa: E402
 from data_tools.manifest import load_dataset  # noqa: E402
-from eac_core import engine, rundir  # noqa: E402
+from eac_core import engine  # noqa: E402
+from eac_core.rundir import RunDir
 from eac_core import train as train_mod  # noqa: E402
 from eac_core.config import PRESET_VALUES  # noqa: E402
 from eac_core.data import AugmentSpec, epoch_order, fixed_erasures, load_cached, make_splits  # noqa: E402
@@ -95,8 +96,8 @@ def measure(mode: str, a, ds, train, test, device, classes) -> dict:
     diff = max(float((p - q).abs().max()) for p, q in zip(model.parameters(), p_log))
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_logging_"))
-    rundir.write_sample_ids(tmp, train.sample_ids)
-    rundir.write_history(tmp, "epoch", 1, warm.signals)        # untimed: pays the one-off imports (cleanlab, ...)
+    RunDir(tmp).write_sample_ids(train.sample_ids)
+    RunDir(tmp).write_history("epoch", 1, warm.signals)        # untimed: pays the one-off imports (cleanlab, ...)
     train_mod.write_scores(tmp, train, classes, warm.signals, provisional=True)
     erasures = fixed_erasures(len(train), size, size, pre.get("erase_repeats", 3), 0)
     t = {"log": [], "nolog": [], "persist": [], "log_wall": [], "nolog_wall": [], "persist_wall": []}
@@ -114,7 +115,7 @@ def measure(mode: str, a, ds, train, test, device, classes) -> dict:
             if variant == "log":
                 res, c, w = timed(lambda: engine.train_one_epoch(model, opt, train.images, train.labels, order,
                                                                  epoch=2, seed=0, true_labels=train.true_labels, **kw))
-                _, pc, pw = timed(lambda: (rundir.write_history(tmp, "epoch", 2 + r, res.signals),
+                _, pc, pw = timed(lambda: (RunDir(tmp).write_history("epoch", 2 + r, res.signals),
                                            train_mod.write_scores(tmp, train, classes, res.signals, provisional=True)))
                 t["persist"].append(pc)
                 t["persist_wall"].append(pw)

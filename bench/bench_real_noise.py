@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _benchlib import DEFAULT_WORK, log, write_result  # noqa: E402
 from data_tools.manifest import load_dataset  # noqa: E402
-from eac_core import rundir  # noqa: E402
+from eac_core.rundir import RunDir
 from eac_core.data import epoch_generator, epoch_order, batches, load_cached, make_splits, normalise, shift_and_mirror  # noqa: E402
 from eac_core.preprocess import Preprocessing  # noqa: E402
 from eac_core.scores import CANDIDATES, cleanlab_suspicion  # noqa: E402
@@ -184,7 +184,7 @@ def run_anchors(ds_dir: Path, work: Path, epochs: int, folds: int, seed: int) ->
 def run_product(ds_dir: Path, out: Path, args: list[str], threads: int) -> dict:
     """One trainer run (cached when finished): its process CPU seconds from wait4."""
     t_file = out / "bench_timing.json"
-    if t_file.is_file() and rundir.is_finished(out):
+    if t_file.is_file() and RunDir(out).is_finished():
         return json.loads(t_file.read_text())
     if out.exists():
         import shutil
@@ -249,10 +249,10 @@ def main(argv=None) -> int:
             continue
         out = work / f"product_{mode}{'_' + '_'.join(x.strip('-') for x in extra) if extra else ''}"
         timing = run_product(ds_dir, out, ["--mode", mode, *extra], a.threads)
-        scores = rundir.read_scores(out)
-        summary = rundir.read_summary(out)
+        scores = RunDir(out).read_scores()
+        summary = RunDir(out).read_summary()
         test_acc = float(summary["test_acc"].iloc[-1])
-        cfg = rundir.read_config(out)
+        cfg = RunDir(out).read_config()
         add(f"product {mode} ({cfg['arch']}, {cfg['epochs']} ep), `suspicion` = {scores['suspicion_signal'].iloc[0]}",
             scores["suspicion"].to_numpy(), test_acc, timing["cpu_s"])
         sub = scores.iloc[pos]

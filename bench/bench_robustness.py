@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _benchlib import (CKPLUS, DEFAULT_WORK, ckplus, demo_clean, finished, log, mean_sd, noisy,  # noqa: E402
                        run_pool, write_result)
-from eac_core import rundir  # noqa: E402
+from eac_core.rundir import RunDir
 
 
 def main(argv=None) -> int:
@@ -78,11 +78,11 @@ def main(argv=None) -> int:
     for (dname, rate, mode, s), out in cells.items():
         if not finished(out):
             continue
-        summ = rundir.read_summary(out)
-        cfg = rundir.read_config(out)
+        summ = RunDir(out).read_summary()
+        cfg = RunDir(out).read_config()
         rows.append({"dataset": dname, "rate": rate, "mode": mode, "seed": s, "acc": float(summ["test_acc"].iloc[-1]),
                      "best": float(summ["test_acc"].max()), "epochs": cfg["epochs"], "arch": cfg["arch"],
-                     "size": cfg["image_size"], "n_train": int(len(rundir.read_scores(out)))})
+                     "size": cfg["image_size"], "n_train": int(len(RunDir(out).read_scores()))})
     if not rows:
         log("no finished run")
         return 1

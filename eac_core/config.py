@@ -111,7 +111,7 @@ PRESET_VALUES: dict[str, dict[str, Any]] = {
     # network at chance for 4+ epochs on the demo (measured), because consistency is trivially met early.
     # real faces on a CPU, chosen on FER2013 real noise (bench/bench_real_noise.py, bench/README.md)
     "cpu": dict(arch="cnn", image_size=48, epochs=16, batch_size=128, optimizer="sgd", lr=0.1, weight_decay=5e-4,
-                schedule="onecycle", crop_pad=4, hflip_p=0.5, dropout=0.4, erase_repeats=2),
+                schedule="onecycle", crop_pad=4, hflip_p=0.5, dropout=0.4, erase_repeats=2, lam_warmup=4.0),
     "demo": dict(arch="compact", image_size=48, epochs=8, batch_size=64, lr=1e-3, erase_repeats=2, lam_warmup=3.0),
 }
 PAPER_LR = {"resnet18": 2e-4}          # the paper's ResNet-18 learning rate

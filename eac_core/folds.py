@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from data_tools import atomic
-from eac_core import rundir
+from eac_core.rundir import RunDir
 from eac_core.config import TrainConfig
 from eac_core.data import Split, epoch_order
 from eac_core.engine import StepContext, score_clean, train_one_epoch
@@ -85,7 +84,7 @@ def run_folds(cfg: TrainConfig, train: Split, classes: list[str], spec: Preproce
     res = oos_probabilities(cfg, train.images, train.labels, len(classes), spec, ctx, progress)
     if res is None or out is None:
         return
-    table = rundir.read_scores(out)
+    table = RunDir(out).read_scores()
     extra = oos_columns(res[0], res[1], train.labels, classes)
     table = pd.concat([table.drop(columns=[c for c in extra.columns if c in table.columns]), extra], axis=1)
-    atomic.write_parquet(Path(out) / rundir.SCORES, table)
+    RunDir(out).write_scores(table)

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from eac_core import rundir
+from eac_core.rundir import RunDir
 
 
 class StopFlag:
@@ -78,7 +78,7 @@ class Progress:
             snapshot = dict(self.state)
             self._dirty = False
         try:
-            rundir.write_progress(self.run, snapshot)
+            RunDir(self.run).write_progress(snapshot)
         except OSError:
             pass
 

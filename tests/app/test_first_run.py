@@ -58,13 +58,13 @@ def test_a_second_launch_opens_the_existing_audit(project, app):
 
 
 def test_provisional_ranking_is_marked(project, app):
-    from eac_core import rundir
+    from eac_core.rundir import RunDir
     run = run_path(project)
     s = pd.read_parquet(run / "scores.parquet")
     s["provisional"] = True
     s.to_parquet(run / "scores.parquet", index=False)
-    prog = rundir.read_progress(run)
-    rundir.write_progress(run, {**prog, "state": "running", "epoch": 1, "epochs": 12, "pid": None})
+    prog = RunDir(run).read_progress()
+    RunDir(run).write_progress({**prog, "state": "running", "epoch": 1, "epochs": 12, "pid": None})
     app.run()
     assert not app.exception
     assert any("Provisional ranking" in w.value for w in app.warning)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eac_core import rundir
+from eac_core.rundir import RunDir
 from test_data import make_shapes_dataset
 
 pytestmark = pytest.mark.slow
@@ -33,14 +33,14 @@ def test_two_process_gloo_scores_every_sample_once(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
     assert proc.returncode == 0, err[-3000:]
-    s = rundir.read_scores(out)
+    s = RunDir(out).read_scores()
     assert len(s) == 45 and s["sample_id"].is_unique
     assert sorted(s["sample_id"]) == sorted(f"train{i:04d}" for i in range(45))
     assert np.isfinite(s[["loss", "p_label", "margin", "flip_consistency", "aum"]].to_numpy()).all()
-    _, m = rundir.history_matrix(out, "loss")
+    _, m = RunDir(out).history_matrix("loss")
     assert np.isfinite(m).all() and m.shape == (2, 45)
-    cfg = rundir.read_config(out)
+    cfg = RunDir(out).read_config()
     assert cfg["world_size"] == 2
-    summ = rundir.read_summary(out)
+    summ = RunDir(out).read_summary()
     assert summ["epoch"].tolist() == [1, 2]
-    assert rundir.read_progress(out)["state"] == "done"
+    assert RunDir(out).read_progress()["state"] == "done"

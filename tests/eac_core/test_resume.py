@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eac_core import rundir
+from eac_core.rundir import RunDir
 from test_data import make_shapes_dataset
 
 pytestmark = pytest.mark.slow
@@ -44,7 +44,7 @@ def test_resume_after_sigkill_matches_uninterrupted(dataset, tmp_path):
     try:
         deadline = time.time() + 240
         while time.time() < deadline:
-            p = rundir.read_progress(killed) or {}
+            p = RunDir(killed).read_progress() or {}
             if p.get("epoch") == 2 and p.get("phase") == "train" and p.get("step", 0) >= 1:
                 break
             assert proc.poll() is None, "training ended before it could be killed"
@@ -57,23 +57,23 @@ def test_resume_after_sigkill_matches_uninterrupted(dataset, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=30)
-    assert rundir.read_checkpoint(killed)["epoch"] == 1
-    assert rundir.read_progress(killed)["state"] == "running"          # a SIGKILL leaves no goodbye
+    assert RunDir(killed).read_checkpoint()["epoch"] == 1
+    assert RunDir(killed).read_progress()["state"] == "running"          # a SIGKILL leaves no goodbye
 
     res = subprocess.run(_cmd(dataset, killed, "--resume"), cwd=ROOT, env=_env(), capture_output=True, text=True,
                          timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert rundir.read_progress(killed)["state"] == "done"
-    a, b = rundir.read_scores(full), rundir.read_scores(killed)
+    assert RunDir(killed).read_progress()["state"] == "done"
+    a, b = RunDir(full).read_scores(), RunDir(killed).read_scores()
     assert list(a.columns) == list(b.columns) and (a["sample_id"] == b["sample_id"]).all()
     num = [c for c in a.columns if a[c].dtype.kind == "f"]
     np.testing.assert_allclose(b[num].to_numpy(), a[num].to_numpy(), rtol=0, atol=1e-6)
     assert (a["rank"] == b["rank"]).all() and (a["pred"] == b["pred"]).all()
-    sa, sb = rundir.read_summary(full), rundir.read_summary(killed)
+    sa, sb = RunDir(full).read_summary(), RunDir(killed).read_summary()
     assert sb["epoch"].tolist() == [1, 2, 3]
     cols = ["loss", "ce_loss", "att_loss", "train_acc", "test_acc", "lr"]
     np.testing.assert_allclose(sb[cols].to_numpy(), sa[cols].to_numpy(), rtol=0, atol=1e-6)
-    assert rundir.history_epochs(killed) == [1, 2, 3] and rundir.history_epochs(killed, "clean") == [2, 3]
+    assert RunDir(killed).history_epochs() == [1, 2, 3] and RunDir(killed).history_epochs("clean") == [2, 3]
 
 
 def test_sigterm_stops_cleanly(dataset, tmp_path):
@@ -82,7 +82,7 @@ def test_sigterm_stops_cleanly(dataset, tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 120
-        while time.time() < deadline and ((rundir.read_progress(out) or {}).get("phase") != "train"):
+        while time.time() < deadline and ((RunDir(out).read_progress() or {}).get("phase") != "train"):
             time.sleep(0.1)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
@@ -90,5 +90,5 @@ def test_sigterm_stops_cleanly(dataset, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=30)
-    p = rundir.read_progress(out)
+    p = RunDir(out).read_progress()
     assert p["state"] == "stopped" and p["error"] is None

@@ -1,7 +1,6 @@
 """eac_core.rundir: the run directory's writers and the reading API the app uses."""
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -10,64 +9,65 @@ import pandas as pd
 import pytest
 
 from eac_core import rundir
+from eac_core.rundir import RunDir
 
 
 def _history_run(run, n=500, epochs=6):
     ids = [f"{i:05d}" for i in range(n)]
-    rundir.write_sample_ids(run, ids)
+    RunDir(run).write_sample_ids(ids)
     for e in range(1, epochs + 1):
         sig = {k: np.full(n, e * 10 + j, np.float32) for j, k in enumerate(rundir.TRAIN_HISTORY)}
         sig["loss"] = np.arange(n, dtype=np.float32) + e
-        rundir.write_history(run, "epoch", e, sig)
-    rundir.write_history(run, "clean", 3, {"loss": np.full(n, 0.5, np.float32), "margin": np.arange(n) * 1.0})
+        RunDir(run).write_history("epoch", e, sig)
+    RunDir(run).write_history("clean", 3, {"loss": np.full(n, 0.5, np.float32), "margin": np.arange(n) * 1.0})
     return ids
 
 
 def test_history_roundtrip_and_sample_history(tmp_path):
     ids = _history_run(tmp_path)
-    h = rundir.sample_history(tmp_path, "00007")
+    h = RunDir(tmp_path).sample_history("00007")
     assert h["epoch"].tolist() == [1, 2, 3, 4, 5, 6]
     assert h["loss"].tolist() == [8, 9, 10, 11, 12, 13]
     assert h["margin"].tolist() == [12, 22, 32, 42, 52, 62]
     assert h["clean_margin"].iloc[2] == 7 and np.isnan(h["clean_margin"].iloc[0])
-    epochs, m = rundir.history_matrix(tmp_path, "loss")
+    epochs, m = RunDir(tmp_path).history_matrix("loss")
     assert epochs == [1, 2, 3, 4, 5, 6] and m.shape == (6, 500) and m[2, 4] == 7
-    long = rundir.read_history(tmp_path, ["loss", "clean_loss"])
+    long = RunDir(tmp_path).read_history(["loss", "clean_loss"])
     assert len(long) == 6 * 500 and long["sample_id"].iloc[501] == ids[1]
     assert long.loc[(long.epoch == 3) & (long.sample_id == "00002"), "clean_loss"].item() == 0.5
     with pytest.raises(KeyError, match="not in this run"):
-        rundir.sample_history(tmp_path, "nope")
+        RunDir(tmp_path).sample_history("nope")
 
 
 def test_sample_history_is_fast(tmp_path):
     _history_run(tmp_path, n=50_000, epochs=20)
-    rundir.sample_history(tmp_path, "00001")                  # warm the id index
+    RunDir(tmp_path).sample_history("00001")                  # warm the id index
     t = time.perf_counter()
     for sid in ("00002", "49999", "12345"):
-        rundir.sample_history(tmp_path, sid)
+        RunDir(tmp_path).sample_history(sid)
     assert (time.perf_counter() - t) / 3 < 0.05
 
 
 def test_truncate_cuts_summary_and_history(tmp_path):
     _history_run(tmp_path, n=10, epochs=4)
-    rundir.write_summary(tmp_path, [{"epoch": e, "loss": 1.0 / e} for e in range(1, 5)])
-    rundir.truncate(tmp_path, 2)
-    assert rundir.read_summary(tmp_path)["epoch"].tolist() == [1, 2]
-    assert rundir.history_epochs(tmp_path) == [1, 2]
-    assert rundir.history_epochs(tmp_path, "clean") == []
+    RunDir(tmp_path).write_summary([{"epoch": e, "loss": 1.0 / e} for e in range(1, 5)])
+    RunDir(tmp_path).truncate(2)
+    assert RunDir(tmp_path).read_summary()["epoch"].tolist() == [1, 2]
+    assert RunDir(tmp_path).history_epochs() == [1, 2]
+    assert RunDir(tmp_path).history_epochs("clean") == []
 
 
 def test_progress_list_runs_and_finished(tmp_path):
     run = tmp_path / "r1"
     run.mkdir()
-    assert rundir.read_progress(run) is None and not rundir.is_finished(run)
+    assert RunDir(run).read_progress() is None and not RunDir(run).is_finished()
     (run / "config.json").write_text('{"dataset": "d", "mode": "eac", "arch": "compact", "epochs": 3}')
-    rundir.write_summary(run, [{"epoch": 1, "test_acc": 0.5}, {"epoch": 2, "test_acc": 0.7}])
-    rundir.write_progress(run, {"state": "done"})
-    assert not rundir.is_finished(run)                           # no scores yet
+    RunDir(run).write_summary([{"epoch": 1, "test_acc": 0.5}, {"epoch": 2, "test_acc": 0.7}])
+    RunDir(run).write_progress({"state": "done"})
+    assert not RunDir(run).is_finished()                           # no scores yet
     pd.DataFrame({"sample_id": ["001"], "suspicion": [0.1]}).to_parquet(run / "scores.parquet")
-    assert rundir.is_finished(run)
-    assert rundir.read_scores(run)["sample_id"].tolist() == ["001"]
+    assert RunDir(run).is_finished()
+    assert RunDir(run).read_scores()["sample_id"].tolist() == ["001"]
     (tmp_path / "not_a_run").mkdir()
     assert [r.name for r in rundir.list_runs(tmp_path)] == ["r1"]
     runs = rundir.runs_table(tmp_path)
@@ -191,8 +191,8 @@ def test_classes_from_dataset_then_scores(tmp_path):
 def test_module_functions_are_the_rundir_methods(tmp_path):
     """The trainer's module-level calls and RunDir read and write the same files."""
     r = rundir.RunDir(tmp_path)
-    rundir.write_progress(tmp_path, {"state": "done"})
+    RunDir(tmp_path).write_progress({"state": "done"})
     assert r.read_progress() == {"state": "done"}
     _history_run(r, n=4, epochs=2)
-    assert r.history_epochs() == rundir.history_epochs(tmp_path) == [1, 2]
-    assert r.sample_history("00001").equals(rundir.sample_history(tmp_path, "00001"))
+    assert r.history_epochs() == RunDir(tmp_path).history_epochs() == [1, 2]
+    assert r.sample_history("00001").equals(RunDir(tmp_path).sample_history("00001"))
