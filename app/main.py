@@ -9,7 +9,15 @@ if str(_ROOT) not in sys.path:  # works from a fresh checkout without `pip insta
 import eac_core  # noqa: E402,F401  (sets the OpenMP wait policy before torch loads)
 import streamlit as st  # noqa: E402
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 st.set_page_config(page_title="FER label audit", page_icon=":material/face:", layout="wide")
+_address = st.get_option("server.address")
+if _address not in LOOPBACK:   # app/.streamlit/config.toml says 127.0.0.1: someone asked for this
+    st.sidebar.warning(f"Listening on {_address or 'every network interface'}: other computers on the "
+                       "network can open this app and its data. Start it without --server.address (or "
+                       "with --server.address 127.0.0.1) to keep it on this computer.",
+                       icon=":material/public:")
 st.navigation([
     st.Page("views/review.py", title="Review", icon=":material/fact_check:", default=True),
     st.Page("views/data.py", title="Data", icon=":material/folder_open:"),
