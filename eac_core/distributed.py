@@ -84,3 +84,10 @@ def gather_by_index(info: DistInfo, n: int, index: np.ndarray, arrays: dict[str,
             _, first = np.unique(idx, return_index=True)
             out[k][idx[first]] = a[first]
     return out
+
+
+def ddp(model: torch.nn.Module, info: DistInfo, device: torch.device) -> torch.nn.Module:
+    """The model wrapped in DistributedDataParallel under torchrun (itself otherwise)."""
+    if not info.enabled:
+        return model
+    return torch.nn.parallel.DistributedDataParallel(model, device_ids=[info.local_rank] if device.type == "cuda" else None)

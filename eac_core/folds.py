@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 from eac_core.rundir import RunDir
 from eac_core.config import TrainConfig
 from eac_core.data import Split, epoch_order
+from eac_core.distributed import ddp
 from eac_core.engine import StepContext, score_clean, train_one_epoch
 from eac_core.recipe import build_training
 from eac_core.preprocess import Preprocessing
@@ -39,10 +39,7 @@ def oos_probabilities(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray, 
         tr, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
         steps = -(-len(epoch_order(len(tr), cfg.seed, 1, info.rank, info.world)) // cfg.batch_size)
         t = build_training(cfg, num_classes, steps, ctx.device, seed=cfg.seed + 1000 * (f + 1))
-        net = t.model
-        if info.enabled:
-            cuda = ctx.device.type == "cuda"
-            net = torch.nn.parallel.DistributedDataParallel(t.model, device_ids=[info.local_rank] if cuda else None)
+        net = ddp(t.model, info, ctx.device)
         x_tr, y_tr = images[tr], labels[tr]
         for epoch in range(1, cfg.epochs + 1):
             order = epoch_order(len(tr), cfg.seed + 7919 * (f + 1), epoch, info.rank, info.world)

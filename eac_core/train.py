@@ -19,7 +19,7 @@ import torch
 from data_tools.manifest import ManifestError, load_dataset
 from eac_core.config import ConfigError, TrainConfig, available_cores, build_parser, cuda_available, resolve
 from eac_core.data import DataError, epoch_order, fixed_erasures, load_cached, make_splits
-from eac_core.distributed import DistInfo, barrier, init_from_env, shutdown
+from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, shutdown
 from eac_core.engine import NonFiniteLoss, StepContext, Stopped, evaluate, score_clean, train_one_epoch, unwrap
 from eac_core.pretrained import layout_of
 from eac_core.progress import Progress, StopFlag
@@ -139,9 +139,7 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
         write_config(run_dir, cfg, info, device, classes)
         run_dir.truncate(start)
         run_dir.write_sample_ids(train.sample_ids)
-    net = tr.model
-    if info.enabled:
-        net = torch.nn.parallel.DistributedDataParallel(tr.model, device_ids=[info.local_rank] if device.type == "cuda" else None)
+    net = ddp(tr.model, info, device)
     reporter = Reporter(progress, cfg.epochs, steps, info.world, main_rank)
     ctx = StepContext(device=device, spec=tr.spec, dist=info, amp=device.type == "cuda", channels_last=device.type == "cuda",
                       workers=cfg.workers, should_stop=stop, on_step=reporter.on_step)
@@ -166,12 +164,8 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
             progress.update(phase="score")
             clean = score_clean(net, train.images, train.labels, batch_size=cfg.batch_size, ctx=ctx, erasures=erasures)
         if main_rank:
-            summary.append({"epoch": epoch, "loss": res.loss, "ce_loss": res.ce_loss, "att_loss": res.att_loss,
-                            "train_acc": res.train_acc, "train_acc_true": res.train_acc_true, "test_acc": test_acc,
-                            "lr": lr, "seconds": round(reporter.epoch_seconds(), 3),
-                            "images_per_sec": round(res.images_per_sec * info.world, 1)})
-            persist_epoch(run_dir, train, classes, res.signals, clean, summary,
-                          checkpoint(tr, cfg, classes, epoch))
+            summary.append(summary_row(epoch, res, test_acc, lr, reporter.epoch_seconds(), info.world))
+            persist_epoch(run_dir, train, classes, res.signals, clean, summary, checkpoint(tr, cfg, classes, epoch))
     progress.update(phase="score", step=0)
     if start >= cfg.epochs and main_rank and run_dir.is_finished():
         progress.close(state="done", phase="done")
@@ -300,6 +294,13 @@ class Reporter:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def summary_row(epoch: int, res, test_acc: float, lr: float, seconds: float, world: int) -> dict:
+    """One summary.csv row (columns: RunDir's SUMMARY_COLUMNS)."""
+    return {"epoch": epoch, "loss": res.loss, "ce_loss": res.ce_loss, "att_loss": res.att_loss,
+            "train_acc": res.train_acc, "train_acc_true": res.train_acc_true, "test_acc": test_acc, "lr": lr,
+            "seconds": round(seconds, 3), "images_per_sec": round(res.images_per_sec * world, 1)}
 
 
 def persist_epoch(run_dir: RunDir, train, classes: list[str], signals: dict, clean: dict | None,
