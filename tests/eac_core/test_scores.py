@@ -57,3 +57,23 @@ def test_build_scores_contract_and_cleanlab():
     np.testing.assert_allclose(t["suspicion"], expect)
     assert t.loc[t["rank"] == 1, "suspicion"].item() == t["suspicion"].max()
     assert sorted(t["rank"]) == list(range(1, 7))
+
+
+def test_knn_label_agreement_finds_the_label_that_disagrees_with_its_neighbourhood():
+    from eac_core.scores import knn_label_agreement
+    rng = np.random.default_rng(0)
+    centres = np.eye(4)[:2] * 10                        # two tight clusters in 4-D
+    f = np.concatenate([centres[0] + rng.normal(0, 0.1, (20, 4)), centres[1] + rng.normal(0, 0.1, (20, 4))])
+    labels = np.array([0] * 20 + [1] * 20)
+    labels[3] = 1                                       # one wrong label in cluster 0
+    a = knn_label_agreement(f, labels, k=5)
+    assert a[3] == 0.0                                  # none of its 5 neighbours (itself excluded) agrees
+    assert a[20:].min() == 1.0 and np.sort(a[:20])[1] >= 0.8
+    assert np.isnan(knn_label_agreement(f[:1], labels[:1])).all()
+
+
+def test_knn_signal_is_a_candidate_column():
+    from eac_core.scores import CANDIDATES
+    t = pd.DataFrame({"knn_p_label": [1.0, 0.2], "aum": [2.0, -1.0], "loss": [0.1, 2.0]})
+    np.testing.assert_allclose(CANDIDATES["knn_disagree"](t), [0.0, 0.8])
+    assert CANDIDATES["fused_aum_loss_knn"](t)[1] > CANDIDATES["fused_aum_loss_knn"](t)[0]
