@@ -13,8 +13,8 @@ def run_path(home: Path) -> Path:
 
 
 def scores_of(home: Path):
-    from eac_core.rundir import read_scores
-    return read_scores(run_path(home)).sort_values("rank").reset_index(drop=True)
+    from eac_core.rundir import RunDir
+    return RunDir(run_path(home)).read_scores().sort_values("rank").reset_index(drop=True)
 
 
 def audit_of(home: Path):

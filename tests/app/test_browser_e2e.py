@@ -86,9 +86,9 @@ def _press(page, key: str, *, then: str, toast: str | None = None) -> None:
 def _plan(home: Path):
     """The five top suspects, the sixth, the classes, and the keys/expected outcome for each."""
     from data_tools.manifest import load_dataset
-    from eac_core.rundir import read_scores
+    from eac_core.rundir import RunDir
     classes = list(load_dataset(home / "datasets" / "demo").classes)
-    s = read_scores(home / "runs" / RUN).sort_values("rank").reset_index(drop=True)
+    s = RunDir(home / "runs" / RUN).read_scores().sort_values("rank").reset_index(drop=True)
     s["sample_id"] = s["sample_id"].astype(str)
     rows = [s.iloc[i] for i in range(6)]
 
@@ -240,10 +240,10 @@ def _assert_csv(df: pd.DataFrame, expected: dict, home: Path) -> None:
 def test_two_tabs_keep_each_others_decisions(home, server, browser):
     """Two tabs on the same audit, each deciding with its keys: neither loses the other's decision."""
     from data_tools.audit import Audit
-    from eac_core.rundir import read_scores
+    from eac_core.rundir import RunDir
     audit = Audit(home / "runs" / RUN / "audit.sqlite")
     before = audit.latest()
-    s = read_scores(home / "runs" / RUN).sort_values("rank")
+    s = RunDir(home / "runs" / RUN).read_scores().sort_values("rank")
     free = [str(x) for x in s["sample_id"] if str(x) not in set(before["sample_id"])]
     a_id, b_id = free[10], free[11]
     ctx_a = browser.new_context(viewport={"width": 1600, "height": 1000})
