@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app.components.palette import class_colors
+from app.components.safetext import html_text
 
 _MARGIN = dict(l=8, r=8, t=64, b=8)
 
@@ -115,12 +116,11 @@ def detection_curves(fpr, tpr, rec, prec, auc: float, ap: float, base_rate: floa
 # -- light HTML pieces for the per-face panel: drawn on every "next", so no plotly there -------------
 def probability_bars_html(probs: dict[str, float], classes: list[str], given: str, pred: str) -> str:
     """Class probabilities as sorted horizontal bars in class colours (HTML; names escaped)."""
-    import html
     colors = class_colors(classes)
     rows = []
     for name, p in sorted(probs.items(), key=lambda kv: -kv[1]):
         tag = " · ".join(t for t, c in (("given", given), ("predicted", pred)) if c == name)
-        label = html.escape(name) + (f" <span style='color:#888'>({tag})</span>" if tag else "")
+        label = html_text(name) + (f" <span style='color:#888'>({tag})</span>" if tag else "")
         pct = max(0.0, min(1.0, float(p))) * 100
         rows.append(
             "<div style='display:flex;align-items:center;gap:6px;height:22px'>"
@@ -133,11 +133,10 @@ def probability_bars_html(probs: dict[str, float], classes: list[str], given: st
 
 def sparkline_svg(x: list[float], y: list[float], *, title: str, width: int = 360, height: int = 110) -> str:
     """A small line chart (0..1 on the y axis) as inline SVG with its points and last value."""
-    import html
     pad_l, pad_r, pad_t, pad_b = 28, 10, 8, 20
     w, h = width - pad_l - pad_r, height - pad_t - pad_b
     pts = [(float(a), float(b)) for a, b in zip(x, y) if b == b]   # drop NaN
-    head = f"<div style='font-weight:600;margin:6px 0 2px'>{html.escape(title)}</div>"
+    head = f"<div style='font-weight:600;margin:6px 0 2px'>{html_text(title)}</div>"
     if not pts:
         return head + "<div style='color:#888;font-size:0.85rem;height:{}px'>no per-epoch history</div>".format(height - 20)
     x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)

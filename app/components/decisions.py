@@ -103,7 +103,7 @@ def actions(ctx: Ctx, given: str, pred: str) -> None:
     prev_id, next_id = neighbours(ids, st.session_state.get(CURRENT))
     row1 = st.container(horizontal=True, gap="small")
     row1.button("Keep", key="act_keep", shortcut="k", on_click=_keep, args=(ctx,), type="primary")
-    row1.button(f"Accept → {pred}", key="act_accept", shortcut="a", on_click=_accept, args=(ctx,))
+    row1.button(f"Accept → {ui.md_escape(pred)}", key="act_accept", shortcut="a", on_click=_accept, args=(ctx,))
     row1.button("Remove", key="act_remove", shortcut="x", on_click=_record, args=(ctx, "remove"),
                 kwargs={"label": "removed from the dataset"})
     row1.button("Unsure", key="act_unsure", shortcut="u", on_click=_record, args=(ctx, "unsure"),
@@ -115,8 +115,8 @@ def actions(ctx: Ctx, given: str, pred: str) -> None:
                 args=(next_id,), disabled=next_id is None)
     row2 = st.container(horizontal=True, gap="small")
     for i, c in enumerate(ctx.classes[:9], start=1):
-        row2.button(c, key=f"act_relabel_{i}", shortcut=str(i), on_click=_relabel, args=(ctx, c),
-                    help=f"Relabel to {c}", type="tertiary" if c == given else "secondary")
+        row2.button(ui.md_escape(c), key=f"act_relabel_{i}", shortcut=str(i), on_click=_relabel, args=(ctx, c),
+                    help=f"Relabel to {ui.md_escape(c)}", type="tertiary" if c == given else "secondary")
     if len(ctx.classes) > 9:
         other = row2.selectbox("Relabel to", ctx.classes[9:], key="act_relabel_more", label_visibility="collapsed")
         row2.button("Relabel", key="act_relabel_more_btn", on_click=_relabel, args=(ctx, other))

@@ -24,12 +24,12 @@ def welcome() -> None:
         try:
             run = workflows.start_demo()
         except Exception as e:  # noqa: BLE001
-            st.error(f"Could not start the demo: {e}")
+            st.error(f"Could not start the demo: {ui.md_escape(e)}")
             return
         st.session_state[ui.RUN_KEY] = run.name
         st.query_params.clear()
         st.query_params["run"] = run.name
-        st.toast(f"Demo started: run {run.name}", icon=":material/rocket_launch:")
+        st.toast(f"Demo started: run {ui.md_escape(run.name)}", icon=":material/rocket_launch:")
         st.rerun()
     if dataset_dirs():
         st.markdown("Datasets are imported but no model is trained yet:")

@@ -34,7 +34,7 @@ def color_of(name: str, classes: list[str]) -> str:
 
 
 def badge(name: str, classes: list[str]) -> str:
-    """HTML for a class name in its colour (escaped; render with unsafe_allow_html=True)."""
-    import html
+    """HTML for a class name in its colour (escaped for HTML and markdown; render with unsafe_allow_html=True)."""
+    from app.components.safetext import html_text
     return (f'<span style="background:{color_of(name, classes)};color:#fff;padding:1px 7px;'
-            f'border-radius:6px;font-weight:600">{html.escape(str(name))}</span>')
+            f'border-radius:6px;font-weight:600">{html_text(name)}</span>')

@@ -57,7 +57,7 @@ def progress_view(run: RunDir, *, curves: bool = True, stop_button: bool = True,
     c3.metric("ETA", fmt_duration(prog.get("eta_sec")) if state == "running" else "–")
     c4.metric("State", state)
     if state == "failed" and prog.get("error"):
-        st.error(f"Training failed: {prog['error']}")
+        st.error(f"Training failed: {ui.md_escape(prog['error'])}")
     elif state == "interrupted":
         st.warning("The training process is gone without finishing (server restart or crash). "
                    "Resume it from the Train page.")
@@ -96,7 +96,7 @@ def waiting_for_scores(run: RunDir) -> None:
         st.info("Training is running. The first ranking of suspects appears here after the first epoch "
                 "(a provisional one while training continues).", icon=":material/hourglass_top:")
     else:
-        st.info(f"Run **{run.name}** has no scores yet. Start or resume training on the Train page.")
+        st.info(f"Run **{ui.md_escape(run.name)}** has no scores yet. Start or resume training on the Train page.")
         st.page_link("views/train.py", label="Go to Train")
     live_progress(run, key="review_wait", rerun_on_scores=True)
 
@@ -137,12 +137,13 @@ def launch_form() -> RunDir | None:
     with st.form("train_form"):
         c1, c2, c3 = st.columns(3)
         ds_name = c1.selectbox("Dataset", [d.name for d in dsets], key="train_dataset")
-        mode = c2.radio("Method", ["eac", "ce"], horizontal=True, key="train_mode",
-                        format_func=lambda m: {"eac": "EAC (erasing attention consistency)",
+        mode = c2.radio("Method", ["(preset)", "eac", "ce"], horizontal=True, key="train_mode",
+                        format_func=lambda m: {"(preset)": "the preset's", "eac": "EAC (erasing attention consistency)",
                                                "ce": "CE baseline"}[m])
-        preset = c3.selectbox("Preset", ["cpu", "auto", "paper"], key="train_preset",
-                              help="cpu: compact net, 48 px, trains the demo in ~90 s on 2 cores; "
-                                   "paper: ResNet-50, 224 px, 60 epochs.")
+        preset = c3.selectbox("Preset", ["auto", "cpu", "demo", "paper"], key="train_preset",
+                              help="auto: demo for the demo dataset, cpu without a GPU, paper with one. "
+                                   "cpu: 5-conv net at 48 px for real faces on a CPU; demo: compact net, trains "
+                                   "the demo in ~90 s on 2 cores; paper: ResNet-50, 224 px, 60 epochs.")
         c4, c5, c6 = st.columns(3)
         arch = c4.selectbox("Backbone", ["(preset)", *ARCHS], key="train_arch")
         epochs = c5.number_input("Epochs", min_value=1, max_value=500, value=None, placeholder="(preset)",
@@ -154,6 +155,9 @@ def launch_form() -> RunDir | None:
         pretrained = c8.text_input("Pretrained weights file (optional)", key="train_pretrained",
                                    help="A torchvision state dict or resnet50_ft_weight.pkl under an allowed root.")
         name = c9.text_input("Run name (optional)", key="train_name", placeholder="auto")
+        budget = st.number_input("Time budget in minutes (optional: chooses the epochs from the measured speed; "
+                                 "leave Epochs empty)", min_value=0.5, max_value=10000.0, value=None,
+                                 placeholder="(epochs)", key="train_budget")
         go = st.form_submit_button("Start training", type="primary")
     if not go:
         return None
@@ -163,19 +167,22 @@ def launch_form() -> RunDir | None:
         try:
             pre = str(check_path(pretrained))
         except PathRefused as e:
-            st.error(str(e))
+            st.error(ui.md_escape(e))
             return None
     clean_name = name.strip() or None
     if clean_name and not workflows.plain_name(clean_name):
         st.error("A run name is a plain folder name (no '/', no leading '.').")
         return None
-    opts = dict(mode=mode, preset=preset, arch=None if arch == "(preset)" else arch,
-                epochs=int(epochs) if epochs else None, image_size=int(size) if size else None,
-                device=device, pretrained=pre or None)
+    if epochs and budget:
+        st.error("Give the epochs or a time budget, not both.")
+        return None
+    opts = dict(mode=None if mode == "(preset)" else mode, preset=preset, arch=None if arch == "(preset)" else arch,
+                epochs=int(epochs) if epochs else None, budget_minutes=float(budget) if budget else None,
+                image_size=int(size) if size else None, device=device, pretrained=pre or None)
     try:
         run = workflows.launch_training(ds_dir, name=clean_name, **opts)
     except (ValueError, RuntimeError, OSError) as e:
-        st.error(str(e))
+        st.error(ui.md_escape(e))
         return None
     return run
 

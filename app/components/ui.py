@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Iterator
 import streamlit as st
 
 from app.components import loaders
+from app.components.safetext import md_code, md_escape  # noqa: F401  (ui.md_escape for the pages)
 from app.components.project import load_settings
 from eac_core.rundir import RunDir
 
@@ -31,20 +31,7 @@ def guarded(what: str = "This page") -> Iterator[None]:
     except Exception as e:  # noqa: BLE001 - the point is to catch everything a page body raises
         log.error("%s failed:\n%s", what, traceback.format_exc())
         text = str(e).strip() or type(e).__name__
-        st.error(f"{what} could not be shown: {text}", icon=":material/error:")
-
-
-_PLAIN = re.compile(r"[\w\-./ ]*")
-_MD_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
-
-
-def md_escape(text: object) -> str:
-    """Text shown inside markdown as typed: markdown/HTML characters escaped (notes, names, ids).
-    Plain words, digits, '_', '-', '.', '/' and spaces pass unchanged."""
-    text = str(text)
-    if _PLAIN.fullmatch(text):
-        return text
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text)).replace("\n", " ")
+        st.error(f"{what} could not be shown: {md_escape(text)}", icon=":material/error:")
 
 
 def run_dirs() -> list[RunDir]:

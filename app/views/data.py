@@ -48,7 +48,7 @@ def _import_form() -> None:
             csv = c4.text_input("Label CSV, relative to the folder (optional)", key="imp_csv")
             classes = c5.text_input("Class list (optional, comma-separated)", key="imp_classes")
             go = st.form_submit_button("Import", type="primary")
-        st.caption("Allowed data roots: " + ", ".join(f"`{r}`" for r in allowed_roots())
+        st.caption("Allowed data roots: " + ", ".join(ui.md_code(r) for r in allowed_roots())
                    + ". Add more in Settings.")
         if go:
             run_import(fmt, root, name, csv=csv, classes=classes)
@@ -56,13 +56,13 @@ def _import_form() -> None:
 
 def run_import(fmt: str, root: str, name: str, *, csv: str = "", classes: str = "") -> Path | None:
     """app.workflows.import_dataset with a spinner; its refusal or failure shown as an error."""
-    with st.spinner(f"Importing {root} as {fmt}…"):
+    with st.spinner(f"Importing {ui.md_escape(root)} as {fmt}…"):
         try:
             out, last_line = workflows.import_dataset(fmt, root, name, csv=csv, classes=classes)
         except workflows.WorkflowError as e:
-            st.error(str(e))
+            st.error(ui.md_escape(e))
             return None
-    st.success(f"Imported into datasets/{out.name}. " + last_line)
+    st.success(f"Imported into datasets/{ui.md_escape(out.name)}. " + ui.md_escape(last_line))
     st.session_state["data_dataset"] = out.name
     return out
 
@@ -72,7 +72,7 @@ def _show(ds_dir: Path) -> None:
     try:
         dataset = loaders.load_dataset(ds_dir)
     except Exception as e:  # noqa: BLE001 - a broken folder is reported, not raised
-        st.error(f"{ds_dir.name} is not a valid dataset folder: {e}")
+        st.error(f"{ui.md_escape(ds_dir.name)} is not a valid dataset folder: {ui.md_escape(e)}")
         return
     m = dataset.manifest
     counts = info.get("counts") or {}
@@ -81,7 +81,7 @@ def _show(ds_dir: Path) -> None:
     c2.metric("Classes", len(dataset.classes))
     c3.metric("Rejected on import", f"{int(counts.get('rejected', 0)):,}")
     c4.metric("Format", str(info.get("format", "?")))
-    st.caption(f"Image root: `{dataset.image_root}` · source: `{info.get('source', '')}`")
+    st.caption(f"Image root: {ui.md_code(dataset.image_root)} · source: {ui.md_code(info.get('source', ''))}")
     extra = [c for c in m.columns if c.startswith("vote_")] + [c for c in ("true_label", "source_label", "group")
                                                               if c in m.columns]
     if extra:
@@ -104,7 +104,7 @@ def _show(ds_dir: Path) -> None:
     sub = m[m["split"] == split]
     for c in dataset.classes:
         rows = sub[sub["label"] == c].head(GRID_PER_CLASS)
-        st.markdown(f"**{c}** · {int((sub['label'] == c).sum()):,} in {split}")
+        st.markdown(f"**{ui.md_escape(c)}** · {int((sub['label'] == c).sum()):,} in {split}")
         imgs, caps = [], []
         for sid, rel in zip(rows["sample_id"], rows["path"]):
             try:

@@ -24,7 +24,7 @@ def render() -> None:
         return
     ds_dir = loaders.run_dataset_dir(run)
     if ds_dir is None or not (ds_dir / INFO).is_file():
-        st.warning(f"Run {run.name} names no readable dataset yet (training may still be starting).")
+        st.warning(f"Run {ui.md_escape(run.name)} names no readable dataset yet (training may still be starting).")
         return
     dataset = loaders.load_dataset(ds_dir)
     audit = ui.audit_for(run, ds_dir, dataset.classes)
@@ -32,11 +32,11 @@ def render() -> None:
     scores = loaders.load_scores(run)
     from data_tools import export as ex
     table = ex.corrected_table(dataset, latest, scores)
-    st.caption(f"Run **{run.name}** · dataset **{ds_dir.name}** · {len(latest):,} decision(s) in the audit")
+    st.caption(f"Run **{ui.md_escape(run.name)}** · dataset **{ui.md_escape(ds_dir.name)}** · {len(latest):,} decision(s) in the audit")
     unmatched = ex.unmatched_decisions(dataset, latest)
     if unmatched:
         st.warning(f"{len(unmatched)} decision(s) name samples that are not in the dataset and are left out: "
-                   + ", ".join(unmatched[:10]) + (" …" if len(unmatched) > 10 else ""))
+                   + ", ".join(map(ui.md_escape, unmatched[:10])) + (" …" if len(unmatched) > 10 else ""))
 
     st.subheader("What changed", anchor=False)
     summary = ex.changes_summary(table, dataset.classes)
@@ -55,7 +55,7 @@ def render() -> None:
         c2.download_button(f"Download {own} format", data=ex.export_bytes(own, table, dataset),
                            file_name=ex.DOWNLOAD_NAMES[own], key="dl_own", icon=":material/description:")
     else:
-        c2.caption(f"The dataset was imported as **{dataset.info.format}**, which has no label file format "
+        c2.caption(f"The dataset was imported as **{ui.md_escape(dataset.info.format)}**, which has no label file format "
                    "of its own: use the CSV or the manifest.")
     c3.download_button("Download manifest (zip)", data=ex.export_bytes("manifest", table, dataset, audit_info=audit_info),
                        file_name=ex.DOWNLOAD_NAMES["manifest"], mime="application/zip", key="dl_manifest",
@@ -67,14 +67,14 @@ def render() -> None:
                     format_func=lambda k: {"csv": "review CSV", "manifest": "dataset folder to train on",
                                            "rafdb": "RAF-DB list", "ferplus": "FERPlus CSV"}[k])
     target = Path(dataset.root).resolve().parent / ex.BESIDE_NAMES[kind].format(name=Path(dataset.root).name)
-    st.caption(f"Writes `{target}`")
+    st.caption(f"Writes {ui.md_code(target)}")
     if st.button("Write copy", key="write_beside"):
         try:
             path = ex.write_beside_dataset(kind, table, dataset, audit_info=audit_info)
         except (ValueError, OSError) as e:
-            st.error(f"Not written: {e}")
+            st.error(f"Not written: {ui.md_escape(e)}")
         else:
-            st.success(f"Written: {path}")
+            st.success(f"Written: {ui.md_code(path)}")
 
     _retrain(run, dataset, table, audit, audit_info)
 
@@ -89,15 +89,15 @@ def _retrain(run: RunDir, dataset, table: pd.DataFrame, audit, audit_info: dict)
         try:
             new_run = workflows.retrain_from_audit(run, dataset, table, audit, audit_info)
         except (ValueError, RuntimeError, OSError) as e:
-            st.error(f"Retraining not started: {e}")
+            st.error(f"Retraining not started: {ui.md_escape(e)}")
         else:
-            st.toast(f"Retraining started: {new_run.name}", icon=":material/rocket_launch:")
+            st.toast(f"Retraining started: {ui.md_escape(new_run.name)}", icon=":material/rocket_launch:")
             children = workflows.retrained_from(run)
     if table["action"].eq("").all():
         st.caption("No decisions yet: review some faces first.")
     old_acc = run.final_test_acc()
     for child in children:
-        st.markdown(f"**{child.name}**")
+        st.markdown(f"**{ui.md_escape(child.name)}**")
         new_acc = child.final_test_acc()
         active = jobs.is_active(child)
         c1, c2 = st.columns(2)

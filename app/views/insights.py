@@ -24,7 +24,7 @@ def render() -> None:
     scores = loaders.load_scores(run)
     summary = loaders.load_summary(run)
     if scores is None or scores.empty:
-        st.info(f"Run **{run.name}** has no scores yet; they appear after its first epoch.")
+        st.info(f"Run **{ui.md_escape(run.name)}** has no scores yet; they appear after its first epoch.")
         if not summary.empty:
             st.plotly_chart(charts.curves(summary), key="ins_curves_only")
         return
@@ -58,7 +58,7 @@ def _noise(run: str, mt: float, scores: pd.DataFrame, classes: list[str]) -> Non
     try:
         joint = _joint(run, mt, scores, tuple(classes))
     except (ValueError, IndexError) as e:
-        st.info(f"The noise matrix cannot be estimated for this run: {e}")
+        st.info(f"The noise matrix cannot be estimated for this run: {ui.md_escape(e)}")
         return
     trans = run_metrics.noise_transition(joint)
     c1, c2 = st.columns(2)

@@ -49,7 +49,7 @@ def render() -> None:
         training.provisional_banner(run, run.mtime("scores"))
 
     name = ui.reviewer()
-    st.sidebar.caption(f"Reviewer: **{name}**" if name else "Reviewer: (none) · set your name in Settings")
+    st.sidebar.caption(f"Reviewer: **{ui.md_escape(name)}**" if name else "Reviewer: (none) · set your name in Settings")
     f = _filters(scores, classes)
     latest = audit.latest()                 # re-read every run: another tab may have decided
     decided = set(latest["sample_id"])
@@ -93,7 +93,7 @@ def _dataset_of(run: RunDir):
     try:
         return loaders.load_dataset(ds_dir), ds_dir
     except Exception as e:  # noqa: BLE001 - shown to the user, the rest of the page still works
-        st.warning(f"Dataset {ds_dir} cannot be read ({e}); faces cannot be shown.")
+        st.warning(f"Dataset {ui.md_code(ds_dir)} cannot be read ({ui.md_escape(e)}); faces cannot be shown.")
         return None, ds_dir
 
 
@@ -146,7 +146,7 @@ def _resolve_current(by_id: pd.DataFrame, ids: list[str], queue_ids: pd.Series) 
     if wanted is not None and wanted == st.session_state.get(SYNCED):
         wanted = None             # the URL only echoes what this session showed last: the session leads
     if wanted is not None and wanted not in by_id.index:
-        st.warning(f"Sample {wanted} is not in this run's ranking; showing the queue instead.")
+        st.warning(f"Sample {ui.md_escape(wanted)} is not in this run's ranking; showing the queue instead.")
         wanted = None
     cur = wanted
     if cur is None:  # no deep link: stay on the session's face while it is in the (filtered) queue
@@ -288,10 +288,10 @@ def _face(ctx: Ctx) -> None:
 
 def _face_body(ctx: Ctx) -> None:
     msg, err = st.session_state.pop(FLASH, None), st.session_state.pop(ERROR, None)
-    if err:
-        st.error(err)
+    if err:                        # messages quote sample ids, labels and errors: shown as typed
+        st.error(ui.md_escape(err))
     if msg:
-        st.toast(msg, icon=":material/check_circle:")
+        st.toast(ui.md_escape(msg), icon=":material/check_circle:")
     sid = st.session_state.get(CURRENT)
     if sid is None or sid not in ctx.scores.index:
         st.success("Nothing to review with these filters. Clear them in the sidebar, or export on the Export page.")
@@ -318,7 +318,7 @@ def _face_body(ctx: Ctx) -> None:
         try:
             exp = cams.explain(ctx.run, path, given)
         except Exception as e:  # noqa: BLE001 - an unreadable image must not break the page
-            st.warning(f"CAMs unavailable for this face: {e}")
+            st.warning(f"CAMs unavailable for this face: {ui.md_escape(e)}")
             try:
                 from data_tools.images import load_image
                 image = load_image(path)
@@ -342,7 +342,8 @@ def _face_body(ctx: Ctx) -> None:
                  "the image and the flipped-back CAM of the mirrored image. High = the model looks at "
                  "different places when the face is mirrored.")
         live_pred = _pred_of(exp, pred) if exp is not None else pred
-        st.caption(f"The latest checkpoint predicts **{live_pred}**; the ranking's suggestion is **{pred}**."
+        st.caption(f"The latest checkpoint predicts **{ui.md_escape(live_pred)}**; the ranking's suggestion is "
+                   f"**{ui.md_escape(pred)}**."
                    if live_pred != pred else "\u00a0")   # always one line: nothing moves between faces
         probs = {c: float(row[f"prob_{c}"]) for c in ctx.classes if f"prob_{c}" in row.index}
         if not probs and exp is not None:
@@ -354,7 +355,7 @@ def _face_body(ctx: Ctx) -> None:
         st.markdown(charts.sparkline_svg(ep, pl, title=f"p({given}) across epochs"), unsafe_allow_html=True)
         if ctx.votes is not None and sid in ctx.votes.index:
             v = ctx.votes.loc[sid]
-            st.caption("Annotator votes: " + " · ".join(f"{k[5:]} {int(n)}" for k, n in v.items() if n > 0))
+            st.caption("Annotator votes: " + " · ".join(f"{ui.md_escape(k[5:])} {int(n)}" for k, n in v.items() if n > 0))
     actions(ctx, given, pred)
 
 
@@ -382,14 +383,14 @@ def _path_of(ctx: Ctx, sid: str) -> Path | None:
     try:
         return loaders.image_file(ctx.dataset, rel)
     except ValueError as e:
-        st.warning(f"Image path refused: {e}")
+        st.warning(f"Image path refused: {ui.md_escape(e)}")
         return None
 
 
 def _decision_text(d: dict | None) -> str:
     if not d:
         return "**Undecided**"
-    what = d["action"] + (f" → {ui.md_escape(d['new_label'])}" if d.get("new_label") else "")
+    what = ui.md_escape(d["action"]) + (f" → {ui.md_escape(d['new_label'])}" if d.get("new_label") else "")
     who = f" by {ui.md_escape(d['reviewer'])}" if d.get("reviewer") else ""
     note = f" · note: {ui.md_escape(d['note'])}" if d.get("note") else ""
     return f"**Decided: {what}**{who} · {str(d.get('decided_at', ''))[:19].replace('T', ' ')}{note}"

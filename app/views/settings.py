@@ -30,14 +30,14 @@ def render() -> None:
             except PathRefused as e:
                 problems.append(str(e))
         for msg in problems:
-            st.error(f"Not saved: {msg}.")
+            st.error(f"Not saved: {ui.md_escape(msg)}.")
         if not problems:
             path = save_settings(Settings(reviewer=reviewer.strip(), allowed_roots=new_roots))
             st.toast("Settings saved", icon=":material/check_circle:")
-            st.success(f"Saved to {path}")
+            st.success(f"Saved to {ui.md_code(path)}")
     st.subheader("Where the app may read", anchor=False)
-    st.markdown("\n".join(f"- `{r}`" for r in allowed_roots()))
-    st.caption(f"Project folder: `{home()}` (set FER_AUDIT_HOME to use another); settings in `{SETTINGS_FILE}`.")
+    st.markdown("\n".join(f"- {ui.md_code(r)}" for r in allowed_roots()))
+    st.caption(f"Project folder: {ui.md_code(home())} (set FER_AUDIT_HOME to use another); settings in `{SETTINGS_FILE}`.")
 
 
 if __name__ == "__main__":   # Streamlit runs a page as __main__; an import (a test) draws nothing

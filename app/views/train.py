@@ -17,18 +17,18 @@ def render() -> None:
             st.session_state[ui.RUN_KEY] = run.name
             st.query_params.clear()
             st.query_params["run"] = run.name
-            st.toast(f"Training started: {run.name}", icon=":material/rocket_launch:")
+            st.toast(f"Training started: {ui.md_escape(run.name)}", icon=":material/rocket_launch:")
             st.rerun()
     run = ui.current_run()
     if run is None:
         ui.empty_state("No run yet", "Configure one above, or start the demo on the Review page.",
                        link=("review", "Go to Review"))
         return
-    st.subheader(f"Run {run.name}", anchor=False)
+    st.subheader(f"Run {ui.md_escape(run.name)}", anchor=False)
     cfg = loaders.load_config(run)
     if cfg:
-        st.caption(" · ".join(f"{k} **{cfg[k]}**" for k in ("mode", "arch", "preset", "epochs", "image_size", "device")
-                              if k in cfg) + (f" · dataset `{cfg.get('dataset')}`" if cfg.get("dataset") else ""))
+        st.caption(" · ".join(f"{k} **{ui.md_escape(cfg[k])}**" for k in ("mode", "arch", "preset", "epochs", "image_size", "device")
+                              if k in cfg) + (f" · dataset {ui.md_code(cfg.get('dataset'))}" if cfg.get("dataset") else ""))
     training.live_progress(run, key="train_page")
     _resume(run, cfg)
     with st.expander("Log"):
@@ -50,9 +50,9 @@ def _resume(run: RunDir, cfg: dict) -> None:
         try:
             workflows.resume_training(run)
         except (ValueError, RuntimeError, OSError) as e:
-            st.error(str(e))
+            st.error(ui.md_escape(e))
             return
-        st.toast(f"Resumed {run.name}", icon=":material/play_arrow:")
+        st.toast(f"Resumed {ui.md_escape(run.name)}", icon=":material/play_arrow:")
         st.rerun()
 
 

@@ -1,0 +1,65 @@
+"""Values from a URL, a file name or a manifest are shown as typed, never as markdown (issue 9, hole 6)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
+
+from app.components.safetext import html_text, md_code, md_escape
+
+LINK = "[Session expired](http://evil.example/login)"
+
+
+@pytest.mark.parametrize("text, shown", [
+    (LINK, r"\[Session expired\]\(http\://evil.example/login\)"),
+    ("![x](http://evil.example/x.png)", r"\!\[x\]\(http\://evil.example/x.png\)"),
+    ("<http://evil.example>", r"\<http\://evil.example\>"),
+    ("www.evil.example", r"www\.evil.example"), ("WWW.evil.example", r"WWW\.evil.example"),
+    ("mail@evil.example", r"mail\@evil.example"),
+    ("<img src=x onerror=alert(1)>", r"\<img src=x onerror=alert\(1\)\>"),
+    ("**bold** _it_ ~~s~~ `c` $x$ :red[r] :material/home:",
+     r"\*\*bold\*\* \_it\_ \~\~s\~\~ \`c\` \$x\$ \:red\[r\] \:material/home:"),
+    ("# heading", r"\# heading"), ("- item", r"\- item"), ("1. item", r"1\. item"), ("a|b", r"a\|b"),
+    ("&amp; &#91;", r"\&amp; \&\#91;"), ("back\\slash", r"back\\slash"), ("two\nlines\r\n", "two lines "),
+    # plain ids, file names and messages pass unchanged
+    ("train_00012", "train_00012"), ("img/happy/a-1.png", "img/happy/a-1.png"), ("Saved: kept", "Saved: kept"),
+    ("笑顔 é", "笑顔 é"), ("'//' is the root", "'//' is the root"),
+])
+def test_md_escape(text, shown):
+    assert md_escape(text) == shown
+
+
+def test_md_code_and_html_text():
+    assert md_code("/data/faces") == "`/data/faces`"
+    assert md_code("a`b") == "``a`b``"
+    assert md_code("`x``") == "``` `x`` ```"
+    assert html_text('<b a="1">[x](y)</b>') == "&lt;b a=&quot;1&quot;&gt;&#91;x&#93;&#40;y&#41;&lt;/b&gt;"
+
+
+def test_a_link_in_the_url_is_shown_as_text(project, app):
+    """`?sample=[Session expired](http://evil.example/login)` rendered a live link in the warning."""
+    app.query_params["sample"] = LINK
+    app.run()
+    assert not app.exception
+    assert [w.value for w in app.warning] == [
+        r"Sample \[Session expired\]\(http\://evil.example/login\) is not in this run's ranking; "
+        "showing the queue instead."]
+
+
+def test_a_hostile_class_name_is_escaped_in_badges_and_buttons(project, app):
+    import json
+    info = project / "datasets" / "demo" / "dataset.json"
+    raw = json.loads(info.read_text())
+    assert raw["classes"][0] == "angry"
+    (project / "datasets" / "demo" / "manifest.csv").write_text(
+        (project / "datasets" / "demo" / "manifest.csv").read_text().replace(",angry,", f",{LINK},"))
+    raw["classes"][0] = LINK
+    info.write_text(json.dumps(raw))
+    app.run()
+    assert not app.exception
+    buttons = {b.key: b.label for b in app.button if b.key}
+    assert buttons["act_relabel_1"] == md_escape(LINK)
+    assert all("](http" not in m.value for m in app.markdown if "evil" in m.value)
