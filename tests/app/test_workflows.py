@@ -115,3 +115,11 @@ def test_retrain_from_an_audit_carries_the_decisions_over(project, launched):
     assert (meta["dataset_path"], meta["run_path"]) == (str(new_ds.resolve()), str(child.path.resolve()))
     assert workflows.retrained_from(run) == [child]
     assert workflows.retrained_from(child) == []
+
+
+def test_launch_training_with_a_time_budget_and_the_presets_mode(empty_project, launched):
+    ds = empty_project / "datasets" / "faces"
+    run = workflows.launch_training(ds, mode=None, preset="cpu", budget_minutes=12.5, epochs=None)
+    argv = launched[0]["argv"]
+    assert argv[argv.index("--budget-minutes") + 1] == "12.5" and argv[argv.index("--preset") + 1] == "cpu"
+    assert "--mode" not in argv and "--epochs" not in argv and run.path.parent == empty_project / "runs"
