@@ -44,15 +44,17 @@ def test_auto_preset(fmt, device, preset):
     cfg = resolve(a, fmt)
     assert cfg.preset == preset
     if preset == "cpu":
-        assert (cfg.arch, cfg.optimizer, cfg.schedule, cfg.crop_pad, cfg.hflip_p) == ("cnn", "sgd", "onecycle", 4, 0.5)
+        assert (cfg.mode, cfg.arch, cfg.optimizer, cfg.schedule, cfg.crop_pad, cfg.hflip_p) == \
+            ("ce", "cnn", "sgd", "onecycle", 4, 0.5)
     else:
-        assert (cfg.arch, cfg.optimizer, cfg.schedule) == ("compact", "adam", "exp")
+        assert (cfg.mode, cfg.arch, cfg.optimizer, cfg.schedule) == ("eac", "compact", "adam", "exp")
 
 
 def test_explicit_flags_beat_the_preset():
-    a = build_parser().parse_args(["--dataset", "d", "--out", "o", "--preset", "cpu", "--arch", "compact", "--lr", "0.05"])
+    a = build_parser().parse_args(["--dataset", "d", "--out", "o", "--preset", "cpu", "--arch", "compact", "--lr", "0.05",
+                                   "--mode", "eac"])
     cfg = resolve(a, "csv")
-    assert (cfg.arch, cfg.lr, cfg.optimizer) == ("compact", 0.05, "sgd")
+    assert (cfg.arch, cfg.lr, cfg.optimizer, cfg.mode) == ("compact", 0.05, "sgd", "eac")
 
 
 @pytest.mark.parametrize("flag,value,msg", [("--hflip-p", "1.5", "--hflip-p must be in 0..1"),
