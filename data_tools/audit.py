@@ -2,6 +2,11 @@
 
 Undo appends an 'undo' event that names the event it cancels; nothing is ever deleted.
 Every write is committed before the call returns, so a caller may show it as saved.
+
+Each event records the `session` that made it (one browser tab of the app), so undo cancels that
+session's own last decision, never another tab's; a decision can be made conditional on the sample's
+current decision being the one the caller saw (`expect`), so a stale tab cannot silently replace a
+newer decision (StaleDecision). Files made before the session column are upgraded by `Audit.open`.
 """
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ from typing import Iterable, Iterator
 import pandas as pd
 
 ACTIONS = ("keep", "relabel", "remove", "unsure")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+ANY = object()                 # `expect` default: record whatever the sample's current decision is
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,6 +35,7 @@ CREATE TABLE IF NOT EXISTS events (
     via        TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     undoes     INTEGER REFERENCES events(id),
+    session    TEXT NOT NULL DEFAULT '',
     CHECK (action != 'relabel' OR new_label IS NOT NULL),
     CHECK (action != 'undo' OR undoes IS NOT NULL)
 );
@@ -51,6 +58,23 @@ class AuditError(ValueError):
     """A decision the audit cannot record (unknown action, missing label, not an audit file)."""
 
 
+def describe(action: str, new_label: object = None) -> str:
+    """A decision in words: 'keep', 'relabel → happy'."""
+    return action + (f" → {new_label}" if isinstance(new_label, str) and new_label else "")
+
+
+class StaleDecision(AuditError):
+    """The sample's decision changed since the caller saw it; `current` is the decision now (or None)."""
+
+    def __init__(self, sample_id: str, current: dict | None):
+        self.sample_id, self.current = sample_id, current
+        now = "undecided" if current is None else (
+            describe(current["action"], current.get("new_label"))
+            + (f" by {current['reviewer']}" if current.get("reviewer") else "")
+            + f" at {str(current.get('decided_at', ''))[:19].replace('T', ' ')}")
+        super().__init__(f"sample {sample_id} was decided meanwhile (now: {now})")
+
+
 @dataclass(frozen=True)
 class Decision:
     """One decision to record."""
@@ -60,10 +84,32 @@ class Decision:
     reviewer: str = ""
     note: str = ""
     via: str = ""
+    session: str = ""
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _latest_of(con: sqlite3.Connection, sample_id: str) -> dict | None:
+    row = con.execute(f"SELECT {', '.join(LATEST_COLUMNS)} FROM latest WHERE sample_id = ?",
+                      (str(sample_id),)).fetchone()
+    return dict(zip(LATEST_COLUMNS, row)) if row else None
+
+
+def _upgrade(con: sqlite3.Connection) -> None:
+    """Add what later schema versions added to an older file (v2: events.session), in one transaction
+    so two processes opening the same old file at once do not both alter it."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {r[1] for r in con.execute("PRAGMA table_info(events)")}
+        if "session" not in columns:
+            con.execute("ALTER TABLE events ADD COLUMN session TEXT NOT NULL DEFAULT ''")
+            con.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 class Audit:
@@ -84,6 +130,7 @@ class Audit:
         audit.path.parent.mkdir(parents=True, exist_ok=True)
         with audit._connect() as con:
             con.executescript(_SCHEMA)
+            _upgrade(con)
             meta = {"schema_version": str(SCHEMA_VERSION), "created_at": _now()}
             if dataset is not None:
                 meta["dataset"] = str(dataset)
@@ -142,21 +189,31 @@ class Audit:
 
     # -- writing ---------------------------------------------------------------------------------
     def record(self, sample_id: str, action: str, new_label: str | None = None, *,
-               reviewer: str = "", note: str = "", via: str = "") -> int:
-        """Append one decision and commit it; returns its event id."""
-        return self.record_many([Decision(str(sample_id), action, new_label, reviewer, note, via)])[0]
+               reviewer: str = "", note: str = "", via: str = "", session: str = "",
+               expect: int | None | object = ANY) -> int:
+        """Append one decision and commit it; returns its event id. With `expect` (the event id of the
+        decision the caller saw, None for undecided), StaleDecision when the sample's current decision
+        is another one: nothing is recorded."""
+        d = Decision(str(sample_id), action, new_label, reviewer, note, via, session)
+        return self.record_many([d], expect={d.sample_id: expect} if expect is not ANY else None)[0]
 
-    def record_many(self, decisions: Iterable[Decision]) -> list[int]:
-        """Append several decisions in one transaction (all or none); returns their event ids."""
+    def record_many(self, decisions: Iterable[Decision], *,
+                    expect: dict[str, int | None] | None = None) -> list[int]:
+        """Append several decisions in one transaction (all or none); returns their event ids.
+        `expect`: sample_id -> the event id its current decision must have (None: undecided)."""
         rows = [self._checked(d) for d in decisions]
         ids: list[int] = []
         with self._connect() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
+                for sid, seen in (expect or {}).items():
+                    now = _latest_of(con, sid)
+                    if (now["event_id"] if now else None) != seen:
+                        raise StaleDecision(sid, now)
                 for row in rows:
                     cur = con.execute(
-                        "INSERT INTO events(sample_id, action, new_label, reviewer, note, via, created_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                        "INSERT INTO events(sample_id, action, new_label, reviewer, note, via, created_at, session)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
                     ids.append(int(cur.lastrowid))
                 con.execute("COMMIT")
             except BaseException:
@@ -171,16 +228,20 @@ class Audit:
         if d.action == "relabel" and not d.new_label:
             raise AuditError(f"sample {d.sample_id}: relabel needs a new label")
         new_label = d.new_label if d.action == "relabel" else None
-        return (str(d.sample_id), d.action, new_label, d.reviewer or "", d.note or "", d.via or "", _now())
+        return (str(d.sample_id), d.action, new_label, d.reviewer or "", d.note or "", d.via or "", _now(),
+                d.session or "")
 
-    def undo(self, *, reviewer: str | None = None, sample_id: str | None = None) -> dict | None:
-        """Cancel the most recent effective decision (optionally only that reviewer's or that
-        sample's) by appending an 'undo' event. Returns the cancelled decision, or None."""
+    def undo(self, *, reviewer: str | None = None, sample_id: str | None = None,
+             session: str | None = None, by: str | None = None) -> dict | None:
+        """Cancel the most recent effective decision (optionally only that reviewer's, that sample's or
+        that session's) by appending an 'undo' event (recorded as `by`, default `reviewer`, and
+        `session`). Returns the cancelled decision with `now`, the sample's current decision after the
+        undo (another session's may stand), or None."""
         where, args = [], []
-        if reviewer is not None:
-            where.append("reviewer = ?"); args.append(reviewer)
-        if sample_id is not None:
-            where.append("sample_id = ?"); args.append(str(sample_id))
+        for column, value in (("reviewer", reviewer), ("sample_id", sample_id), ("session", session)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(str(value))
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         with self._connect() as con:
             con.execute("BEGIN IMMEDIATE")
@@ -191,13 +252,15 @@ class Audit:
                 if row is None:
                     con.execute("ROLLBACK")
                     return None
-                con.execute("INSERT INTO events(sample_id, action, reviewer, created_at, undoes)"
-                            " VALUES (?, 'undo', ?, ?, ?)", (row[1], reviewer or "", _now(), row[0]))
+                con.execute("INSERT INTO events(sample_id, action, reviewer, created_at, undoes, session)"
+                            " VALUES (?, 'undo', ?, ?, ?, ?)",
+                            (row[1], (by if by is not None else reviewer) or "", _now(), row[0], session or ""))
+                now = _latest_of(con, row[1])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        return dict(zip(["event_id", "sample_id", "action", "new_label", "reviewer", "note"], row))
+        return {**dict(zip(["event_id", "sample_id", "action", "new_label", "reviewer", "note"], row)), "now": now}
 
     # -- reading ---------------------------------------------------------------------------------
     def latest(self) -> pd.DataFrame:
@@ -211,9 +274,37 @@ class Audit:
     def decision(self, sample_id: str) -> dict | None:
         """The current decision of one sample, or None."""
         with self._connect() as con:
-            row = con.execute(f"SELECT {', '.join(LATEST_COLUMNS)} FROM latest WHERE sample_id = ?",
-                              (str(sample_id),)).fetchone()
-        return dict(zip(LATEST_COLUMNS, row)) if row else None
+            return _latest_of(con, sample_id)
+
+    def history(self, sample_id: str) -> pd.DataFrame:
+        """Every event of one sample, newest first, for people: `decided_at`, `reviewer`, `decision`
+        (action, → label), `note`, `via`, and `state`: 'current', 'replaced' (a later decision stands),
+        'undone', or 'undo' (an undo event; its decision names what it cancelled)."""
+        ev = self.events(sample_id)
+        cols = ["event_id", "decided_at", "reviewer", "decision", "note", "via", "state"]
+        if ev.empty:
+            return pd.DataFrame(columns=cols)
+        current = self.decision(sample_id)
+        undone = set(ev["undoes"].dropna().astype(int))
+        by_id = ev.set_index("id")
+
+        def decision(r) -> str:
+            if r.action == "undo":
+                target = by_id.loc[int(r.undoes)]
+                return "undo of " + describe(target.action, target.new_label)
+            return describe(r.action, r.new_label)
+
+        def state(r) -> str:
+            if r.action == "undo":
+                return "undo"
+            if r.id in undone:
+                return "undone"
+            return "current" if current and current["event_id"] == r.id else "replaced"
+
+        out = pd.DataFrame({"event_id": ev["id"], "decided_at": ev["created_at"].astype(str).str[:19].str.replace("T", " "),
+                            "reviewer": ev["reviewer"], "decision": [decision(r) for r in ev.itertuples()],
+                            "note": ev["note"], "via": ev["via"], "state": [state(r) for r in ev.itertuples()]})
+        return out.iloc[::-1].reset_index(drop=True)[cols]
 
     def events(self, sample_id: str | None = None) -> pd.DataFrame:
         """Every event, oldest first (optionally of one sample)."""

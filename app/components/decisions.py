@@ -9,9 +9,11 @@ import streamlit as st
 
 from app.components import ui
 from app.components.queue import neighbours, next_after
+from data_tools.audit import ANY, StaleDecision, describe
 from eac_core.rundir import RunDir
 
 CURRENT, QUEUE, FLASH, ERROR, NOTE = "review_current", "review_queue", "review_flash", "review_error", "review_note"
+DRAWN = "review_drawn"      # (sample_id, event id of its decision when the face was drawn, None if undecided)
 KEY_LEGEND = ("**Keys**: `k` keep · `a` accept suggestion · `1`–`9` relabel to class i · `x` remove · "
               "`u` unsure · `z` undo · `←` / `→` previous / next")
 
@@ -28,16 +30,36 @@ class Ctx:
     votes: pd.DataFrame | None      # vote_<class> columns indexed by sample_id, if the dataset has them
 
 
+def _seen(sid: str):
+    """The event id of the decision the page showed for `sid` (None: undecided); ANY if it never drew it."""
+    drawn = st.session_state.get(DRAWN)
+    return drawn[1] if drawn and drawn[0] == sid else ANY
+
+
+def _commit(ctx: Ctx, sid: str, action: str, new_label: str | None, *, note: str, via: str) -> bool:
+    """Record one decision for this tab's session, only if the sample's decision is still the one the
+    page showed; otherwise explain, show the newer decision, and let the next press replace it."""
+    try:
+        ctx.audit.record(sid, action, new_label, reviewer=ui.reviewer(), note=note, via=via,
+                         session=ui.session_id(), expect=_seen(sid))
+    except StaleDecision as e:
+        st.session_state[ERROR] = (f"Not saved: {e}, in another tab or by another reviewer. It is shown "
+                                   "now: press the key again to replace it, or move on to keep it.")
+        st.session_state[DRAWN] = (sid, e.current["event_id"] if e.current else None)
+        return False
+    except Exception as e:  # noqa: BLE001
+        st.session_state[ERROR] = f"Not saved: {e}"
+        return False
+    return True
+
+
 def _record(ctx: Ctx, action: str, new_label: str | None = None, *, label: str) -> None:
     """Commit a decision for the current face, then queue the toast and advance."""
     sid = st.session_state.get(CURRENT)
     if sid is None:
         return
     note = st.session_state.get(NOTE, "") or ""
-    try:
-        ctx.audit.record(sid, action, new_label, reviewer=ui.reviewer(), note=note, via="review")
-    except Exception as e:  # noqa: BLE001
-        st.session_state[ERROR] = f"Not saved: {e}"
+    if not _commit(ctx, sid, action, new_label, note=note, via="review"):
         return
     st.session_state[FLASH] = f"Saved: {label} · sample {sid}"
     st.session_state[NOTE] = ""
@@ -69,17 +91,21 @@ def _relabel(ctx: Ctx, cls: str) -> None:
 
 
 def _undo(ctx: Ctx) -> None:
+    """Cancel this tab's own last decision (another tab's decisions are theirs to undo)."""
     try:
-        undone = ctx.audit.undo(reviewer=ui.reviewer())
+        undone = ctx.audit.undo(session=ui.session_id(), by=ui.reviewer())
     except Exception as e:  # noqa: BLE001
         st.session_state[ERROR] = f"Undo failed: {e}"
         return
     if undone is None:
-        st.session_state[FLASH] = "Nothing to undo"
+        st.session_state[FLASH] = "Nothing to undo in this tab"
         return
     st.session_state[CURRENT] = str(undone["sample_id"])
-    what = undone["action"] + (f" → {undone['new_label']}" if undone.get("new_label") else "")
-    st.session_state[FLASH] = f"Undone: {what} · sample {undone['sample_id']}"
+    msg = f"Undone: {describe(undone['action'], undone.get('new_label'))} · sample {undone['sample_id']}"
+    now = undone.get("now")
+    if now:
+        msg += f" (its decision from elsewhere stands: {describe(now['action'], now.get('new_label'))})"
+    st.session_state[FLASH] = msg
 
 
 def _go(target: str | None) -> None:
@@ -94,8 +120,8 @@ def _save_note(ctx: Ctx) -> None:
         st.session_state[ERROR] = "Decide first: a note is saved together with a decision."
         return
     note = st.session_state.get(NOTE, "") or ""
-    ctx.audit.record(sid, d["action"], d["new_label"], reviewer=ui.reviewer(), note=note, via="note")
-    st.session_state[FLASH] = f"Saved: note on sample {sid}"
+    if _commit(ctx, sid, d["action"], d["new_label"], note=note, via="note"):
+        st.session_state[FLASH] = f"Saved: note on sample {sid}"
 
 
 def actions(ctx: Ctx, given: str, pred: str) -> None:

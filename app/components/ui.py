@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -77,6 +78,16 @@ def current_run(*, picker: bool = True) -> RunDir | None:
 
 def reviewer() -> str:
     return load_settings().reviewer
+
+
+SESSION_KEY = "audit_session"
+
+
+def session_id() -> str:
+    """This browser tab's id, recorded with each of its decisions: undo cancels only this tab's own."""
+    if SESSION_KEY not in st.session_state:
+        st.session_state[SESSION_KEY] = uuid.uuid4().hex[:16]
+    return st.session_state[SESSION_KEY]
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import cams, charts, loaders, training, ui
-from app.components.decisions import CURRENT, ERROR, FLASH, QUEUE, Ctx, actions
+from app.components.decisions import CURRENT, DRAWN, ERROR, FLASH, QUEUE, Ctx, actions
 from app.components.palette import badge
 from app.components.queue import STATUSES, QueueFilter, bulk_candidates, filter_queue, score_columns, with_decisions
 from data_tools.manifest import MANIFEST
@@ -266,8 +266,9 @@ def _bulk_commit(audit, preview: list[dict]) -> None:
     now_decided = set(audit.latest()["sample_id"])
     todo = [r for r in preview if r["sample_id"] not in now_decided]
     skipped = len(preview) - len(todo)
-    reviewer = ui.reviewer()
-    audit.record_many([Decision(r["sample_id"], "relabel", r["pred"], reviewer, "", "bulk accept") for r in todo])
+    reviewer, session = ui.reviewer(), ui.session_id()
+    audit.record_many([Decision(r["sample_id"], "relabel", r["pred"], reviewer, "", "bulk accept", session)
+                       for r in todo])
     st.session_state.pop(BULK, None)
     msg = f"Saved: {len(todo)} face(s) relabelled to the model's suggestion"
     if skipped:
@@ -304,6 +305,7 @@ def _face_body(ctx: Ctx) -> None:
     row = ctx.scores.loc[sid]
     given, pred = str(row["label"]), str(row["pred"])
     decision = ctx.audit.decision(sid)
+    st.session_state[DRAWN] = (sid, decision["event_id"] if decision else None)   # what a decision replaces
     n_decided = ctx.audit.count()
 
     head, meta = st.columns([3, 2])
@@ -356,6 +358,7 @@ def _face_body(ctx: Ctx) -> None:
         if ctx.votes is not None and sid in ctx.votes.index:
             v = ctx.votes.loc[sid]
             st.caption("Annotator votes: " + " · ".join(f"{ui.md_escape(k[5:])} {int(n)}" for k, n in v.items() if n > 0))
+        _history(ctx, sid)
     actions(ctx, given, pred)
 
 
@@ -385,6 +388,17 @@ def _path_of(ctx: Ctx, sid: str) -> Path | None:
     except ValueError as e:
         st.warning(f"Image path refused: {ui.md_escape(e)}")
         return None
+
+
+def _history(ctx: Ctx, sid: str) -> None:
+    """Who decided what and when on this face, newest first (undone and replaced decisions included)."""
+    hist = ctx.audit.history(sid)
+    if hist.empty:
+        st.caption("Decision history: none yet.")
+        return
+    st.caption(f"Decision history ({len(hist)} event{'s' if len(hist) > 1 else ''}, newest first)")
+    st.dataframe(hist.drop(columns=["event_id"]).rename(columns={"decided_at": "when (UTC)", "reviewer": "who"}),
+                 hide_index=True, key="review_history", height=min(38 + 35 * len(hist), 220))
 
 
 def _decision_text(d: dict | None) -> str:

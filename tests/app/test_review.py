@@ -160,7 +160,10 @@ def test_decisions_survive_a_new_session(project, app):
     assert any("Decided: keep" in m.value for m in other.markdown)
     other.button(key="act_next").click().run()
     other.button(key="act_remove").click().run()
-    app.button(key="act_unsure").click().run()     # the first tab is on that same face now
+    app.button(key="act_unsure").click().run()     # the first tab drew that face undecided: it asks first
+    assert len(app.error) == 1 and "was decided meanwhile \\(now: remove at " in app.error[0].value
+    assert list(audit_of(project).events()["action"]) == ["keep", "remove"]
+    app.button(key="act_unsure").click().run()     # the newer decision is on screen now: this press replaces it
     audit = audit_of(project)
     assert list(audit.events()["action"]) == ["keep", "remove", "unsure"]
     assert audit.decision(first)["action"] == "keep"

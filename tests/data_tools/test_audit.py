@@ -24,7 +24,7 @@ def test_wal_mode_and_meta(audit):
         con.close()
     meta = audit.meta()
     assert (meta["dataset"], meta["run"], meta["classes"], meta["schema_version"]) == \
-        ("datasets/demo", "runs/r1", "angry,happy", "1")
+        ("datasets/demo", "runs/r1", "angry,happy", "2")
 
 
 def test_absolute_dataset_and_run_paths_are_recorded(tmp_path, monkeypatch):
@@ -169,3 +169,83 @@ def test_copy_decisions_to_another_audit(audit, tmp_path):
         ["s1", "relabel", "ann", "n1", "carried over"],
         ["s2", "remove", "bob", "", "carried over"]]
     assert got["new_label"].iloc[0] == "happy" and pd.isna(got["new_label"].iloc[1])
+
+
+# -- two tabs, one reviewer (issue 9, hole 8) ------------------------------------------------------------
+def test_undo_cancels_only_the_sessions_own_last_decision(audit):
+    """Tab A's undo cancelled tab B's newer decision when both had the same reviewer name."""
+    a = audit.record("s1", "keep", reviewer="ann", session="tab-a")
+    b = audit.record("s2", "remove", reviewer="ann", session="tab-b")
+    undone = audit.undo(session="tab-a")
+    assert (undone["event_id"], undone["sample_id"], undone["now"]) == (a, "s1", None)
+    assert audit.latest()["event_id"].tolist() == [b]
+    assert audit.undo(session="tab-a") is None
+    assert audit.undo(session="tab-b")["event_id"] == b
+    ev = audit.events()
+    assert ev["session"].tolist() == ["tab-a", "tab-b", "tab-a", "tab-b"]
+    assert ev["action"].tolist() == ["keep", "remove", "undo", "undo"]
+
+
+def test_undo_leaves_another_sessions_newer_decision_standing(audit):
+    audit.record("s1", "keep", reviewer="ann", session="tab-a")
+    b = audit.record("s1", "remove", reviewer="bob", session="tab-b")
+    undone = audit.undo(session="tab-a")
+    assert undone["action"] == "keep"
+    assert (undone["now"]["event_id"], undone["now"]["action"]) == (b, "remove")
+    assert audit.decision("s1")["event_id"] == b
+
+
+def test_a_decision_on_a_changed_sample_is_refused_until_seen(audit):
+    from data_tools.audit import StaleDecision
+    seen = None                                               # tab B drew s1 undecided
+    a = audit.record("s1", "keep", reviewer="ann", session="tab-a", expect=None)
+    with pytest.raises(StaleDecision) as e:
+        audit.record("s1", "remove", reviewer="bob", session="tab-b", expect=seen)
+    assert e.value.current["event_id"] == a
+    assert str(e.value).startswith("sample s1 was decided meanwhile (now: keep by ann at ")
+    assert audit.events()["action"].tolist() == ["keep"]       # nothing recorded
+    b = audit.record("s1", "remove", reviewer="bob", session="tab-b", expect=a)   # seen now: replaces it
+    assert audit.decision("s1")["event_id"] == b
+    audit.undo(session="tab-b")
+    with pytest.raises(StaleDecision, match=r"\(now: keep by ann at "):
+        audit.record("s1", "unsure", expect=b)
+    assert audit.record("s1", "unsure", expect=a) > b
+
+
+def test_history_of_a_sample(audit):
+    audit.record("s1", "keep", reviewer="ann", session="a")
+    audit.record("s2", "keep", reviewer="ann", session="a")
+    audit.record("s1", "relabel", "happy", reviewer="bob", note="smiles", session="b")
+    audit.record("s1", "remove", reviewer="ann", session="a")
+    audit.undo(session="a")
+    h = audit.history("s1")
+    assert h.columns.tolist() == ["event_id", "decided_at", "reviewer", "decision", "note", "via", "state"]
+    assert h[["reviewer", "decision", "note", "state"]].values.tolist() == [
+        ["", "undo of remove", "", "undo"], ["ann", "remove", "", "undone"],
+        ["bob", "relabel → happy", "smiles", "current"], ["ann", "keep", "", "replaced"]]
+    assert h["decided_at"].str.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$").all()
+    assert audit.history("nobody").empty
+
+
+def test_an_audit_from_before_sessions_is_upgraded(tmp_path):
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        INSERT INTO meta VALUES ('schema_version', '1');
+        CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, sample_id TEXT NOT NULL,
+            action TEXT NOT NULL, new_label TEXT, reviewer TEXT NOT NULL DEFAULT '',
+            note TEXT NOT NULL DEFAULT '', via TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL,
+            undoes INTEGER REFERENCES events(id));
+        INSERT INTO events(sample_id, action, reviewer, created_at) VALUES ('s1', 'keep', 'ann', '2026-01-01T00:00:00');
+    """)
+    con.commit()
+    con.close()
+    audit = Audit.open(path)
+    assert audit.meta()["schema_version"] == "2"
+    audit.record("s2", "remove", session="tab")
+    assert audit.undo(session="tab")["sample_id"] == "s2"
+    assert audit.latest()["sample_id"].tolist() == ["s1"]
+    assert audit.events()["session"].tolist() == ["", "tab", "tab"]
+    Audit.open(path)                                          # a second open changes nothing
+    assert len(audit.events()) == 3
