@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from eac_core.rundir import RunDir
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = ROOT / ".cache" / "bench"
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -65,7 +67,7 @@ def noisy(clean: Path, rate: float, seed: int) -> Path:
 
 def finished(run: Path) -> bool:
     t = run / "bench_timing.json"
-    return t.is_file() and json.loads(t.read_text()).get("rc") == 0 and (run / "scores.parquet").is_file()
+    return t.is_file() and json.loads(t.read_text()).get("rc") == 0 and RunDir(run).scores_path.is_file()
 
 
 def train_job(dataset: Path, out: Path, args: list[str], *, device: str, threads: int) -> dict:

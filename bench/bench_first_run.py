@@ -6,6 +6,7 @@ the final ranking is there. Real Chromium, default demo size, CPU preset.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -15,8 +16,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "app"))
 import browser_support as bs  # noqa: E402
 
+from eac_core.rundir import list_runs  # noqa: E402
 
-def main() -> int:
+
+def main(argv=None) -> int:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)  # no options; --help
     if reason := bs.missing_reason():
         print(f"skipped: {reason}")
         return 0
@@ -45,11 +49,10 @@ def main() -> int:
                     time.sleep(2)
             rows.append(("click → first suspect with four CAM panels", first))
             page.screenshot(path=str(REPO / "test-artifacts" / "first-run-provisional.png"))
-            progress = home / "runs"
             done = None
             while time.perf_counter() < deadline:
-                states = [p.read_text() for p in progress.glob("*/progress.json")]
-                if states and all('"done"' in s for s in states):
+                states = [r.read_progress() or {} for r in list_runs(home / "runs") if r.has("progress")]
+                if states and all(s.get("state") == "done" for s in states):
                     done = time.perf_counter() - t0
                     break
                 time.sleep(1)

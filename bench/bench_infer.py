@@ -29,6 +29,7 @@ import torch  # noqa: E402
 from eac_core.infer import Explainer, read_image  # noqa: E402
 from eac_core.models import build_model  # noqa: E402
 from eac_core.preprocess import Preprocessing  # noqa: E402
+from eac_core.rundir import RunDir  # noqa: E402
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "ckplus48"
 CLASSES = ["neutral", "happy", "sad", "surprise", "fear", "disgust", "anger"]
@@ -46,9 +47,9 @@ def images(n: int) -> list[Path] | list[np.ndarray]:
 def write_run(d: Path, size: int) -> Path:
     torch.manual_seed(0)
     m = build_model("compact", len(CLASSES))
-    torch.save({"model": m.state_dict(), "arch": "compact", "classes": CLASSES, "num_classes": len(CLASSES),
-                "image_size": size, "preprocessing": Preprocessing().to_dict(), "epoch": 0, "config": {}},
-               d / "checkpoint.pt")
+    RunDir(d).write_checkpoint({"model": m.state_dict(), "arch": "compact", "classes": CLASSES,
+                                "num_classes": len(CLASSES), "image_size": size,
+                                "preprocessing": Preprocessing().to_dict(), "epoch": 0, "config": {}})
     return d
 
 
@@ -92,7 +93,7 @@ def main(argv=None) -> int:
             runs.append(write_run(d, s))
         for run in runs:
             ex = Explainer.load(run, device=a.device)
-            arch = torch.load(Path(run) / "checkpoint.pt", map_location="cpu", weights_only=True)["arch"]
+            arch = RunDir(run).read_checkpoint(map_location="cpu")["arch"]
             for th in a.threads:
                 torch.set_num_threads(th)
                 p50, p95, mean = measure(ex, inputs, a.display)

@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "app"))
 import browser_support as bs  # noqa: E402
 
+from eac_core.rundir import RunDir  # noqa: E402
+
 TARGET_P50_MS = 300.0
 
 
@@ -41,15 +43,15 @@ def find_demo_run(home: Path) -> str | None:
     if not runs.is_dir():
         return None
     cands = []
-    for r in runs.iterdir():
-        if not ((r / "scores.parquet").is_file() and (r / "checkpoint.pt").is_file()):
+    for r in map(RunDir, runs.iterdir()):
+        if not (r.scores_path.is_file() and r.checkpoint_path.is_file()):
             continue
         try:
-            ds = str(json.loads((r / "config.json").read_text()).get("dataset") or "")
+            ds = str(r.read_config().get("dataset") or "")
         except (OSError, ValueError):
             continue
         if Path(ds).name == "demo":
-            cands.append(((r / "scores.parquet").stat().st_mtime, r.name))
+            cands.append((r.scores_path.stat().st_mtime, r.name))
     return max(cands)[1] if cands else None
 
 
@@ -98,8 +100,7 @@ def main() -> int:
         sys.exit(f"cannot run: {reason}")
 
     home, run = pick_project(args)
-    import pandas as pd
-    n_faces = len(pd.read_parquet(home / "runs" / run / "scores.parquet", columns=["sample_id"]))
+    n_faces = len(RunDir(home / "runs" / run).read_scores(columns=["sample_id"]))
     from playwright.sync_api import sync_playwright
     srv = bs.StreamlitServer(home)
     in_page, wall, heading, settled = [], [], [], []

@@ -32,6 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "app"))
 import browser_support as bs  # noqa: E402
 
+from eac_core.rundir import RunDir  # noqa: E402
+
 TARGET_S, TARGET_RSS = 2.0, 2 * 1024**3
 RUN = "synthetic-300k"
 N_IMAGES = 64
@@ -67,10 +69,11 @@ def build(home: Path, n: int, src_run: Path, seed: int = 0) -> None:
     if stamp.is_file() and json.loads(stamp.read_text()).get("n") == n:
         return
     shutil.rmtree(home, ignore_errors=True)
-    cfg = json.loads((src_run / "config.json").read_text())
+    src = RunDir(src_run)
+    cfg = src.read_config()
     src_ds = load_dataset(cfg["dataset"])
     classes = list(src_ds.classes)
-    ds_dir, run_dir = home / "datasets" / "synthetic", home / "runs" / RUN
+    ds_dir, run_dir = home / "datasets" / "synthetic", RunDir(home / "runs" / RUN)
     (ds_dir / "images").mkdir(parents=True)
     for j, rel in enumerate(src_ds.manifest["path"].head(N_IMAGES)):
         shutil.copy(src_ds.image_path(rel), ds_dir / "images" / f"f{j:02d}{Path(rel).suffix}")
@@ -107,13 +110,13 @@ def build(home: Path, n: int, src_run: Path, seed: int = 0) -> None:
         "flip_agree": rng.random(n) < 0.9, "suspicion": suspicion, "rank": rank,
         **{f"prob_{c}": probs[:, j] for j, c in enumerate(classes)},
         "split": split, "true_label": cls[true], "provisional": np.zeros(n, dtype=bool)})
-    run_dir.mkdir(parents=True)
-    scores.to_parquet(run_dir / "scores.parquet", index=False)
-    shutil.copy(src_run / "checkpoint.pt", run_dir / "checkpoint.pt")
-    if (src_run / "summary.csv").is_file():
-        shutil.copy(src_run / "summary.csv", run_dir / "summary.csv")
+    run_dir.path.mkdir(parents=True)
+    run_dir.write_scores(scores)
+    shutil.copy(src.checkpoint_path, run_dir.checkpoint_path)
+    if src.summary_path.is_file():
+        shutil.copy(src.summary_path, run_dir.summary_path)
     cfg.update(dataset=str(ds_dir), out=str(run_dir))
-    (run_dir / "config.json").write_text(json.dumps(cfg, indent=1))
+    run_dir.write_config(cfg)
     stamp.write_text(json.dumps({"n": n, "source_run": str(src_run)}))
 
 
