@@ -29,14 +29,23 @@ def _needs_escape(text: str, i: int) -> bool:
     return True
 
 
+# GitHub-flavoured markdown also turns bare URLs, www. names and e-mail addresses into links after the
+# escapes are read, so a backslash cannot stop it: an invisible WORD JOINER breaks 'http://', 'www.'
+# and 'name@host' apart instead.
+_AUTOLINK = re.compile(r"\\:(?=//)|(?i:www)(?=\\\.)|\\@")
+_JOIN = "\u2060"
+
+
 def md_escape(text: object) -> str:
     """`text` for a markdown body, shown as typed: every character that could start markdown syntax is
-    backslash-escaped, line breaks become spaces. Plain ids and names (train_00012, img/a.png) pass
-    unchanged."""
+    backslash-escaped, URL and e-mail autolinks are broken by an invisible word joiner, line breaks
+    become spaces. Plain ids and names (train_00012, img/a.png) pass unchanged."""
     text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
     if _PLAIN.fullmatch(text):
         return text
-    return "".join("\\" + ch if _needs_escape(text, i) else ch for i, ch in enumerate(text))
+    out = "".join("\\" + ch if _needs_escape(text, i) else ch for i, ch in enumerate(text))
+    return _AUTOLINK.sub(lambda m: _JOIN + m.group(0) if m.group(0).startswith("\\:") else
+                         m.group(0) + _JOIN, out)
 
 
 def md_code(text: object) -> str:

@@ -238,10 +238,11 @@ def _assert_csv(df: pd.DataFrame, expected: dict, home: Path) -> None:
 
 
 def test_two_tabs_keep_each_others_decisions(home, server, browser):
-    """Two tabs on the same audit, each deciding with its keys: neither loses the other's decision."""
+    """Two tabs on the same audit, each deciding with its keys: neither loses the other's decision,
+    and one tab's undo cancels its own decision, never the other tab's newer one (issue 9, hole 8)."""
     from data_tools.audit import Audit
     from eac_core.rundir import RunDir
-    audit = Audit(home / "runs" / RUN / "audit.sqlite")
+    audit = Audit.open(home / "runs" / RUN / "audit.sqlite")
     before = audit.latest()
     s = RunDir(home / "runs" / RUN).read_scores().sort_values("rank")
     free = [str(x) for x in s["sample_id"] if str(x) not in set(before["sample_id"])]
@@ -260,9 +261,32 @@ def test_two_tabs_keep_each_others_decisions(home, server, browser):
         latest = audit.latest().set_index("sample_id")
         assert latest.loc[a_id, "action"] == "keep" and latest.loc[b_id, "action"] == "remove"
         assert set(before["sample_id"]) <= set(latest.index) and len(latest) == len(before) + 2
+        tab_a.keyboard.press("z")                         # tab A's undo: its own keep, not B's newer remove
+        _toast(tab_a, rf"Undone: keep · sample {a_id}")
+        latest = audit.latest().set_index("sample_id")
+        assert a_id not in latest.index and latest.loc[b_id, "action"] == "remove"
         tab_a.goto(f"{server.url}/?sample={b_id}&run={RUN}", wait_until="domcontentloaded")   # A sees B's
         assert bs.wait_face(tab_a, want=b_id, timeout_ms=STEP_MS) == b_id
         tab_a.get_by_text(_decision_shown("remove", None)).first.wait_for(timeout=STEP_MS)
     finally:
         ctx_a.close()
         ctx_b.close()
+
+
+@pytest.mark.parametrize("value", ["[Session expired](http://evil.example/login)",
+                                   "![x](http://evil.example/x.png)", "see www.evil.example or mail@evil.example"])
+def test_markdown_in_the_url_is_shown_as_text(server, browser, value):
+    """Issue 9, hole 6: `?sample=[Session expired](http://evil.example/login)` rendered a live link in
+    the warning (and `![x](...)` a remote image)."""
+    from urllib.parse import quote
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{server.url}/?sample={quote(value)}&run={RUN}", wait_until="domcontentloaded")
+        warning = page.locator('[data-testid="stAlert"]').filter(has_text="is not in this run's ranking").first
+        warning.wait_for(timeout=FIRST_LOAD_MS)
+        shown = warning.inner_text().strip().replace("\u2060", "")      # the invisible word joiner aside
+        assert shown == f"Sample {value} is not in this run's ranking; showing the queue instead."
+        assert page.locator('a[href*="evil.example"], img[src*="evil.example"]').count() == 0
+    finally:
+        ctx.close()
