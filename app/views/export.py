@@ -52,8 +52,13 @@ def render() -> None:
                        icon=":material/table:")
     own = OWN_FORMATS.get(dataset.info.format)
     if own:
-        c2.download_button(f"Download {own} format", data=ex.export_bytes(own, table, dataset),
-                           file_name=ex.DOWNLOAD_NAMES[own], key="dl_own", icon=":material/description:")
+        try:
+            own_bytes = ex.export_bytes(own, table, dataset)
+        except ex.ExportError as e:     # a label it cannot number, a file name a spreadsheet would run
+            c2.warning(f"No {own} download: {ui.md_escape(e)}")
+        else:
+            c2.download_button(f"Download {own} format", data=own_bytes, file_name=ex.DOWNLOAD_NAMES[own],
+                               key="dl_own", icon=":material/description:")
     else:
         c2.caption(f"The dataset was imported as **{ui.md_escape(dataset.info.format)}**, which has no label file format "
                    "of its own: use the CSV or the manifest.")

@@ -85,3 +85,23 @@ def test_retrain_carries_the_audit_over(project, app):
         while jobs.is_alive(child) and time.time() < deadline:
             time.sleep(0.2)
         assert not jobs.is_alive(child)
+
+
+def test_a_formula_file_name_refuses_only_the_dataset_format(project, app):
+    """Issue 9, hole 4: the RAF-DB list names files verbatim, so a name a spreadsheet would run is
+    refused there (with the sample named) while the CSV and the manifest still download."""
+    import json
+    ds = project / "datasets" / "demo"
+    info = json.loads((ds / "dataset.json").read_text())
+    (ds / "dataset.json").write_text(json.dumps({**info, "format": "rafdb"}))
+    m = pd.read_csv(ds / "manifest.csv", dtype=str, keep_default_na=False)
+    sid = m["sample_id"].iloc[0]
+    m.loc[0, "path"] = "images/=cmd.png"
+    m.to_csv(ds / "manifest.csv", index=False)
+    app.run()
+    app.switch_page("views/export.py").run()
+    assert not app.exception
+    assert [d.label for d in app.get("download_button")] == ["Download corrected CSV", "Download manifest (zip)"]
+    assert [w.value for w in app.warning] == [
+        f"No rafdb download: sample {sid}: file name '=cmd.png' starts with '=', which a spreadsheet runs "
+        "as a formula; rename the file, or export \\-\\-format csv \\(formulas neutralised\\) or manifest"]
