@@ -2,7 +2,7 @@
 injected noise, side by side (issue 7 §2):
 
   * injected: the demo with 20 % symmetric noise (its default preset, `demo`) and CK+48 with 20 %
-    symmetric noise (subject-disjoint split, the `cpu` preset), one EAC run each, trained here
+    symmetric noise (subject-disjoint split, the `cpu` preset), one run each with the trainer defaults, trained here
     through bench/_benchlib (finished runs are reused);
   * real: the product runs of bench/bench_real_noise.py (EAC and CE) found in --real-work, scored on
     the determined rows of fer2013_dev's ranked slice against truth.csv.
@@ -40,12 +40,12 @@ def main(argv=None) -> int:
     tables: dict[str, pd.DataFrame] = {}
     injected = []
     if "demo" not in skip:
-        injected.append(("demo 20 % (demo preset, EAC)", noisy(demo_clean(a.work), 0.2, 0), []))
+        injected.append(("demo 20 % (demo preset: EAC)", noisy(demo_clean(a.work), 0.2, 0), []))
     if "ckplus" not in skip and CKPLUS.is_dir():
-        injected.append(("CK+48 20 % (cpu preset, EAC)", noisy(ckplus(a.work), 0.2, 0), []))
+        injected.append(("CK+48 20 % (cpu preset: CE)", noisy(ckplus(a.work), 0.2, 0), []))
     for name, ds, args in injected:
-        out = a.work / "runs" / f"signals_{ds.name}_eac"
-        train_job(ds, out, ["--mode", "eac", *args], device="cpu", threads=a.threads)
+        out = a.work / "runs" / f"signals_{ds.name}_default"
+        train_job(ds, out, args, device="cpu", threads=a.threads)
         s = RunDir(out).read_scores()
         tables[name] = signal_table(s, noise_mask(s))
     if a.real_work is not None:
