@@ -227,6 +227,9 @@ def read_table(path: Path, *, header: list[str] | None = None) -> Table:
         if not all(is_utf8(c) for c in columns):
             raise ImportFailure(f"{path}: the header row is not valid UTF-8 ({first.rstrip(chr(13))}); "
                                 "save the file as UTF-8 and import again")
+        broken = next((c for c in columns if "\r" in c or "\n" in c), None)
+        if broken is not None:
+            raise ImportFailure(f"{path}: column name {broken!r} in the header contains a line break")
         if len(set(columns)) != len(columns):
             dup = sorted({c for c in columns if columns.count(c) > 1})
             raise ImportFailure(f"{path}: repeated column name(s) in the header: {', '.join(dup)}")

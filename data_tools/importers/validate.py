@@ -30,6 +30,7 @@ from data_tools.importers.splits import assign_splits
 from data_tools.paths import PathEscapeError, RootGuard
 
 CROPS = "crops"  # folder in the dataset folder for face crops
+_BREAK = re.compile(r"[\r\n]")
 
 
 @dataclass
@@ -94,6 +95,9 @@ class _Checker:
                 self.reject(i, "empty sample_id")
             elif not is_utf8(rec.path) or not is_utf8(rec.sample_id):
                 self.reject(i, "file name is not valid UTF-8")
+            elif _BREAK.search(rec.sample_id) or _BREAK.search(rec.path):
+                what = "sample_id" if _BREAK.search(rec.sample_id) else "path"
+                self.reject(i, f"{what} contains a line break (a manifest row cannot hold it)")
             elif not rec.path.strip():
                 self.reject(i, "empty path")
             elif guard is not None:

@@ -243,3 +243,22 @@ def test_absolute_paths_under_the_root_get_relative_sample_ids(run_import, img_r
     check_counts(res)
     assert list(res.manifest["sample_id"]) == ["img/a", "img/b", "img/c"]
     assert list(res.manifest["path"]) == ["img/a.png", "img/b.png", "img/c.png"]
+
+
+def test_line_breaks_inside_ids_and_paths_reject_the_row(run_import, img_root, reasons, check_counts):
+    """Found by tests/data_tools/importers/test_fuzz.py: a quoted path or sample_id holding a carriage
+    return was written raw into manifest.csv, which then read back as extra, broken rows."""
+    _csv(img_root, 'sample_id,path,label\ns1,"img/a\r.png",happy\n"s\n2",img/b.png,sad\ns3,img/c.png,sad\n')
+    res = run_import("csv", img_root, labels_only=True, test_fraction=0)
+    check_counts(res)
+    assert list(zip(res.report["row"], res.report["reason"])) == [
+        (2, "path contains a line break (a manifest row cannot hold it)"),
+        (3, "sample_id contains a line break (a manifest row cannot hold it)")]
+    assert res.manifest["sample_id"].tolist() == ["s3"]
+
+
+def test_a_line_break_in_a_column_name_is_a_one_line_error(run_import, img_root):
+    path = _csv(img_root, 'path,label,"no\rte"\nimg/a.png,happy,x\n')
+    with pytest.raises(ImportFailure) as err:
+        run_import("csv", img_root)
+    assert str(err.value) == f"{path}: column name 'no\\rte' in the header contains a line break"
