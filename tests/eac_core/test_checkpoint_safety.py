@@ -149,3 +149,22 @@ def test_a_resumed_run_cleans_up_after_a_kill(finished_run, tmp_path, capsys):
     assert train.main(["--dataset", str(ds), "--out", str(run), "--resume", *FAST]) == 0
     assert _left(run) == [".progress.json.live.tmp", "notes.tmp"]
     assert RunDir(run).is_finished()
+
+
+def test_a_full_disk_during_a_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch):
+    """Issue 9 ("Proof in CI"): the previous checkpoint stays whole and the message names the file."""
+    run = RunDir(tmp_path / "run")
+    run.write_checkpoint({"model": {"w": torch.ones(3)}, "epoch": 1})
+
+    def half_then_full(obj, f, *args, **kwargs):
+        Path(f).write_bytes(b"PK\x03\x04 half a checkpoint")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", half_then_full)
+    with pytest.raises(OSError) as e:
+        run.write_checkpoint({"model": {"w": torch.zeros(3)}, "epoch": 2})
+    assert str(e.value) == f"[Errno 28] No space left on device: '{run.checkpoint_path}'"
+    monkeypatch.undo()
+    ckpt = run.read_checkpoint()
+    assert ckpt["epoch"] == 1 and torch.equal(ckpt["model"]["w"], torch.ones(3))
+    assert _left(run.path) == []
