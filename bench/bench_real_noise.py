@@ -21,7 +21,7 @@ reused by a later invocation with the same settings (delete the folder to start 
 
   python bench/bench_real_noise.py                                  # full fer2013_dev (slow on 2 cores)
   python bench/bench_real_noise.py --train-rows 4000 --name real_noise_4k   # 4,000 Training rows + the slice
-  python bench/bench_real_noise.py --product-args "--epochs 20" --name ...  # other product settings
+  python bench/bench_real_noise.py --modes ce --product-args "" --product-args "--erase-p 0"   # variants
 """
 from __future__ import annotations
 
@@ -49,12 +49,9 @@ from data_tools.manifest import load_dataset  # noqa: E402
 from eac_core.rundir import RunDir
 from eac_core.data import epoch_generator, epoch_order, batches, load_cached, make_splits, normalise, shift_and_mirror  # noqa: E402
 from eac_core.preprocess import Preprocessing  # noqa: E402
-from eac_core.scores import CANDIDATES, cleanlab_suspicion  # noqa: E402
+from eac_core.scores import CANDIDATES, DEFAULT_SUSPICION, cleanlab_suspicion  # noqa: E402
 
-try:  # the detection metrics' one home (issue 8); older trees kept them in scores
-    from eac_core.metrics import detection_metrics  # noqa: E402
-except ImportError:  # pragma: no cover
-    from eac_core.scores import detection_metrics  # noqa: E402
+from eac_core.metrics import detection_metrics  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "fer2013_dev"
 
@@ -212,8 +209,10 @@ def main(argv=None) -> int:
     ap.add_argument("--folds", type=int, default=4)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--product-args", default="", help="extra trainer flags for both product runs")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: anchors,eac,ce")
+    ap.add_argument("--product-args", action="append", default=None,
+                    help="extra trainer flags of a product variant (repeat for several variants; default: none)")
+    ap.add_argument("--modes", default="eac,ce", help="product modes to run for each variant")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: anchors")
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--name", default="real_noise")
     a = ap.parse_args(argv)
@@ -243,23 +242,23 @@ def main(argv=None) -> int:
         for method in ("normalized_margin", "self_confidence"):
             add(f"anchor: cleanlab {method}, {a.folds}-fold CE CNN out of sample",
                 cleanlab_suspicion(an["labels"], an["oos"], method), an["test_acc_folds"], an["cpu_folds"])
-    extra = shlex.split(a.product_args)
-    for mode in ("eac", "ce"):
-        if mode in skip:
-            continue
-        out = work / f"product_{mode}{'_' + '_'.join(x.strip('-') for x in extra) if extra else ''}"
-        timing = run_product(ds_dir, out, ["--mode", mode, *extra], a.threads)
-        scores = RunDir(out).read_scores()
-        summary = RunDir(out).read_summary()
-        test_acc = float(summary["test_acc"].iloc[-1])
-        cfg = RunDir(out).read_config()
-        add(f"product {mode} ({cfg['arch']}, {cfg['epochs']} ep), `suspicion` = {scores['suspicion_signal'].iloc[0]}",
-            scores["suspicion"].to_numpy(), test_acc, timing["cpu_s"])
-        sub = scores.iloc[pos]
-        for name, fn in CANDIDATES.items():
-            v = fn(sub)
-            if np.isfinite(v).sum() == len(v):
-                signal_rows.append({"mode": mode, "signal": name, **detection_metrics(v, noisy)})
+    for variant in a.product_args or [""]:
+        extra = shlex.split(variant)
+        for mode in filter(None, a.modes.split(",")):
+            out = work / f"product_{mode}{'_' + '_'.join(x.strip('-') for x in extra) if extra else ''}"
+            timing = run_product(ds_dir, out, ["--mode", mode, *extra], a.threads)
+            run = RunDir(out)
+            scores, cfg = run.read_scores(), run.read_config()
+            test_acc = float(run.read_summary()["test_acc"].iloc[-1])
+            label = f"product {mode}{' ' + variant if variant else ''} ({cfg['arch']}, {cfg['epochs']} ep)"
+            # `suspicion` as the CURRENT default defines it (a function of the stored columns)
+            add(f"{label}, `suspicion` = {DEFAULT_SUSPICION}", CANDIDATES[DEFAULT_SUSPICION](scores), test_acc,
+                timing["cpu_s"])
+            sub = scores.iloc[pos]
+            for name, fn in CANDIDATES.items():
+                v = fn(sub)
+                if np.isfinite(v).sum() == len(v):
+                    signal_rows.append({"mode": label, "signal": name, **detection_metrics(v, noisy)})
     table = pd.DataFrame(rows)
     n_train = len(train)
     head = (f"# Real-noise detection on fer2013_dev ({n_train} training rows"
@@ -269,8 +268,8 @@ def main(argv=None) -> int:
             f"{a.threads} threads, seed {a.seed}, {time.strftime('%Y-%m-%d')}\n\n")
     text = head + table.to_markdown(index=False, floatfmt=".3f") + "\n"
     if signal_rows:
-        sig = pd.DataFrame(signal_rows).pivot_table(index="signal", columns="mode", values=["auroc", "ap", "p_at_k"])
-        sig.columns = [f"{m} {c}" for c, m in sig.columns]
+        sig = pd.DataFrame(signal_rows).pivot_table(index="signal", columns="mode", values=["ap", "auroc"])
+        sig.columns = [f"{m}: {c}" for c, m in sig.columns]
         sig = sig.sort_values(sig.columns[0], ascending=False)
         text += "\n## Every signal column of the product runs (same slice)\n\n" + sig.to_markdown(floatfmt=".3f") + "\n"
     write_result(a.name, text)
