@@ -75,6 +75,7 @@ def prepare(args) -> tuple[TrainConfig, dict | None]:
         if not run.has("config"):
             raise ConfigError(f"--resume: {run.path} holds no run to resume (no config); drop --resume to start one")
         saved = TrainConfig.from_dict(run.read_config())
+        saved.out = str(run.path.resolve())       # the folder resumed is the one named, also for a copied run
         for k in ("epochs", "device", "workers", "threads"):
             if getattr(args, k) is not None:
                 setattr(saved, k, getattr(args, k))

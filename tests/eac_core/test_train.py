@@ -213,3 +213,12 @@ def test_cpu_preset_onecycle_schedule_and_resume_keeps_it(shapes, tmp_path):
     cfg = RunDir(out).read_config()
     assert (cfg["arch"], cfg["optimizer"], cfg["schedule"]) == ("cnn", "sgd", "onecycle")
     assert train.main(args[:4] + ["--resume", "--epochs", "5"]) == 1      # the schedule was planned for 3
+
+
+def test_resuming_a_copied_run_writes_into_the_copy(run, shapes, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    assert train.main(["--dataset", str(shapes), "--out", str(copy), "--resume", "--epochs", "7"]) == 0
+    assert RunDir(copy).read_summary()["epoch"].tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert RunDir(run).read_summary()["epoch"].tolist() == [1, 2, 3, 4, 5, 6]       # the original is untouched
+    assert RunDir(copy).read_config()["out"] == str(copy.resolve())
