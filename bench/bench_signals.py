@@ -31,6 +31,7 @@ from eac_core.rundir import RunDir  # noqa: E402
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--real-work", type=Path, default=None, help="bench_real_noise.py's --work folder")
+    ap.add_argument("--real-runs", default="product_eac,product_ce", help="its product run folders to score")
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip", default="", help="comma list: demo,ckplus")
@@ -49,8 +50,8 @@ def main(argv=None) -> int:
         s = RunDir(out).read_scores()
         tables[name] = signal_table(s, noise_mask(s))
     if a.real_work is not None:
-        for mode in ("eac", "ce"):
-            out = a.real_work / f"product_{mode}"
+        for name in filter(None, a.real_runs.split(",")):
+            out = a.real_work / name
             if not RunDir(out).is_finished():
                 log(f"{out}: not finished, left out")
                 continue
@@ -58,7 +59,9 @@ def main(argv=None) -> int:
             frame = pd.read_csv(a.real_work / "dataset" / "manifest.csv", dtype=str, keep_default_na=False)
             frame = frame[frame["split"] == "train"].reset_index(drop=True)
             pos, noisy_mask = truth_mask(frame)
-            tables[f"fer2013_dev real ({mode.upper()})"] = signal_table(s.iloc[pos].reset_index(drop=True), noisy_mask)
+            cfg = RunDir(out).read_config()
+            tables[f"fer2013_dev real ({cfg['mode'].upper()}, erase p {cfg['erase_p']})"] = \
+                signal_table(s.iloc[pos].reset_index(drop=True), noisy_mask)
     if not tables:
         log("nothing to score")
         return 1

@@ -52,8 +52,9 @@ def test_build_scores_contract_and_cleanlab():
     assert t["provisional"].all()
     q = get_label_quality_scores(labels, sig["probs"], method="self_confidence")
     np.testing.assert_allclose(t["cleanlab_self_confidence"], 1 - q, rtol=1e-5)
-    # the default fuses AUM (low = suspicious) and final loss (high = suspicious) by rank average
-    expect = scores._rank01(-dyn["aum"]) + scores._rank01(sig["loss"])
+    # the default fuses AUM (low = suspicious), final loss (high = suspicious) and kNN disagreement by rank
+    # average; without embedding features (a provisional pass) the kNN term is the neutral 0.5 for everyone
+    expect = scores._rank01(-dyn["aum"]) + scores._rank01(sig["loss"]) + 0.5
     np.testing.assert_allclose(t["suspicion"], expect)
     assert t.loc[t["rank"] == 1, "suspicion"].item() == t["suspicion"].max()
     assert sorted(t["rank"]) == list(range(1, 7))
@@ -77,3 +78,10 @@ def test_knn_signal_is_a_candidate_column():
     t = pd.DataFrame({"knn_p_label": [1.0, 0.2], "aum": [2.0, -1.0], "loss": [0.1, 2.0]})
     np.testing.assert_allclose(CANDIDATES["knn_disagree"](t), [0.0, 0.8])
     assert CANDIDATES["fused_aum_loss_knn"](t)[1] > CANDIDATES["fused_aum_loss_knn"](t)[0]
+
+
+def test_the_default_suspicion_fuses_aum_loss_and_knn():
+    from eac_core.scores import CANDIDATES, DEFAULT_SUSPICION
+    assert DEFAULT_SUSPICION == "fused_aum_loss_knn" and DEFAULT_SUSPICION in CANDIDATES
+    t = pd.DataFrame({"aum": [3.0, 1.0, -1.0], "loss": [0.1, 0.5, 2.0], "knn_p_label": [1.0, np.nan, 0.0]})
+    np.testing.assert_allclose(CANDIDATES[DEFAULT_SUSPICION](t), [1 / 3 + 1 / 3 + 0.5, 2 / 3 + 2 / 3 + 0.5, 3.0])
