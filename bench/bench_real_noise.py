@@ -15,7 +15,7 @@ the truth never reaches training or ranking). In the same invocation, on the sam
 AUROC, AP, precision@k (k = number of mislabeled determined rows), test accuracy against the FER+
 majority (test split) and CPU seconds of each. Prints markdown tables; writes bench/results/<name>.md.
 
-Anchors are trained in this process, fp32 on CPU: bf16 autocast measured 15x SLOWER than fp32 on this
+Anchors are trained in this process, fp32 on CPU: bf16 autocast measured 4-14x SLOWER than fp32 on this
 AVX2-only CPU (no AVX512-BF16 / AMX); bf16 is used on CUDA. Finished parts are kept in --work and
 reused by a later invocation with the same settings (delete the folder to start over).
 

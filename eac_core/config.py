@@ -94,9 +94,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        tuples = {f.name for f in fields(cls) if isinstance(f.default, tuple)}     # JSON gives lists back
         names = {f.name for f in fields(cls)}
-        kw = {k: (tuple(v) if k in ("erase_scale", "erase_ratio") else v) for k, v in d.items() if k in names}
-        return cls(**kw)
+        return cls(**{k: (tuple(v) if k in tuples else v) for k, v in d.items() if k in names})
 
 
 def flag_fields() -> list:

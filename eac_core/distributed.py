@@ -47,13 +47,18 @@ def shutdown(info: DistInfo) -> None:
         dist.destroy_process_group()
 
 
+def reduce_max(info: DistInfo, *values: float, device: torch.device | None = None) -> list[float]:
+    """Element-wise maximum of numbers over all ranks (identity in one process)."""
+    if not info.enabled:
+        return [float(v) for v in values]
+    t = torch.tensor([float(v) for v in values], device=device or torch.device("cpu"))
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return t.tolist()
+
+
 def any_flag(info: DistInfo, *flags: bool, device: torch.device | None = None) -> list[bool]:
     """Element-wise OR of boolean flags over all ranks (identity in one process)."""
-    if not info.enabled:
-        return [bool(f) for f in flags]
-    t = torch.tensor([float(f) for f in flags], device=device or torch.device("cpu"))
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return [bool(v > 0) for v in t.tolist()]
+    return [v > 0 for v in reduce_max(info, *flags, device=device)]
 
 
 def barrier(info: DistInfo) -> None:

@@ -2,7 +2,7 @@
 the run directory (see rundir.py). A thin loop over engine.train_one_epoch / evaluate / score_clean.
 
 In EAC mode both views (the erased image and its mirror) go through the network as ONE concatenated
-batch, so BatchNorm sees both views at once (always; measured as the faster way, bench/README.md)."""
+batch, so BatchNorm sees both views at once (always)."""
 from __future__ import annotations
 
 import logging
@@ -19,7 +19,7 @@ import torch
 from data_tools.manifest import ManifestError, load_dataset
 from eac_core.config import ConfigError, TrainConfig, available_cores, build_parser, cuda_available, resolve
 from eac_core.data import DataError, epoch_order, fixed_erasures, load_cached, make_splits
-from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, shutdown
+from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, reduce_max, shutdown
 from eac_core.engine import NonFiniteLoss, StepContext, Stopped, evaluate, score_clean, train_one_epoch, unwrap
 from eac_core.pretrained import layout_of
 from eac_core.progress import Progress, StopFlag
@@ -75,13 +75,14 @@ def prepare(args) -> tuple[TrainConfig, dict | None]:
         if not run.has("config"):
             raise ConfigError(f"--resume: {run.path} holds no run to resume (no config); drop --resume to start one")
         saved = TrainConfig.from_dict(run.read_config())
+        planned = saved.epochs
         saved.out = str(run.path.resolve())       # the folder resumed is the one named, also for a copied run
         for k in ("epochs", "device", "workers", "threads"):
             if getattr(args, k) is not None:
                 setattr(saved, k, getattr(args, k))
-        if saved.schedule != "exp" and args.epochs is not None and args.epochs != run.read_config().get("epochs"):
+        if saved.schedule != "exp" and saved.epochs != planned:
             raise ConfigError(f"--epochs: the {saved.schedule} schedule of {run.path} was planned for "
-                              f"{run.read_config().get('epochs')} epochs and cannot change on --resume")
+                              f"{planned} epochs and cannot change on --resume")
         saved.resume = True
         return saved, (run.read_checkpoint() if run.has("checkpoint") else None)
     if args.budget_minutes is not None and args.epochs is not None:
@@ -238,14 +239,16 @@ def epochs_for_budget(cfg: TrainConfig, train, num_classes: int, steps: int, dev
     probe = build_training(cfg, num_classes, steps, device)
     ctx = StepContext(device=device, spec=probe.spec, dist=info, amp=device.type == "cuda",
                       channels_last=device.type == "cuda")
-    n = min(len(train), cfg.batch_size * 6)
-    order = epoch_order(len(train), cfg.seed, 0)[:n]
-    warm = order[:cfg.batch_size * 2]
-    kw = dict(epoch=1, seed=cfg.seed, batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, aug=probe.aug, ctx=ctx)
-    train_one_epoch(probe.model, probe.optimizer, train.images, train.labels, warm, **kw)
+    order = epoch_order(len(train), cfg.seed, 0)
+    timed = [order[i:i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)][:6]
+    kw = dict(epoch=1, seed=cfg.seed, batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, aug=probe.aug, ctx=ctx,
+              log_signals=False)
+    warm, timed = (timed[:2], timed[2:]) if len(timed) > 2 else (timed[:1], timed)   # tiny sets: time the warm-up too
+    train_one_epoch(probe.model, probe.optimizer, train.images, train.labels, np.concatenate(warm), **kw)
     t0 = time.perf_counter()
-    train_one_epoch(probe.model, probe.optimizer, train.images, train.labels, order[len(warm):], **kw)
-    per_step = (time.perf_counter() - t0) / max(1, -(-(n - len(warm)) // cfg.batch_size))
+    train_one_epoch(probe.model, probe.optimizer, train.images, train.labels, np.concatenate(timed), **kw)
+    # every rank must plan the same schedule: the slowest rank's speed decides
+    per_step, = reduce_max(info, (time.perf_counter() - t0) / len(timed))
     epochs = epochs_within(cfg.budget_minutes, per_step, steps)
     log.info("budget %.1f min: %.3f s/step, %d steps/epoch -> %d epochs", cfg.budget_minutes, per_step, steps, epochs)
     _echo(info.is_main, f"budget {cfg.budget_minutes:g} min at {per_step:.2f} s/step: {epochs} epochs")

@@ -222,3 +222,14 @@ def test_resuming_a_copied_run_writes_into_the_copy(run, shapes, tmp_path):
     assert RunDir(copy).read_summary()["epoch"].tolist() == [1, 2, 3, 4, 5, 6, 7]
     assert RunDir(run).read_summary()["epoch"].tolist() == [1, 2, 3, 4, 5, 6]       # the original is untouched
     assert RunDir(copy).read_config()["out"] == str(copy.resolve())
+
+
+def test_budget_on_a_set_smaller_than_the_timed_steps_is_still_measured(shapes, tmp_path, capsys):
+    out = tmp_path / "tiny"                      # 20 rows = 2 batches: the timed part used to be empty (-> 500)
+    assert train.main(["--dataset", str(shapes), "--out", str(out), "--budget-minutes", "0.02", "--limit", "20",
+                       *FAST]) == 0
+    epochs = RunDir(out).read_config()["epochs"]
+    per_step = float([x for x in capsys.readouterr().err.splitlines() if x.startswith("budget")][0]
+                     .split(" at ")[1].split(" s/step")[0])
+    assert per_step > 0 and epochs < 500                      # the echoed speed is rounded to 0.01 s
+    assert train.epochs_within(0.02, per_step + 0.005, 2) <= epochs <= train.epochs_within(0.02, per_step - 0.004, 2)
