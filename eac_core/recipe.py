@@ -12,6 +12,7 @@ from eac_core.config import TrainConfig
 from eac_core.data import AugmentSpec
 from eac_core.models import build_model
 from eac_core.preprocess import Preprocessing
+from eac_core.pretrained import load_pretrained
 
 
 @dataclass
@@ -41,7 +42,6 @@ def augment_spec(cfg: TrainConfig) -> AugmentSpec:
 def build_training(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torch.device,
                    *, seed: int | None = None) -> Training:
     """Model (seeded with `seed`, default cfg.seed; pretrained weights loaded), optimiser and schedule."""
-    from eac_core.pretrained import load_pretrained
     torch.manual_seed(cfg.seed if seed is None else seed)
     model = build_model(cfg.arch, num_classes, dropout=cfg.dropout)
     spec = load_pretrained(model, cfg.pretrained) if cfg.pretrained else Preprocessing()
