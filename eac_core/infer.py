@@ -49,7 +49,7 @@ class Explanation:
     flipped: np.ndarray                    # (S, S, 3) uint8 RGB == image[:, ::-1]
     overlays: dict[tuple[str, str], np.ndarray] = field(repr=False)   # (view, which) -> (S, S, 3) uint8
     cams: dict[tuple[str, str], np.ndarray] = field(repr=False)       # (view, which) -> (h, w) float32
-    scales: dict[str, tuple[float, float]] = field(default_factory=dict)  # which -> (vmin, vmax)
+    scales: dict[str, tuple[float, float]] = field(default_factory=dict)  # which -> (vmin, vmax), one for all
     flip_consistency: float = float("nan")            # all classes: mean (M - flip(M_flipped))^2
     flip_consistency_given: float | None = None       # the given class only
     flip_consistency_pred: float = float("nan")       # the predicted class only
@@ -168,13 +168,14 @@ class Explainer:
         overlays: dict[tuple[str, str], np.ndarray] = {}
         cams: dict[tuple[str, str], np.ndarray] = {}
         scales: dict[str, tuple[float, float]] = {}
-        for which, idx in (("given", gi), ("pred", pi)):
-            if idx is None:
-                continue
+        shown = [(which, idx) for which, idx in (("given", gi), ("pred", pi)) if idx is not None]
+        # ONE colour scale for every panel (both classes, both views): a given-class map whose values
+        # are all negative must look cold beside a hot predicted-class map, not as hot (issue 11 §5)
+        vmin, vmax = ov.shared_scale(*(cams_np[v, idx] for _, idx in shown for v in (0, 1)))
+        for which, idx in shown:
             m_orig = np.ascontiguousarray(cams_np[0, idx])
             m_flip = np.ascontiguousarray(cams_np[1, idx])
             m_back = np.ascontiguousarray(m_flip[:, ::-1])
-            vmin, vmax = ov.shared_scale(m_orig, m_flip)
             scales[which] = (vmin, vmax)
             cams[("original", which)], cams[("flipped", which)], cams[("flipped_back", which)] = \
                 m_orig, m_flip, m_back

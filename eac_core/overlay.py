@@ -65,12 +65,29 @@ def overlay(image: np.ndarray, cam: np.ndarray, vmin: float, vmax: float, *, alp
 
 
 def legend_bar(length: int = 192, thickness: int = 12, *, vertical: bool = False,
-               cmap: str = DEFAULT_COLORMAP) -> np.ndarray:
+               cmap: str = DEFAULT_COLORMAP, scale: tuple[float, float] | None = None) -> np.ndarray:
     """The colour scale as an RGB uint8 image: low values left (or bottom), high right (or top).
-    Label its ends with the (vmin, vmax) of the maps it explains."""
+    Label its ends with the (vmin, vmax) of the maps it explains. With `scale` = (vmin, vmax) and 0
+    inside it, a white line with black edges marks where 0 lies (left of it: evidence against the class)."""
     ramp = np.linspace(0.0, 1.0, int(length), dtype=np.float32)
     if vertical:
         values = np.repeat(ramp[::-1, None], int(thickness), axis=1)
     else:
         values = np.repeat(ramp[None, :], int(thickness), axis=0)
-    return colormap(values, cmap)
+    bar = colormap(values, cmap)
+    z = zero_position(*scale, int(length)) if scale is not None else None
+    if z is not None:
+        if vertical:
+            z = int(length) - 1 - z
+        lo, hi = max(z - 1, 0), min(z + 2, int(length))
+        line = (slice(lo, hi), slice(None)) if vertical else (slice(None), slice(lo, hi))
+        bar[line] = 0
+        bar[(slice(z, z + 1), slice(None)) if vertical else (slice(None), slice(z, z + 1))] = 255
+    return bar
+
+
+def zero_position(vmin: float, vmax: float, length: int) -> int | None:
+    """The pixel of a `length`-long legend where the value 0 lies, None when 0 is outside (vmin, vmax)."""
+    if not (np.isfinite(vmin) and np.isfinite(vmax)) or not vmin < 0.0 < vmax:
+        return None
+    return int(round((0.0 - vmin) / (vmax - vmin) * (length - 1)))

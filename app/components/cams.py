@@ -26,11 +26,24 @@ def explain(run: Path | RunDir, image_path: Path, given: str | None):
     return _explain(str(run), RunDir(run).mtime("checkpoint"), str(image_path), given, loaders.mtime(image_path))
 
 
-@st.cache_data(show_spinner=False)
-def legend() -> np.ndarray:
-    """The CAM colour scale (eac_core.overlay.legend_bar), as wide as two panels."""
+@st.cache_data(show_spinner=False, max_entries=64)
+def legend(scale: tuple[float, float] | None = None) -> np.ndarray:
+    """The CAM colour scale (eac_core.overlay.legend_bar), as wide as two panels, 0 marked."""
     from eac_core.overlay import legend_bar
-    return legend_bar(length=2 * PANEL, thickness=12)
+    return legend_bar(length=2 * PANEL, thickness=14, scale=scale)
+
+
+def legend_caption(scale: tuple[float, float] | None) -> str:
+    """What the legend's colours mean, in numbers: one scale for all four panels, and where 0 is."""
+    if scale is None:
+        return "CAM colour scale, low → high"
+    lo, hi = scale
+    text = f"CAM colour scale, one for all four panels: {lo:.2g} (left) … {hi:.2g} (right)"
+    if lo < 0 < hi:
+        text += "; the white line is 0 (left of it: evidence against the class)"
+    elif hi <= 0:
+        text += "; every value is negative: evidence against both classes"
+    return text
 
 
 def _inline(img: np.ndarray) -> str:
@@ -75,7 +88,6 @@ def four_panels(explanation, given: str, pred: str, image: np.ndarray | None = N
             if img is not None:
                 col.image(_inline(np.asarray(img)), width=PANEL,
                           caption=f"{'given' if which == 'given' else 'predicted'}: {name}")
-    lo_hi = " · ".join(f"{w}: {lo:.2g} … {hi:.2g}" for w, (lo, hi) in scales.items())
-    st.image(legend(), width=2 * PANEL,
-             caption="CAM colour scale, low → high; the two panels of a row share one scale"
-                     + (f" ({lo_hi})" if lo_hi else ""))
+    scale = next(iter(scales.values()), None)          # the explainer uses one scale for all panels
+    scale = None if scale is None else (float(scale[0]), float(scale[1]))
+    st.image(legend(scale), width=2 * PANEL, caption=legend_caption(scale))

@@ -76,8 +76,9 @@ def test_explain_values(explainer):
         orig, flip, back = ex.cams[("original", w)], ex.cams[("flipped", w)], ex.cams[("flipped_back", w)]
         assert orig.shape == (8, 8) and orig.dtype == np.float32
         assert np.array_equal(back, flip[:, ::-1])
-        vmin, vmax = ex.scales[w]                                  # one scale for both views
-        assert vmin == min(orig.min(), flip.min()) and vmax == max(orig.max(), flip.max())
+    # one colour scale for all four panels: the extremes over both classes and both views
+    allm = [ex.cams[(v, w)] for v in ("original", "flipped") for w in ("given", "pred")]
+    assert ex.scales["given"] == ex.scales["pred"] == (min(m.min() for m in allm), max(m.max() for m in allm))
     # flip-consistency of the given class is mean (M - flip(M_flipped))^2 of the maps returned
     ref = float(np.mean((ex.cams[("original", "given")] - ex.cams[("flipped_back", "given")]) ** 2))
     assert ex.flip_consistency_given == pytest.approx(ref, rel=1e-5)

@@ -58,3 +58,16 @@ def test_legend_bar():
     v = ov.legend_bar(50, 8, vertical=True)
     assert v.shape == (50, 8, 3)
     assert v[0, 0].tolist() == [128, 0, 0] and v[-1, 0].tolist() == [0, 0, 128]   # high at the top
+
+
+def test_legend_marks_zero_where_it_lies():
+    # -2.7 … 9.9: 0 lies at 2.7 / 12.6 of the way, pixel round(0.2143 * 99) = 21
+    assert ov.zero_position(-2.7, 9.9, 100) == 21
+    assert ov.zero_position(0.5, 9.9, 100) is None and ov.zero_position(-3.0, -0.5, 100) is None
+    bar = ov.legend_bar(100, 10, scale=(-2.7, 9.9))
+    assert bar[:, 21].tolist() == [[255, 255, 255]] * 10                 # white line at 0
+    assert bar[:, 20].tolist() == bar[:, 22].tolist() == [[0, 0, 0]] * 10  # black edges
+    assert np.array_equal(bar[:, :19], ov.legend_bar(100, 10)[:, :19])  # the ramp elsewhere unchanged
+    assert np.array_equal(ov.legend_bar(100, 10, scale=(1.0, 2.0)), ov.legend_bar(100, 10))  # no 0: no line
+    v = ov.legend_bar(100, 6, vertical=True, scale=(-2.7, 9.9))
+    assert v[99 - 21].tolist() == [[255, 255, 255]] * 6                   # vertical: low at the bottom
