@@ -196,3 +196,30 @@ def test_module_functions_are_the_rundir_methods(tmp_path):
     _history_run(r, n=4, epochs=2)
     assert r.history_epochs() == RunDir(tmp_path).history_epochs() == [1, 2]
     assert r.sample_history("00001").equals(RunDir(tmp_path).sample_history("00001"))
+
+
+def test_history_is_float16_on_disk_and_float32_files_still_read(tmp_path):
+    """issue 9 (Scale): history files are float16 (half of float32's bytes); readers return float32 and
+    still read the float32 files of runs written before."""
+    n = 1000
+    run = RunDir(tmp_path)
+    run.write_sample_ids([f"{i:05d}" for i in range(n)])
+    margin = np.linspace(-6.5, 4.5, n, dtype=np.float32)
+    run.write_history("epoch", 1, {"margin": margin, "pred": np.arange(n) % 7, "erased": np.arange(n) % 2,
+                                   "loss": np.full(n, np.nan, np.float32)})
+    f = run.history_dir / "epoch_0001.npy"
+    on_disk = np.load(f, mmap_mode="r")
+    assert on_disk.dtype == np.float16 and on_disk.shape == (len(rundir.TRAIN_HISTORY), n)
+    assert f.stat().st_size < 2 * len(rundir.TRAIN_HISTORY) * n + 200          # 2 bytes a value + header
+    _, m = run.history_matrix("margin")
+    assert m.dtype == np.float32
+    np.testing.assert_allclose(m[0], margin, rtol=4.9e-4, atol=0)
+    h = run.sample_history("00123")
+    assert h["pred"].item() == 123 % 7 and h["erased"].item() == 1 and np.isnan(h["loss"].item())
+    assert abs(h["margin"].item() - margin[123]) <= 4.9e-4 * abs(margin[123])
+    # a float32 file of an older run: read as before
+    old = np.stack([np.full(n, 0.123456789, np.float32)] * len(rundir.TRAIN_HISTORY))
+    np.save(run.history_dir / "epoch_0002.npy", old)
+    h = run.sample_history("00007")
+    assert h["epoch"].tolist() == [1, 2] and h["loss"].iloc[1] == np.float32(0.123456789)
+    assert run.history_matrix("loss")[1][1, 7] == np.float32(0.123456789)
