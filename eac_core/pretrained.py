@@ -30,7 +30,6 @@ checkpoint can record it and a later loader can rebuild the same network.
 from __future__ import annotations
 
 import io
-import pickle
 import re
 import zipfile
 from pathlib import Path
@@ -39,6 +38,8 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 from torch import Tensor, nn
+
+from data_tools.safepickle import RestrictedUnpickler, UnsafePickleError, read_numpy_pickle
 
 from .preprocess import VGGFACE2_CAFFE, Preprocessing
 from .rundir import CheckpointError, load_torch_file
@@ -54,66 +55,10 @@ class PretrainedError(ValueError):
     """The weights do not fit the model (names and shapes in the message) or cannot be read."""
 
 
-class UnsafePickleError(ValueError):
-    """A pickle referenced a global outside the numpy-array allow-list."""
-
-
 # ----------------------------------------------------------------------------- restricted unpickler
-def _np_core():
-    try:
-        from numpy._core import multiarray  # numpy >= 2
-    except ImportError:  # pragma: no cover - numpy 1
-        from numpy.core import multiarray
-    return multiarray
-
-
-def _latin1_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-    """Stand-in for ``_codecs.encode`` (how Python 3 writes ``bytes`` at protocol < 3): only the
-    latin-1 round trip numpy's array data needs, nothing else from the codec registry."""
-    if not isinstance(obj, str) or encoding.lower().replace("_", "-") not in ("latin1", "latin-1",
-                                                                              "iso-8859-1"):
-        raise UnsafePickleError(f"pickle calls _codecs.encode with encoding {encoding!r}: only latin1 "
-                                "byte strings are accepted")
-    return obj.encode("latin1", errors)
-
-
-def _allowed_globals() -> dict[tuple[str, str], Any]:
-    ma = _np_core()
-    allowed: dict[tuple[str, str], Any] = {
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("_codecs", "encode"): _latin1_encode,
-    }
-    for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        allowed[(mod, "_reconstruct")] = ma._reconstruct
-        allowed[(mod, "scalar")] = ma.scalar
-    return allowed
-
-
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Resolves only numpy's array / dtype / scalar reconstruction globals. Plain containers,
-    strings and numbers need no globals at all. Anything else raises before it can be called."""
-
-    _ALLOWED = _allowed_globals()
-
-    def find_class(self, module: str, name: str) -> Any:
-        try:
-            return self._ALLOWED[(module, name)]
-        except KeyError:
-            raise UnsafePickleError(
-                f"refusing to load pickle: it references the global '{module}.{name}', which is not "
-                "a numpy array constructor (only numpy arrays in plain containers are accepted)"
-            ) from None
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePickleError("refusing to load pickle: it uses persistent ids (not a plain numpy pickle)")
-
-
-def read_numpy_pickle(path: str | Path) -> Any:
-    """Read a pickle of plain containers of numpy arrays (protocol <= 5, Python 2 files decoded with
-    ``encoding='latin1'``) through the restricted unpickler."""
-    with open(path, "rb") as f:
-        return _RestrictedUnpickler(f, encoding="latin1").load()
+# One restricted unpickler for every pickle the project reads (data_tools.safepickle); its names stay
+# importable from here.
+_RestrictedUnpickler = RestrictedUnpickler
 
 
 # ----------------------------------------------------------------------------- reading files

@@ -139,3 +139,39 @@ def reasons():
 def check_counts():
     """Asserts read = imported + rejected for an ImportResult, on disk too."""
     return _check_counts
+
+
+def py2_pickle_bytes(obj, numpy_module: str = "numpy.core.multiarray") -> bytes:
+    """`obj` pickled as Python 2 + numpy 1 wrote it (CIFAR-100's files, the face weights): protocol 2,
+    every ASCII str and every bytes as a py2 `str` (SHORT_BINSTRING/BINSTRING, no `_codecs`), arrays
+    through `numpy_module`._reconstruct ("numpy._core.multiarray" for files re-pickled by numpy 2)."""
+    import io
+    import pickle
+
+    class Py2Pickler(pickle._Pickler):  # the pure-Python pickler takes per-type dispatch entries
+        dispatch = dict(pickle._Pickler.dispatch)
+
+        def save_py2str(self, obj):
+            if isinstance(obj, str):
+                if not obj.isascii():
+                    return self.save_str(obj)
+                obj = obj.encode("ascii")
+            n = len(obj)
+            self.write(pickle.SHORT_BINSTRING + bytes([n]) + obj if n < 256
+                       else pickle.BINSTRING + n.to_bytes(4, "little") + obj)
+            self.memoize(obj)
+        dispatch[bytes] = save_py2str
+        dispatch[str] = save_py2str
+
+    buf = io.BytesIO()
+    Py2Pickler(buf, protocol=2).dump(obj)
+    data = buf.getvalue()
+    for spelling in (b"numpy._core.multiarray", b"numpy.core.multiarray"):
+        data = data.replace(spelling + b"\n", numpy_module.encode() + b"\n")
+    return data
+
+
+@pytest.fixture
+def py2_pickle():
+    """py2_pickle(obj, numpy_module=...) -> bytes: see py2_pickle_bytes."""
+    return py2_pickle_bytes
