@@ -1,4 +1,4 @@
-"""Corrected labels out of an audit: a review CSV, a manifest to retrain on, RAF-DB's list, FERPlus CSV.
+"""Corrected labels out of an audit: a corrected CSV, a manifest to retrain on, RAF-DB's list, FERPlus CSV.
 
 One table drives every format: `corrected_table` joins the manifest with the latest decision of each
 sample (and its suspicion score). `final_label` is the label in the corrected dataset: the new label for
@@ -7,8 +7,9 @@ sample (and its suspicion score). `final_label` is the label in the corrected da
 Formula neutralisation (`neutralize_cell`): a text cell starting with = + - @ tab or carriage return
 gets a leading apostrophe, unless the whole cell is a plain decimal number ("-1", "+0.5", "-3e-2"):
 a spreadsheet reads that as a number, not a formula, so numeric data stays numeric whether it is typed
-as a number or held as text. The `csv` export (and the app's table downloads) neutralise every cell and
-header. The machine formats (manifest, RAF-DB list, FERPlus CSV) are read by training code: they hold
+as a number or held as text. The `csv` export (`csv_table`: `label` is the corrected label, removed rows
+are dropped, `original_label` and the decision follow) and the app's table downloads neutralise every
+cell and header. The machine formats (manifest, RAF-DB list, FERPlus CSV) are read by training code: they hold
 no reviewer-typed text (no notes, no reviewer names), and their identifiers (sample_id, path, file
 names, labels) cannot take an apostrophe, which would break image lookup and audit keys. So the two
 spreadsheet-facing dataset formats (the RAF-DB list and FERPlus's CSV) refuse a file name or Usage cell
@@ -190,9 +191,24 @@ def changes_summary(table: pd.DataFrame, classes: list[str] | None = None) -> pd
 
 
 # -- renderers: each yields the bytes of one file ------------------------------------------------
+CSV_DECISION_COLUMNS = ["original_label", "action", "suspicion", "decided_at", "reviewer", "note"]
+
+
+def csv_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The corrected CSV's rows and columns: the manifest's columns in their order with `label` = the
+    corrected label (the final label), removed rows dropped (as in every other format), then
+    CSV_DECISION_COLUMNS; `action` is keep, relabel, unsure or undecided (no `final_label` column:
+    it would repeat `label`)."""
+    kept = table[table["action"] != "remove"].copy()
+    kept["label"] = kept["final_label"]
+    kept["action"] = kept["action"].replace("", "undecided")
+    manifest_cols = [c for c in kept.columns if c not in DECISION_COLUMNS]
+    return kept[manifest_cols + CSV_DECISION_COLUMNS].reset_index(drop=True)
+
+
 def render_csv(table: pd.DataFrame) -> Iterator[bytes]:
-    """The review CSV: every column, every text cell neutralised."""
-    yield neutralize_frame(table).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    """The corrected CSV (csv_table), every text cell neutralised."""
+    yield neutralize_frame(csv_table(table)).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def render_rafdb_list(table: pd.DataFrame, *, newline: str = "\n", final_newline: bool = True) -> Iterator[bytes]:
@@ -309,7 +325,7 @@ def _write(path: str | os.PathLike, chunks: Iterable[bytes]) -> Path:
 
 
 def export_csv(table: pd.DataFrame, out: str | os.PathLike) -> Path:
-    """Write the review CSV (manifest columns + decision columns, neutralised)."""
+    """Write the corrected CSV (csv_table: label = corrected label, removed rows dropped, neutralised)."""
     return _write(out, render_csv(table))
 
 
@@ -544,7 +560,7 @@ def load_audit_inputs(audit_path: str | os.PathLike, dataset_dir: str | os.PathL
 def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audit", required=True, help="audit database (the app keeps one in each run folder)")
     p.add_argument("--format", required=True, choices=FORMATS,
-                   help="csv: review table; manifest: dataset folder to retrain on; rafdb: RAF-DB list; "
+                   help="csv: corrected table (label = corrected label, removed rows dropped, original_label and the decision kept); manifest: dataset folder to retrain on; rafdb: RAF-DB list; "
                         "ferplus: fer2013new.csv layout")
     p.add_argument("--out", required=True, help="output file (a folder for --format manifest)")
     p.add_argument("--dataset", help="dataset folder (default: the one the audit names)")

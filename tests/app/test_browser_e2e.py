@@ -224,17 +224,22 @@ def _assert_audit(latest: pd.DataFrame, expected: dict) -> None:
 def _assert_csv(df: pd.DataFrame, expected: dict, home: Path) -> None:
     from data_tools.manifest import load_dataset
     manifest = load_dataset(home / "datasets" / "demo").manifest
-    assert len(df) == len(manifest)
-    assert {"sample_id", "original_label", "final_label", "action"} <= set(df.columns)
+    removed = {sid for sid, (action, _new, _final) in expected.items() if action == "remove"}
+    assert len(df) == len(manifest) - len(removed)            # removed faces are dropped (issue 11 item 3)
+    assert df.columns.tolist()[:4] == manifest.columns.tolist()[:4]    # sample_id, path, label, split
+    assert {"original_label", "action"} <= set(df.columns) and "final_label" not in df.columns
     by_id = df.set_index("sample_id")
     given = dict(zip(manifest["sample_id"].astype(str), manifest["label"].astype(str)))
     for sid, (action, _new, final) in expected.items():
+        if action == "remove":
+            assert sid not in by_id.index, sid
+            continue
         assert by_id.loc[sid, "action"] == action, sid
-        assert by_id.loc[sid, "final_label"] == final, sid
+        assert by_id.loc[sid, "label"] == final, sid                 # label = the corrected label
         assert by_id.loc[sid, "original_label"] == given[sid], sid
     rest = df[~df["sample_id"].isin(list(expected))]
-    assert (rest["action"] == "").all()
-    assert (rest["final_label"] == rest["original_label"]).all()
+    assert (rest["action"] == "undecided").all()
+    assert (rest["label"] == rest["original_label"]).all()
 
 
 def test_two_tabs_keep_each_others_decisions(home, server, browser):

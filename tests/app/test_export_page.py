@@ -40,11 +40,13 @@ def test_export_page_writes_the_corrected_csv(project, app):
     out = project / "datasets" / "demo-corrected.csv"
     assert out.is_file()
     df = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("sample_id")
-    assert (df.loc[a, "action"], df.loc[a, "final_label"]) == ("relabel", other)
+    assert (df.loc[a, "action"], df.loc[a, "label"]) == ("relabel", other)   # label = the corrected label
+    assert df.loc[a, "original_label"] != other
     assert df.loc[a, "note"].startswith("'=")                       # neutralised formula
-    assert (df.loc[b, "action"], df.loc[b, "final_label"]) == ("remove", "")
-    assert df.loc[c, "final_label"] == df.loc[c, "original_label"]
-    assert set(df.loc[df["action"] == "", "final_label"] == df.loc[df["action"] == "", "original_label"]) == {True}
+    assert b not in df.index                                        # removed: dropped, as in every format
+    assert df.loc[c, "label"] == df.loc[c, "original_label"]
+    undecided = df[df["action"] == "undecided"]
+    assert len(undecided) == len(df) - 2 and (undecided["label"] == undecided["original_label"]).all()
 
 
 def test_download_payloads_match_the_export_module(project):

@@ -149,17 +149,25 @@ def test_corrected_table_columns_and_values(ds, audited):
     assert (t["decided_at"].iloc[:4] != "").all() and (t["decided_at"].iloc[4:] == "").all()
 
 
-def test_csv_keeps_every_row(ds, audited, tmp_path):
+def test_csv_label_is_the_corrected_label_and_removed_rows_are_dropped(ds, audited, tmp_path):
+    """Issue 11 item 3: a file that drops into training code (label = corrected label, removed rows
+    dropped like every other format), the original label and the decision kept beside it."""
     t = _table(ds, audited, ex.load_scores(audited.path.parent / "scores.parquet"))
     got = _read(ex.export_csv(t, tmp_path / "c.csv"))
-    assert got[["sample_id", "label", "original_label", "final_label", "action", "suspicion", "reviewer",
+    manifest_cols = read_manifest_csv(ds / "manifest.csv").columns.tolist()
+    assert got.columns.tolist() == manifest_cols + ["original_label", "action", "suspicion", "decided_at",
+                                                    "reviewer", "note"]
+    assert "final_label" not in got.columns
+    assert got[["sample_id", "label", "original_label", "action", "suspicion", "reviewer",
                 "note"]].values.tolist() == [
-        ["007", "happy", "happy", "happy", "keep", "0.1", "ann", ""],
-        ["s2", "sad", "sad", "neutral", "relabel", "0.9", "ann", "looks calm"],
-        ["s3", "fear", "fear", "", "remove", "-1.5", "bob", "not a face"],
-        ["s4", "angry", "angry", "angry", "unsure", "0.25", "bob", ""],
-        ["s5", "surprise", "surprise", "surprise", "", "", "", ""],
-        ["s6", "neutral", "neutral", "neutral", "", "", "", ""]]
+        ["007", "happy", "happy", "keep", "0.1", "ann", ""],
+        ["s2", "neutral", "sad", "relabel", "0.9", "ann", "looks calm"],
+        ["s4", "angry", "angry", "unsure", "0.25", "bob", ""],
+        ["s5", "surprise", "surprise", "undecided", "", "", ""],
+        ["s6", "neutral", "neutral", "undecided", "", "", ""]]
+    # the same rows and labels as the manifest export (the file to retrain on)
+    m = _read(ex.export_manifest(t, load_dataset(ds), tmp_path / "m") / "manifest.csv")
+    assert got[["sample_id", "label"]].values.tolist() == m[["sample_id", "label"]].values.tolist()
 
 
 def test_manifest_drops_removed_and_takes_final_label(ds, audited, tmp_path):
@@ -259,7 +267,7 @@ def test_formulas_neutralised_in_csv_identifiers_verbatim_elsewhere(ds, tmp_path
     ex.export_csv(t, row)
     first = row.read_text().splitlines()[1]
     assert first.startswith("007,'+cmd.png,happy,train,")
-    assert ",-1,happy,happy,keep,-2.0,t,'@evil,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\"" in first
+    assert ",-1,happy,keep,-2.0,t,'@evil,\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\"" in first
     assert _read(row)["valence"].tolist() == ["-1", "0.5", "-0.25", "1", "'=2+3", "0"]
     # the manifest (read by the trainer): identifiers verbatim (an apostrophe would break image lookup)
     m = _read(ex.export_manifest(t, d, tmp_path / "m") / "manifest.csv")
@@ -381,7 +389,7 @@ def test_cli_end_to_end_with_defaults(ds, audited, tmp_path, capsys, monkeypatch
     assert capsys.readouterr().out == (f"wrote {out}: 5 of 6 samples (relabelled 1, removed 1, kept 1, "
                                        "unsure 1, undecided 2)\n")
     got = _read(out)
-    assert got["suspicion"].tolist() == ["0.1", "0.9", "-1.5", "0.25", "", ""]   # scores found beside the audit
+    assert got["suspicion"].tolist() == ["0.1", "0.9", "0.25", "", ""]   # scores found beside the audit
     assert cli_main(["export", "--audit", str(audited.path), "--format", "manifest", "--out", "cleaned"]) == 0
     assert _read(tmp_path / "cleaned" / "manifest.csv")["label"].tolist() == [
         "happy", "neutral", "angry", "surprise", "neutral"]
@@ -413,7 +421,8 @@ def test_cli_uses_the_paths_the_audit_recorded(ds, tmp_path, capsys, monkeypatch
     monkeypatch.chdir(tmp_path / "elsewhere")
     assert cli_main(["export", "--audit", "a.sqlite", "--format", "csv", "--out", "o.csv"]) == 0
     got = _read(tmp_path / "elsewhere" / "o.csv").set_index("sample_id")
-    assert (got.loc["s2", "final_label"], got.loc["s2", "suspicion"]) == ("neutral", "0.75")
+    assert (got.loc["s2", "label"], got.loc["s2", "original_label"], got.loc["s2", "suspicion"]) == (
+        "neutral", "sad", "0.75")
 
 
 def test_cli_old_audit_without_paths_falls_back_to_the_runs_config(ds, tmp_path, capsys, monkeypatch):
@@ -426,7 +435,7 @@ def test_cli_old_audit_without_paths_falls_back_to_the_runs_config(ds, tmp_path,
     audit.record("s3", "remove")
     monkeypatch.chdir(run)
     assert cli_main(["export", "--audit", "audit.sqlite", "--format", "csv", "--out", "o.csv"]) == 0
-    assert _read(run / "o.csv").set_index("sample_id").loc["s3", "action"] == "remove"
+    assert "s3" not in _read(run / "o.csv")["sample_id"].tolist()            # removed: dropped
     audit.set_meta(dataset="datasets/missing")
     assert cli_main(["export", "--audit", "audit.sqlite", "--format", "csv", "--out", "o.csv"]) == 2
     assert capsys.readouterr().err.endswith("its dataset datasets/missing does not exist; pass --dataset DIR\n")
