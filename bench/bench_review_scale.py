@@ -3,12 +3,11 @@ measured in a real browser, and the server's resident memory.
 
     python bench/bench_review_scale.py [--n 300000] [--repeats 3] [--source-run RUN_DIR]
 
-A synthetic project is written under .cache/bench-scale (reused while --n matches): a dataset folder
-whose 300,000 manifest rows share 64 tiny demo images, and a run folder with a synthetic
-scores.parquet following the contract (sample_id, label, pred, p_label, p_pred, margin, loss,
-flip_consistency, flip_agree, suspicion, rank, prob_<class>, split, provisional), plus the
+The synthetic project is written by bench/make_scale_project.py under .cache/bench-scale (reused while
+its settings match): a dataset folder whose 300,000 training rows share 64 tiny demo images, a run folder
+with a synthetic scores.parquet following the contract, 60 epochs of per-sample history, and the
 checkpoint and config of a real demo run (so the four CAM panels are computed as usual). The source
-run is --source-run, else the demo run bench_review_latency.py uses, else a tiny one made here.
+run is --source-run, else the demo run bench_review_latency.py uses, else a tiny one made there.
 
 Then `streamlit run app/main.py` serves it; for a cold server (first visit: imports, model load,
 reading 300,000 rows) and then for new browser sessions on the warm server, the page records
@@ -20,23 +19,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "app"))
 import browser_support as bs  # noqa: E402
 
-from eac_core.rundir import RunDir  # noqa: E402
+sys.path.insert(0, str(REPO / "bench"))
+from make_scale_project import build, source_run  # noqa: E402  (the AffectNet-sized generator)
 
 TARGET_S, TARGET_RSS = 2.0, 2 * 1024**3
-RUN = "synthetic-300k"
-N_IMAGES = 64
 
 HEAD_JS = """() => {
   if (window.__shellAt == null && document.querySelector('[data-testid="stSidebarNavLink"]')) window.__shellAt = performance.now();
@@ -45,79 +41,6 @@ HEAD_JS = """() => {
   if (window.__headAt == null) window.__headAt = performance.now();
   return h.innerText.trim().slice(7);
 }"""
-
-
-def source_run(arg: str | None) -> Path:
-    if arg:
-        return Path(arg).resolve()
-    sys.path.insert(0, str(REPO / "bench"))
-    from bench_review_latency import find_demo_run
-    for home in (REPO, REPO / ".cache" / "bench-demo", REPO / ".cache" / "bench-scale-src"):
-        run = find_demo_run(home)
-        if run:
-            return home / "runs" / run
-    home = REPO / ".cache" / "bench-scale-src"
-    print(f"making a tiny demo run in {home} for its checkpoint …", flush=True)
-    return bs.make_project(home, n_train=140, n_test=35, size=48, epochs=1, run_name="demo")
-
-
-def build(home: Path, n: int, src_run: Path, seed: int = 0) -> None:
-    """The synthetic dataset and run under home (skipped when already built for this n)."""
-    import pandas as pd
-    from data_tools.manifest import DatasetInfo, load_dataset, write_dataset
-    stamp = home / "built.json"
-    if stamp.is_file() and json.loads(stamp.read_text()).get("n") == n:
-        return
-    shutil.rmtree(home, ignore_errors=True)
-    src = RunDir(src_run)
-    cfg = src.read_config()
-    src_ds = load_dataset(cfg["dataset"])
-    classes = list(src_ds.classes)
-    ds_dir, run_dir = home / "datasets" / "synthetic", RunDir(home / "runs" / RUN)
-    (ds_dir / "images").mkdir(parents=True)
-    for j, rel in enumerate(src_ds.manifest["path"].head(N_IMAGES)):
-        shutil.copy(src_ds.image_path(rel), ds_dir / "images" / f"f{j:02d}{Path(rel).suffix}")
-    suffix = Path(src_ds.manifest["path"].iloc[0]).suffix
-    n_img = min(N_IMAGES, len(src_ds.manifest))
-
-    rng = np.random.default_rng(seed)
-    k = len(classes)
-    sid = np.char.add("s", np.char.zfill(np.arange(n).astype(str), 6))
-    true = rng.integers(0, k, n)
-    flip = rng.random(n) < 0.2
-    label = np.where(flip, (true + rng.integers(1, k, n)) % k, true)
-    logits = rng.normal(0, 1, (n, k)) + 2.5 * np.eye(k)[true]
-    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-    pred = probs.argmax(1)
-    p_label = probs[np.arange(n), label]
-    p_pred = probs[np.arange(n), pred]
-    other = np.where(np.eye(k, dtype=bool)[label], -1.0, probs).max(1)
-    fc = rng.gamma(2.0, 0.01, n)
-    suspicion = (1 - p_label) + 5 * fc
-    rank = np.empty(n, dtype=np.int64)
-    rank[np.argsort(-suspicion, kind="stable")] = np.arange(1, n + 1)
-    cls = np.array(classes)
-    split = np.where(rng.random(n) < 0.9, "train", "test")
-    paths = np.char.add(np.char.add("images/f", np.char.zfill((np.arange(n) % n_img).astype(str), 2)), suffix)
-
-    manifest = pd.DataFrame({"sample_id": sid, "path": paths, "label": cls[label], "split": split,
-                             "true_label": cls[true]})
-    write_dataset(ds_dir, manifest, DatasetInfo(classes=classes, image_root=".", format="synthetic",
-                                                name="synthetic", source="bench/bench_review_scale.py"))
-    scores = pd.DataFrame({
-        "sample_id": sid, "label": cls[label], "pred": cls[pred], "p_label": p_label, "p_pred": p_pred,
-        "margin": p_label - other, "loss": -np.log(np.clip(p_label, 1e-12, None)), "flip_consistency": fc,
-        "flip_agree": rng.random(n) < 0.9, "suspicion": suspicion, "rank": rank,
-        **{f"prob_{c}": probs[:, j] for j, c in enumerate(classes)},
-        "split": split, "true_label": cls[true], "provisional": np.zeros(n, dtype=bool)})
-    run_dir.path.mkdir(parents=True)
-    run_dir.write_scores(scores)
-    shutil.copy(src.checkpoint_path, run_dir.checkpoint_path)
-    if src.summary_path.is_file():
-        shutil.copy(src.summary_path, run_dir.summary_path)
-    cfg.update(dataset=str(ds_dir), out=str(run_dir))
-    run_dir.write_config(cfg)
-    stamp.write_text(json.dumps({"n": n, "source_run": str(src_run)}))
 
 
 def visit(browser, url: str) -> tuple[float, float, float, str]:
