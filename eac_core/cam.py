@@ -33,3 +33,16 @@ def flip_consistency_of_class(cams: Tensor, cams_of_flipped: Tensor, cls: Tensor
 def attention_consistency_loss(cams: Tensor, cams_of_flipped: Tensor) -> Tensor:
     """EAC's L_att: mean over (n, k, i, j) of (M1 - flip(M2))^2 (a scalar)."""
     return (cams - flip_cams(cams_of_flipped)).pow(2).mean()
+
+
+def flip_consistency_of_features(features: Tensor, features_of_flipped: Tensor, weight: Tensor, *,
+                                 chunk: int = 64) -> Tensor:
+    """`flip_consistency` of the CAMs of every class, (N,), from the features (N, C, h, w) of the image
+    and of its mirror and the (K, C) classifier weight, without holding the (N, K, h, w) maps of all K
+    classes: CAMs are linear in the features, so M1 - flip(M2) = W . (F1 - flip(F2)), reduced `chunk`
+    classes at a time."""
+    d = features - features_of_flipped.flip(-1)
+    total = torch.zeros(d.shape[0], dtype=d.dtype, device=d.device)
+    for w in weight.split(chunk):
+        total = total + compute_cams(d, w).pow(2).flatten(1).sum(1)
+    return total / (weight.shape[0] * d.shape[-2] * d.shape[-1])

@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from eac_core.cam import attention_consistency_loss, compute_cams, flip_consistency, flip_consistency_of_class
+from eac_core.cam import (attention_consistency_loss, compute_cams, flip_consistency,
+                          flip_consistency_of_features)
 from eac_core.data import AugmentSpec, apply_erase, batches, epoch_generator, iterate_uint8, make_views, normalise
 from eac_core.distributed import DistInfo, any_flag, gather_by_index
 from eac_core.preprocess import Preprocessing
@@ -221,12 +222,14 @@ def score_clean(model: nn.Module, images: np.ndarray, labels: np.ndarray, *, bat
         lo, lf = logits[:n], logits[n:2 * n]
         p = lo.softmax(1)
         p_label = p.gather(1, y[:, None]).squeeze(1)
-        m1, m2 = compute_cams(feats[:n], w), compute_cams(feats[n:2 * n], w)
+        f1, f2 = feats[:n], feats[n:2 * n]
+        # no (n, K, h, w) maps: the given class's map here, every class's error in chunks (cam.py)
+        d_given = torch.einsum("nchw,nc->nhw", f1 - f2.flip(-1), w[y])
         out = {"probs": p, "loss": F.cross_entropy(lo, y, reduction="none"), "margin": margins(lo, y),
                "pred": lo.argmax(1).float(), "p_label": p_label,
                "flip_agree": (lo.argmax(1) == lf.argmax(1)).float(),
-               "flip_consistency": flip_consistency(m1, m2),
-               "flip_consistency_given": flip_consistency_of_class(m1, m2, y),
+               "flip_consistency": flip_consistency_of_features(f1, f2, w),
+               "flip_consistency_given": d_given.pow(2).flatten(1).mean(1),
                "features": feats[:n].mean((2, 3))}
         if len(views) > 2:
             pe = logits[2 * n:].softmax(1).view(len(views) - 2, n, -1)

@@ -2,7 +2,8 @@
 
 ``Explainer.load(run_dir).explain(image, given="happy")`` runs the image and its mirror through the
 network as ONE batch of two and returns the class probabilities, the CAMs of the given and the
-predicted class for both views, overlays ready to show, and the flip-consistency errors.
+predicted class for both views (only those two are computed, whatever the number of classes),
+overlays ready to show, and the flip-consistency errors.
 
 Conventions of an ``Explanation``:
 - ``image`` is the input resized to display_size x display_size, ``flipped`` is ``image[:, ::-1]``.
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 
 from . import overlay as ov
-from .cam import compute_cams, flip_consistency, flip_consistency_of_class
+from .cam import compute_cams, flip_consistency, flip_consistency_of_features
 from .models import CamNet, model_for_state_dict
 from .preprocess import Preprocessing, resize_uint8, to_tensor
 from .pretrained import apply_layout, checkpoint_layout
@@ -152,13 +153,14 @@ class Explainer:
         x = torch.cat([x, x.flip(-1)]).to(self.device)            # original + mirror: ONE forward pass
         with torch.inference_mode():
             logits, feats = self.model(x)
-            cams_t = compute_cams(feats.float(), self.model.fc.weight.float())   # (2, K, h, w)
+            feats, weight = feats.float(), self.model.fc.weight.float()
             probs_t = logits.float().softmax(1)
-            fc_all = float(flip_consistency(cams_t[:1], cams_t[1:])[0])
             pi = int(probs_t[0].argmax())
-            fc_of = {i: float(flip_consistency_of_class(cams_t[:1], cams_t[1:],
-                                                        torch.tensor([i], device=cams_t.device))[0])
-                     for i in {pi, gi} - {None}}
+            picked = [i for i in dict.fromkeys((gi, pi)) if i is not None]   # the given and the predicted class
+            cams_t = compute_cams(feats, weight[picked])                      # (2, len(picked), h, w), never all K
+            fc_all = float(flip_consistency_of_features(feats[:1], feats[1:], weight)[0])
+            fc_of = {i: float(flip_consistency(cams_t[:1, j:j + 1], cams_t[1:, j:j + 1])[0])
+                     for j, i in enumerate(picked)}
             cams_np = cams_t.cpu().numpy()
             probs = probs_t.cpu().numpy()
 
@@ -171,10 +173,10 @@ class Explainer:
         shown = [(which, idx) for which, idx in (("given", gi), ("pred", pi)) if idx is not None]
         # ONE colour scale for every panel (both classes, both views): a given-class map whose values
         # are all negative must look cold beside a hot predicted-class map, not as hot (issue 11 §5)
-        vmin, vmax = ov.shared_scale(*(cams_np[v, idx] for _, idx in shown for v in (0, 1)))
+        vmin, vmax = ov.shared_scale(*(cams_np[v, picked.index(idx)] for _, idx in shown for v in (0, 1)))
         for which, idx in shown:
-            m_orig = np.ascontiguousarray(cams_np[0, idx])
-            m_flip = np.ascontiguousarray(cams_np[1, idx])
+            m_orig = np.ascontiguousarray(cams_np[0, picked.index(idx)])
+            m_flip = np.ascontiguousarray(cams_np[1, picked.index(idx)])
             m_back = np.ascontiguousarray(m_flip[:, ::-1])
             scales[which] = (vmin, vmax)
             cams[("original", which)], cams[("flipped", which)], cams[("flipped_back", which)] = \

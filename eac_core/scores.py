@@ -144,13 +144,13 @@ def build_scores(frame: pd.DataFrame, classes: list[str], labels: np.ndarray, si
     t["suspicion"] = CANDIDATES[suspicion](t).astype("float64")
     t["suspicion_signal"] = suspicion
     t["rank"] = rank_of(t["suspicion"].to_numpy())
-    for k, c in enumerate(classes):
-        t[f"prob_{c}"] = probs[:, k].astype("float32")
+    # one block for the K prob_<class> columns: inserting 200 columns one by one fragments the frame
+    tail = {f"prob_{c}": probs[:, k].astype("float32") for k, c in enumerate(classes)}
     for col in ("split", "true_label", "source_label", "group"):
         if col in frame.columns:
-            t[col] = frame[col].astype(str).to_numpy()
-    t["provisional"] = bool(provisional)
-    return t
+            tail[col] = frame[col].astype(str).to_numpy()
+    tail["provisional"] = np.full(n, bool(provisional))
+    return pd.concat([t, pd.DataFrame(tail, index=t.index)], axis=1)
 
 
 def rank_of(suspicion: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from eac_core.cam import (attention_consistency_loss, compute_cams, flip_cams, flip_consistency,
-                          flip_consistency_of_class)
+                          flip_consistency_of_class, flip_consistency_of_features)
 from eac_core.models import ARCHS, build_model
 
 
@@ -82,3 +82,17 @@ def test_flip_consistency_of_class_picks_the_class():
     assert got.tolist() == [0.0, 1.0, 8.0]
     assert flip_consistency_of_class(m, m, torch.tensor([2, 2, 0])).tolist() == [8.0, 8.0, 0.0]
     assert flip_consistency(m, m).tolist() == [3.0, 3.0, 3.0]
+
+
+@pytest.mark.parametrize("k,chunk", [(200, 64), (7, 64), (130, 1)])
+def test_flip_consistency_of_features_equals_all_class_maps(k, chunk):
+    """The all-class error from the features (chunked over classes, no (N, K, h, w) maps) is the
+    error of the full maps, for 200 classes as for 7."""
+    g = torch.Generator().manual_seed(k)
+    f1, f2 = torch.randn(3, 16, 4, 5, generator=g, dtype=torch.float64), torch.randn(3, 16, 4, 5, generator=g, dtype=torch.float64)
+    w = torch.randn(k, 16, generator=g, dtype=torch.float64)
+    ref = flip_consistency(compute_cams(f1, w), compute_cams(f2, w))
+    got = flip_consistency_of_features(f1, f2, w, chunk=chunk)
+    assert got.shape == (3,)
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12)
+    assert flip_consistency_of_features(f1, f1.flip(-1), w).tolist() == [0.0, 0.0, 0.0]
