@@ -1,5 +1,9 @@
-"""One vocabulary of expression class names, and the label orders of the public datasets."""
+"""Class names: the expression vocabulary (canonical names, aliases, the public datasets' label orders)
+and the rules any other class name (an open vocabulary: `Glück`, `class042`, `aquarium_fish`) obeys."""
 from __future__ import annotations
+
+import re
+import unicodedata
 
 # Canonical names. Every importer maps its labels onto these.
 ANGRY, DISGUST, FEAR, HAPPY, SAD, SURPRISE, NEUTRAL, CONTEMPT = (
@@ -53,3 +57,48 @@ def order_classes(names: list[str]) -> list[str]:
     """Canonical names in the default order (BASIC8 first, unknown extras after, alphabetically)."""
     known = [c for c in BASIC8 if c in names]
     return known + sorted(set(names) - set(known))
+
+
+# ----------------------------------------------------------------------------- any class name
+# expression: labels are expression names in any spelling (aliases fold onto the canonical names,
+# other names are rejected); open: every label is a class name as written (trimmed, Unicode NFC).
+VOCABULARIES = ("expression", "open")
+MAX_NAME = 100  # characters in a class name: it is shown in the review app and names prob_<class> columns
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # can make two names look alike
+
+
+def clean_name(name: str) -> str:
+    """A class name as stored: surrounding whitespace dropped, Unicode in NFC (so a composed and a
+    decomposed 'Glück' are one class)."""
+    return unicodedata.normalize("NFC", str(name).strip())
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` (already cleaned) cannot be a class name, or None; the reason starts with the name
+    quoted (as it is: callers print it with images.printable)."""
+    if not name:
+        return "'' is empty"
+    bad = next((ch for ch in name if unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") or ch in _BIDI), None)
+    if bad is not None and unicodedata.category(bad) == "Cs":  # undecodable bytes (surrogateescape)
+        return f"'{name}' is not valid UTF-8"
+    if bad is not None:
+        return f"'{name}' contains a control character (U+{ord(bad):04X})"
+    if len(name) > MAX_NAME:
+        return f"'{name[:20]}...' is longer than {MAX_NAME} characters"
+    return None
+
+
+def is_expression(name: str) -> bool:
+    """True when `name` is an expression name in any spelling this tool knows."""
+    return try_normalize(name) is not None
+
+
+def _natural_key(name: str) -> list:
+    return [(0, int(part), "") if part.isdecimal() else (1, 0, part) for part in re.split(r"(\d+)", name.casefold())
+            if part] + [(2, 0, name)]
+
+
+def order_open(names: set[str] | list[str]) -> list[str]:
+    """Open-vocabulary class names in a stable human order: case-insensitive, numbers by value
+    ('class2' before 'class10')."""
+    return sorted(set(names), key=_natural_key)

@@ -38,6 +38,7 @@ class ImportOptions:
     val_fraction: float = 0.0
     group_regex: str | None = None   # subject from the file name, e.g. '^(S\d+)_'; splits keep groups apart
     classes: list[str] | None = None  # folders/csv: fixed class list and order
+    vocabulary: str = "auto"         # folders/csv: expression | open | auto (classes.VOCABULARIES)
     numeric_labels: str | None = None  # folders/csv: numbers are codes in this dataset's order
     rafdb_list: Path | None = None
     noisy_list: Path | None = None
@@ -81,12 +82,16 @@ class Record:
 
 @dataclass(frozen=True)
 class LabelSpec:
-    """How labels of one source map onto class names."""
+    """How labels of one source map onto class names.
+
+    With vocabulary "expression" a label names its class in any spelling (`classes.normalize`:
+    'Anger' -> angry); with "open" a label is its class's name as written (trimmed, NFC)."""
     classes: list[str]                                   # the dataset's classes, in order
     numbers: tuple[str, ...] | None = None               # code -> name (index = code - base)
     base: int = 0
     names: bool = True                                   # class names are accepted too
     excluded: dict[str, str] = field(default_factory=dict)  # name -> why rows with it are left out
+    vocabulary: str = "expression"                       # classes.VOCABULARIES
 
     def resolve(self, raw: str) -> tuple[str | None, str | None]:
         """(class name, None) or (None, reason the label is refused)."""
@@ -101,17 +106,32 @@ class LabelSpec:
                 return None, f"label {code} is out of range {self.base}..{self.base + len(self.numbers) - 1}"
             name = self.numbers[i]
         elif self.names:
-            name = C.try_normalize(text) or (text if text in self.excluded else None)
+            clean = C.clean_name(text)
+            if clean in self.classes or clean in self.excluded:
+                name = clean
+            elif self.vocabulary == "expression":
+                name = C.try_normalize(text)
+            else:
+                name = None
             if name is None:
-                return None, f"label '{text}' is not one of: {', '.join(self.classes)}"
+                problem = C.name_problem(clean)
+                return None, (f"label {problem}" if problem else
+                              f"label '{text}' is not one of: {_listed(self.classes)}")
         else:
             return None, (f"label '{text}' is not a number in "
                           f"{self.base}..{self.base + len(self.numbers or ()) - 1}")
         if name in self.excluded:
             return None, self.excluded[name]
         if name not in self.classes:
-            return None, f"label '{text}' is not one of: {', '.join(self.classes)}"
+            return None, f"label '{text}' is not one of: {_listed(self.classes)}"
         return name, None
+
+
+def _listed(classes: list[str], limit: int = 12) -> str:
+    """The class list for a message: all of a short one, the first `limit` and a count of the rest."""
+    if len(classes) <= limit:
+        return ", ".join(classes)
+    return f"{', '.join(classes[:limit])} and {len(classes) - limit} more"
 
 
 def _is_int(text: str) -> bool:
@@ -286,26 +306,54 @@ def display_path(path: Path, root: Path) -> str:
 
 
 def generic_spec(raw_labels: list[str], opts: ImportOptions) -> LabelSpec:
-    """Label rules for folders and CSVs: --classes, else the known names found, in the default order."""
+    """Label rules for folders and CSVs.
+
+    The vocabulary (--vocabulary, default auto): with --classes, "expression" when every name given
+    is an expression name, else "open"; without, "expression" when at least half the labelled rows
+    carry an expression name, else "open" (labels that are all numbers need --numeric-labels or
+    --vocabulary open). Classes: --classes in its order; else the expression names found in the
+    default order, or every valid name found (`classes.order_open`)."""
     numbers, base = NUMERIC_ORDERS[opts.numeric_labels] if opts.numeric_labels else (None, 0)
+    vocab = opts.vocabulary
+    if vocab not in ("auto", *C.VOCABULARIES):
+        raise ImportFailure(f"--vocabulary '{vocab}' is not one of: auto, {', '.join(C.VOCABULARIES)}")
+    if numbers is not None and vocab == "open":
+        raise ImportFailure("--numeric-labels names expression codes; it cannot be combined with --vocabulary open")
+    present = [C.clean_name(r) for r in raw_labels if str(r).strip()]
     if opts.classes:
-        names = []
-        for c in opts.classes:
-            name = C.try_normalize(c)
-            if name is None:
-                raise ImportFailure(f"--classes: '{c}' is not an expression class (known: {', '.join(C.BASIC8)})")
-            names.append(name)
-        classes = list(dict.fromkeys(names))
+        given = [C.clean_name(c) for c in opts.classes]
+        for c in given:
+            problem = C.name_problem(c)
+            if problem:
+                raise ImportFailure(f"--classes: {problem}")
+        if vocab == "auto":
+            vocab = "expression" if numbers is not None or all(map(C.is_expression, given)) else "open"
+        if vocab == "expression":
+            bad = next((c for c in given if not C.is_expression(c)), None)
+            if bad is not None:
+                raise ImportFailure(f"--classes: '{bad}' is not an expression class (known: "
+                                    f"{', '.join(C.BASIC8)}); --vocabulary open takes any names")
+            given = [C.normalize(c) for c in given]
+        classes = list(dict.fromkeys(given))
     elif numbers is not None:
-        classes = list(numbers)
+        classes, vocab = list(numbers), "expression"
     else:
-        classes = C.order_classes(sorted({n for n in map(C.try_normalize, raw_labels) if n}))
+        if vocab == "auto":
+            if present and all(_is_int(p) for p in present):
+                raise ImportFailure(f"{opts.root}: every label is a number: name their order with "
+                                    f"--numeric-labels {'|'.join(NUMERIC_ORDERS)}, or keep the numbers "
+                                    "as class names with --vocabulary open")
+            n_expr = sum(map(C.is_expression, present))
+            vocab = "expression" if n_expr and 2 * n_expr >= len(present) else "open"
+        if vocab == "expression":
+            classes = C.order_classes(sorted({n for n in map(C.try_normalize, present) if n}))
+        else:
+            classes = C.order_open({p for p in present if C.name_problem(p) is None})
     if not classes:
-        hint = (" (numeric labels? name their order with --numeric-labels "
-                f"{'|'.join(NUMERIC_ORDERS)})" if any(_is_int(str(r).strip()) for r in raw_labels) else "")
-        raise ImportFailure(f"{opts.root}: no label is an expression class name "
-                            f"(known: {', '.join(C.BASIC8)}){hint}")
-    return LabelSpec(classes=classes, numbers=numbers, base=base, names=True)
+        what = ("is an expression class name (known: " + ", ".join(C.BASIC8) + ")" if vocab == "expression"
+                else "can be a class name")
+        raise ImportFailure(f"{opts.root}: no label {what}")
+    return LabelSpec(classes=classes, numbers=numbers, base=base, names=True, vocabulary=vocab)
 
 
 def find_csv(opts: ImportOptions, default: str | None = None) -> Path:

@@ -6,8 +6,12 @@ import sys
 import types
 from pathlib import Path
 
+from data_tools import classes as C
 from data_tools.importers import FORMATS, ImportFailure, import_dataset
 from data_tools.importers.base import NUMERIC_ORDERS, ImportOptions
+
+
+GENERIC = ("folders", "csv")  # the formats --classes and --vocabulary apply to
 
 
 def _one_line_error(self: argparse.ArgumentParser, message: str) -> None:
@@ -32,7 +36,13 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                    help="detect the largest face (OpenCV Haar cascade) and write crops into the dataset "
                         "folder; rows without a face go to the report")
     p.add_argument("--csv", type=Path, help="the label CSV (relative to --root); default depends on the format")
-    p.add_argument("--classes", type=_classes, help="comma-separated class list and order (folders, csv)")
+    p.add_argument("--classes", type=_classes,
+                   help="comma-separated class list and order (folders, csv); any names, Unicode included")
+    p.add_argument("--vocabulary", choices=("auto", *C.VOCABULARIES), default="auto",
+                   help="folders/csv: 'expression' folds spellings onto the expression names (Anger -> "
+                        "angry) and rejects other labels; 'open' keeps every label as a class name as "
+                        "written; 'auto' (default) is expression when most labels (or all --classes) are "
+                        "expression names")
     p.add_argument("--numeric-labels", choices=list(NUMERIC_ORDERS),
                    help="folders/csv: numeric labels are codes in this dataset's order")
     p.add_argument("--test-fraction", type=float, default=0.2,
@@ -54,8 +64,15 @@ def main(args: argparse.Namespace) -> int:
     splits = ", ".join(f"{s} {sum(n.values())}" for s, n in sorted(c["per_split"].items()))
     print(f"imported {c['imported']} of {c['read']} rows ({c['rejected']} rejected) into {result.out}"
           + (f": {splits}" if splits else ""))
+    classes, vocabulary = result.info.classes, result.info.extra.get("vocabulary", "expression")
+    shown = ", ".join(classes[:10]) + (f" ... ({len(classes) - 10} more)" if len(classes) > 10 else "")
+    print(f"  {len(classes)} classes ({vocabulary} vocabulary): {shown}")
     for reason, n in list(c.get("rejected_by_reason", {}).items())[:8]:
         print(f"  rejected {n}: {reason}")
+    if (args.format in GENERIC and vocabulary == "expression" and args.vocabulary == "auto"
+            and any(r.startswith("label '...' is not one of") for r in c.get("rejected_by_reason", {}))):
+        print("  (labels that are not expression names were rejected; --vocabulary open keeps every "
+              "label as a class name)")
     if c["imported"] == 0:
         raise ImportFailure(f"no rows imported: all {c['read']} rows were rejected "
                             f"(reasons in {result.out / 'report.csv'})")

@@ -238,7 +238,8 @@ def check_and_write(col: Collected, opts: ImportOptions, fmt: str) -> ImportResu
     counts = manifest.counts_of(man, n_rejected=len(report))
     counts["rejected_by_reason"] = report["reason"].map(_reason_kind).value_counts().to_dict()
     info = manifest.DatasetInfo(classes=list(col.labels.classes), image_root=image_root, format=fmt,
-                                counts=counts, source=col.source, extra=dict(col.extra))
+                                counts=counts, source=col.source,
+                                extra={"vocabulary": col.labels.vocabulary, **col.extra})
     manifest.write_dataset(opts.out, man, info, report)
     return ImportResult(out=opts.out, manifest=man, report=report, info=info)
 

@@ -88,8 +88,13 @@ def test_classes_option_fixes_order_and_rejects_others(run_import, tmp_path, spe
     res = run_import("folders", root, classes=["sad", "happiness"])
     assert res.info.classes == ["sad", "happy"]
     assert reasons(res) == {"fear/c.png": "label 'fear' is not one of: sad, happy"}
-    with pytest.raises(ImportFailure, match="--classes: 'grumpy' is not an expression class"):
-        run_import("folders", root, classes=["grumpy"])
+    with pytest.raises(ImportFailure, match="--classes: 'grumpy' is not an expression class .*--vocabulary open"):
+        run_import("folders", root, classes=["grumpy"], vocabulary="expression")
+    # any other name opens the vocabulary: names as written, no folding of 'happiness'
+    res = run_import("folders", root, classes=["fear", "grumpy"])
+    assert res.info.classes == ["fear", "grumpy"] and res.info.extra["vocabulary"] == "open"
+    assert reasons(res) == {"happy/a.png": "label 'happy' is not one of: fear, grumpy",
+                            "sad/b.png": "label 'sad' is not one of: fear, grumpy"}
 
 
 def test_empty_or_missing_root(run_import, tmp_path):
