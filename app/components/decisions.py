@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -14,8 +15,29 @@ from eac_core.rundir import RunDir
 
 CURRENT, QUEUE, FLASH, ERROR, NOTE = "review_current", "review_queue", "review_flash", "review_error", "review_note"
 DRAWN = "review_drawn"      # (sample_id, event id of its decision when the face was drawn, None if undecided)
-KEY_LEGEND = ("**Keys**: `k` keep · `a` accept suggestion · `1`–`9` relabel to class i · `x` remove · "
-              "`u` unsure · `z` undo · `←` / `→` previous / next")
+PICK = "act_relabel_pick"   # the type-ahead class picker (more than DIGIT_KEYS classes)
+DIGIT_KEYS = 9              # keys 1-9: the classes in order up to nine classes, else the face's top suggestions
+_LEGEND = ("**Keys**: `k` keep · `a` accept suggestion · {digits} · `x` remove · "
+           "`u` unsure · `z` undo · `←` / `→` previous / next")
+
+
+def key_legend(n_classes: int) -> str:
+    """The key help under the buttons: what each digit does for a dataset of `n_classes` classes."""
+    if n_classes <= DIGIT_KEYS:
+        return _LEGEND.format(digits=f"`1`–`{n_classes}` relabel to class i")
+    return _LEGEND.format(digits=f"`1`–`{DIGIT_KEYS}` relabel to this face's {DIGIT_KEYS} most probable classes "
+                                 "(the numbered buttons, most probable first) · any other class: type it in the picker")
+
+
+def digit_classes(classes: list[str], row: pd.Series | None) -> list[str]:
+    """The classes of the keys 1, 2, ...: every class in order when there are at most DIGIT_KEYS,
+    else the DIGIT_KEYS most probable for this face by its prob_<class> columns (ties in class order;
+    the first DIGIT_KEYS classes when the row has no probabilities)."""
+    if len(classes) <= DIGIT_KEYS or row is None:
+        return list(classes[:DIGIT_KEYS])
+    p = pd.to_numeric(pd.Series([row.get(f"prob_{c}") for c in classes]), errors="coerce").fillna(-1.0).to_numpy()
+    order = np.argsort(-p, kind="stable")[:DIGIT_KEYS]
+    return [classes[i] for i in order]
 
 
 @dataclass
@@ -28,6 +50,8 @@ class Ctx:
     audit: object
     status: str                     # the queue's decided/undecided filter
     votes: pd.DataFrame | None      # vote_<class> columns indexed by sample_id, if the dataset has them
+    queue: pd.DataFrame | None = None   # the filtered, sorted queue (its slim columns)
+    n_all: int = 0                  # faces in the ranking
 
 
 def _seen(sid: str):
@@ -108,6 +132,14 @@ def _undo(ctx: Ctx) -> None:
     st.session_state[FLASH] = msg
 
 
+def _picked(ctx: Ctx) -> None:
+    """The class picker's choice relabels the face at once; the picker is emptied for the next one."""
+    cls = st.session_state.get(PICK)
+    st.session_state[PICK] = None
+    if cls:
+        _relabel(ctx, str(cls))
+
+
 def _go(target: str | None) -> None:
     if target is not None:
         st.session_state[CURRENT] = target
@@ -140,13 +172,19 @@ def actions(ctx: Ctx, given: str, pred: str) -> None:
     row1.button("Next", key="act_next", shortcut="Right", icon=":material/arrow_forward:", on_click=_go,
                 args=(next_id,), disabled=next_id is None)
     row2 = st.container(horizontal=True, gap="small")
-    for i, c in enumerate(ctx.classes[:9], start=1):
-        row2.button(ui.md_escape(c), key=f"act_relabel_{i}", shortcut=str(i), on_click=_relabel, args=(ctx, c),
+    many = len(ctx.classes) > DIGIT_KEYS
+    sid = st.session_state.get(CURRENT)
+    face = ctx.scores.loc[sid] if many and sid in ctx.scores.index else None
+    for i, c in enumerate(digit_classes(ctx.classes, face), start=1):
+        p = face.get(f"prob_{c}") if face is not None else None
+        text = f"{i} · {c} ({float(p):.2f})" if many and p is not None and pd.notna(p) else c
+        row2.button(ui.md_escape(text), key=f"act_relabel_{i}", shortcut=str(i), on_click=_relabel, args=(ctx, c),
                     help=f"Relabel to {ui.md_escape(c)}", type="tertiary" if c == given else "secondary")
-    if len(ctx.classes) > 9:
-        other = row2.selectbox("Relabel to", ctx.classes[9:], key="act_relabel_more", label_visibility="collapsed")
-        row2.button("Relabel", key="act_relabel_more_btn", on_click=_relabel, args=(ctx, other))
+    if many:                # any class by name: type to filter, Enter or a click relabels
+        row2.selectbox("Relabel to any class", ctx.classes, index=None, key=PICK, on_change=_picked, args=(ctx,),
+                       placeholder=f"Relabel to… type to find one of {len(ctx.classes)} classes",
+                       filter_mode="contains", label_visibility="collapsed", width=300)
     n1, n2 = st.columns([5, 1], vertical_alignment="bottom")
     n1.text_input("Note (saved with the next decision)", key=NOTE, placeholder="optional")
     n2.button("Save note", key="act_note", on_click=_save_note, args=(ctx,))
-    st.caption(KEY_LEGEND)
+    st.caption(key_legend(len(ctx.classes)))

@@ -19,6 +19,7 @@ from data_tools.manifest import MANIFEST
 from eac_core.rundir import RunDir
 
 BULK, SYNCED = "review_bulk_preview", "review_url_sample"
+RANKING, MOVED = "review_ranking", "review_moved"   # the ranking drawn last; where a re-rank took the reviewer
 QUEUE_ROWS = 60           # rows of the queue table drawn (with thumbnails)
 TIMING = bool(os.environ.get("FER_AUDIT_TIMING"))   # print per-face render times (for benchmarks)
 
@@ -58,18 +59,16 @@ def render() -> None:
     ids = queue["sample_id"].tolist()
     st.session_state[QUEUE] = ids
     by_id = loaders.load_scores_by_id(run)
-    current = _resolve_current(by_id, ids, queue["sample_id"])
+    ranking = (run.mtime("scores"), "provisional" in scores.columns and bool(scores["provisional"].any()))
+    _resolve_current(by_id, ids, queue["sample_id"], decided, ranking)
     _mark(t0, "queue built")
 
-    left, right = st.columns([1.3, 2.7], gap="medium")
+    _review(Ctx(run=run, scores=by_id, dataset=dataset, classes=classes, audit=audit, status=f.status,
+                votes=_votes(dataset), queue=queue, n_all=len(scores)))
+    _mark(t0, "queue and face drawn")
+    left, _ = st.columns([1.3, 2.7], gap="medium")
     with left:
-        _queue_table(queue, latest, dataset, current, len(scores))
         _bulk(slim, decided, audit, classes)
-    _mark(t0, "queue table drawn")
-    with right:
-        votes = _votes(dataset)
-        _face(Ctx(run=run, scores=by_id, dataset=dataset, classes=classes, audit=audit, status=f.status,
-                  votes=votes))
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -140,8 +139,14 @@ def _filters(scores: pd.DataFrame, classes: list[str]) -> QueueFilter:
                        status=status, disagree=disagree, sort_by=sort_by, descending=desc)
 
 
-def _resolve_current(by_id: pd.DataFrame, ids: list[str], queue_ids: pd.Series) -> str | None:
-    """?sample= wins (deep link, refresh), then the session's current face, then the queue head."""
+def _resolve_current(by_id: pd.DataFrame, ids: list[str], queue_ids: pd.Series, decided: set[str],
+                     ranking: tuple) -> str | None:
+    """?sample= wins (deep link, refresh), then the session's current face, then the queue head.
+    When the ranking changed since this session last drew the page (a provisional ranking replaced
+    by a newer or the final one), the reviewer is taken to the best undecided suspect of the new
+    ranking, and offered the way back to the face they were on (issue 11 §1)."""
+    before = st.session_state.get(RANKING)
+    st.session_state[RANKING] = ranking
     wanted = st.query_params.get("sample")
     if wanted is not None and wanted == st.session_state.get(SYNCED):
         wanted = None             # the URL only echoes what this session showed last: the session leads
@@ -151,43 +156,78 @@ def _resolve_current(by_id: pd.DataFrame, ids: list[str], queue_ids: pd.Series) 
     cur = wanted
     if cur is None:  # no deep link: stay on the session's face while it is in the (filtered) queue
         cur = st.session_state.get(CURRENT)
+        best = next((i for i in ids if i not in decided), None)
+        if before is not None and before != ranking and cur is not None and best is not None and cur != best:
+            rank = by_id.at[cur, "rank"] if cur in by_id.index and "rank" in by_id.columns else None
+            st.session_state[MOVED] = {"from": cur, "to": best, "rank": rank, "final": not ranking[1]}
+            cur = best
         if cur is None or not (queue_ids == cur).any():
             cur = ids[0] if ids else None
     st.session_state[CURRENT] = cur
     return cur
 
 
+def _moved_notice(ctx: Ctx, sid: str) -> None:
+    """After a re-rank: say where the reviewer was taken and offer the way back (shown until they move)."""
+    moved = st.session_state.get(MOVED)
+    if not moved or moved["to"] != sid:
+        st.session_state.pop(MOVED, None)
+        return
+    which = "final" if moved["final"] else "newer provisional"
+    rank = moved["rank"]
+    where = f" (rank {int(rank):,} of the new ranking)" if rank is not None and pd.notna(rank) else ""
+    c1, c2 = st.columns([4, 1], vertical_alignment="center")
+    c1.info(f"The {which} ranking arrived: this is its best undecided suspect. You were on sample "
+            f"{ui.md_escape(moved['from'])}{where}.", icon=":material/swap_vert:")
+    c2.button("Back to it", key="review_moved_back", on_click=_go_back, args=(moved["from"],))
+
+
+def _go_back(sid: str) -> None:
+    st.session_state.pop(MOVED, None)
+    st.session_state[CURRENT] = sid
+
+
 def _queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str | None, n_all: int) -> None:
+    """The queue around the current face: a window of QUEUE_ROWS rows starting just above it, the
+    current row selected and marked ▶ (redrawn with the face after every key, so it follows the review)."""
     st.markdown(f"**Queue** · {len(queue):,} of {n_all:,} faces")
     if queue.empty:
         st.info("No face matches these filters.")
         return
-    view = with_decisions(queue.head(QUEUE_ROWS), latest)
+    hits = np.flatnonzero(queue["sample_id"].to_numpy() == current) if current is not None else []
+    pos = int(hits[0]) if len(hits) else None
+    start = max(0, min((pos or 0) - 2, len(queue) - QUEUE_ROWS))
+    view = with_decisions(queue.iloc[start:start + QUEUE_ROWS], latest)
     table = pd.DataFrame({
+        "▶": np.where(view["sample_id"].to_numpy() == current, "▶", ""),
         "face": _thumbs(dataset, tuple(view["sample_id"])) if dataset is not None else [None] * len(view),
         "sample": view["sample_id"].to_numpy(),
+        "decision": view["decision"].to_numpy(),
         "given": view["label"].to_numpy(), "pred": view["pred"].to_numpy(),
         "suspicion": view["suspicion"].to_numpy() if "suspicion" in view.columns else np.nan,
-        "decision": view["decision"].to_numpy(),
     })
-    table.insert(1, "▶", np.where(table["sample"] == current, "▶", ""))
+    key = f"review_queue_table_{current}"     # a new table per face: its default selection is the face
 
     def _picked() -> None:
-        sel = st.session_state.get("review_queue_table")
+        sel = st.session_state.get(key)
         rows = (sel or {}).get("selection", {}).get("rows", []) if isinstance(sel, dict) else \
             getattr(getattr(sel, "selection", None), "rows", [])
         if rows:
             st.session_state[CURRENT] = str(table["sample"].iloc[rows[0]])
             st.query_params["sample"] = st.session_state[CURRENT]
 
-    st.dataframe(table, hide_index=True, height=560, key="review_queue_table", on_select=_picked,
-                 selection_mode="single-row", row_height=52,
-                 column_config={"face": st.column_config.ImageColumn("face", width="small"),
-                                "▶": st.column_config.TextColumn("", width=20),
-                                "sample": st.column_config.TextColumn("sample", width="small"),
-                                "suspicion": st.column_config.NumberColumn(format="%.3f")})
-    if len(queue) > QUEUE_ROWS:
-        st.caption(f"Showing the first {QUEUE_ROWS}; narrow the filters or use ← / → to go further.")
+    here = [int(np.flatnonzero(table["▶"].to_numpy() == "▶")[0])] if pos is not None else []
+    st.dataframe(table, hide_index=True, height=560, key=key, on_select=_picked,
+                 selection_mode="single-row", row_height=52, selection_default={"selection": {"rows": here}},
+                 column_config={"▶": st.column_config.TextColumn("", width=24),
+                                "face": st.column_config.ImageColumn("face", width=52),
+                                "sample": st.column_config.TextColumn("sample", width="medium"),
+                                "decision": st.column_config.TextColumn("decision", width="small"),
+                                "given": st.column_config.TextColumn("given", width="small"),
+                                "pred": st.column_config.TextColumn("pred", width="small"),
+                                "suspicion": st.column_config.NumberColumn(format="%.3f", width="small")})
+    where = f"face {pos + 1:,} of {len(queue):,}" if pos is not None else "the current face is not in this queue"
+    st.caption(f"Rows {start + 1:,}–{start + len(view):,} · {where}; ← / → move through the queue.")
 
 
 def _paths(dataset, sample_ids: pd.Series) -> list[Path | None]:
@@ -277,11 +317,14 @@ def _bulk_commit(audit, preview: list[dict]) -> None:
     st.rerun()
 
 
-# -- the current face (a fragment: a decision re-renders only this) --------------------------------
+# -- the queue and the current face (a fragment: a decision re-renders only these) -----------------
 @st.fragment
-def _face(ctx: Ctx) -> None:
+def _review(ctx: Ctx) -> None:
     t0 = time.perf_counter()
-    with ui.guarded("This face"):
+    left, right = st.columns([1.3, 2.7], gap="medium")
+    with left, ui.guarded("The queue"):
+        _queue_table(ctx.queue, ctx.audit.latest(), ctx.dataset, st.session_state.get(CURRENT), ctx.n_all)
+    with right, ui.guarded("This face"):
         _face_body(ctx)
     if TIMING:
         print(f"[fer-audit] face fragment {1000 * (time.perf_counter() - t0):.0f} ms", file=sys.stderr, flush=True)
@@ -308,11 +351,12 @@ def _face_body(ctx: Ctx) -> None:
     st.session_state[DRAWN] = (sid, decision["event_id"] if decision else None)   # what a decision replaces
     n_decided = ctx.audit.count()
 
-    head, meta = st.columns([3, 2])
-    head.subheader(f"Sample {ui.md_escape(sid)}", anchor=False)
-    head.markdown(f"given {badge(given, ctx.classes)} &nbsp; predicted {badge(pred, ctx.classes)}",
-                  unsafe_allow_html=True)
-    meta.markdown(_decision_text(decision) + f"  \n{n_decided:,} of {len(ctx.scores):,} faces decided")
+    _moved_notice(ctx, sid)
+    # the status sits under the heading, on the left: the toast (top right) never covers it
+    st.subheader(f"Sample {ui.md_escape(sid)}", anchor=False)
+    st.markdown(f"given {badge(given, ctx.classes)} &nbsp; predicted {badge(pred, ctx.classes)} &nbsp; · &nbsp; "
+                + _decision_text(decision) + f" &nbsp; · &nbsp; {n_decided:,} of {len(ctx.scores):,} decided",
+                unsafe_allow_html=True)
 
     path = _path_of(ctx, sid)
     exp, image = None, None
