@@ -46,6 +46,7 @@ class ImportOptions:
     affectnet_classes: int = 7
     affectnet_val_split: str = "test"
     use_face_box: bool = False
+    cifar100_labels: str = "fine"    # fine (100 classes) | coarse (20 superclasses)
     csv: Path | None = None
     path_col: str = "path"
     label_col: str = "label"

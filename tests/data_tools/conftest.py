@@ -152,13 +152,12 @@ def py2_pickle_bytes(obj, numpy_module: str = "numpy.core.multiarray") -> bytes:
         dispatch = dict(pickle._Pickler.dispatch)
 
         def save_py2str(self, obj):
-            if isinstance(obj, str):
-                if not obj.isascii():
-                    return self.save_str(obj)
-                obj = obj.encode("ascii")
-            n = len(obj)
-            self.write(pickle.SHORT_BINSTRING + bytes([n]) + obj if n < 256
-                       else pickle.BINSTRING + n.to_bytes(4, "little") + obj)
+            if isinstance(obj, str) and not obj.isascii():
+                return self.save_str(obj)
+            data = obj.encode("ascii") if isinstance(obj, str) else obj
+            n = len(data)
+            self.write(pickle.SHORT_BINSTRING + bytes([n]) + data if n < 256
+                       else pickle.BINSTRING + n.to_bytes(4, "little") + data)
             self.memoize(obj)
         dispatch[bytes] = save_py2str
         dispatch[str] = save_py2str
