@@ -60,3 +60,53 @@ def test_with_decisions():
                            "new_label": ["angry", None]})
     d = with_decisions(_scores(), latest).set_index("sample_id")["decision"]
     assert (d["003"], d["005"], d["007"]) == ("relabel→angry", "keep", "")
+
+
+def _reference(s: pd.DataFrame, decided: set[str], f: QueueFilter) -> list[str]:
+    """The queue's rule written plainly (the code before the fast form): rank order, then a stable sort."""
+    df = s.sort_values("rank", kind="stable")
+    m = pd.Series(True, index=df.index)
+    if f.given:
+        m &= df["label"].isin(f.given)
+    if f.predicted:
+        m &= df["pred"].isin(f.predicted)
+    if f.score_range is not None:
+        m &= df[f.score_col].between(*f.score_range)
+    if f.disagree:
+        m &= df["pred"] != df["label"]
+    if f.status != "all":
+        d = df["sample_id"].isin(decided)
+        m &= d if f.status == "decided" else ~d
+    by, desc = (f.sort_by, f.descending) if f.sort_by in df.columns else ("rank", False)
+    return df[m].sort_values(by, ascending=not desc, kind="stable", na_position="last")["sample_id"].tolist()
+
+
+def test_large_queue_fast_form_gives_the_same_queue():
+    """issue 9 (Scale): a queue of >= 10,000 rows is filtered on a cached fast form (rank order, object ids,
+    categorical labels, a sample_id hash index); every filter and sort gives what the plain rule gives."""
+    import numpy as np
+    rng = np.random.default_rng(3)
+    n, classes = 12_000, ["angry", "happy", "sad", "neutral"]
+    s = pd.DataFrame({
+        "sample_id": pd.array([f"{i:06d}" for i in rng.permutation(n)], dtype="str"),
+        "label": rng.choice(classes, n), "pred": rng.choice(classes[:3], n),
+        "suspicion": rng.integers(0, 50, n) / 10.0, "loss": rng.random(n)})
+    s.loc[::997, "pred"] = None                                   # missing predictions differ from any label
+    s["rank"] = s["suspicion"].rank(ascending=False, method="first").astype(int)
+    decided = set(s["sample_id"].sample(700, random_state=1)) | {"not-in-run"}
+    cases = [QueueFilter(), QueueFilter(given=["sad"]), QueueFilter(given=["angry", "neutral"], predicted=["sad"]),
+             QueueFilter(disagree=True), QueueFilter(score_range=(1.0, 3.0)), QueueFilter(status="undecided"),
+             QueueFilter(status="decided"), QueueFilter(sort_by="suspicion", descending=True),
+             QueueFilter(sort_by="suspicion"), QueueFilter(sort_by="loss", descending=True),
+             QueueFilter(given=["happy"], disagree=True, status="undecided", sort_by="loss"),
+             QueueFilter(sort_by="no-such-column", descending=True)]
+    for f in cases:
+        got = filter_queue(s, decided, f)
+        assert got["sample_id"].tolist() == _reference(s, decided, f), f
+        assert set(got["label"].astype(str)) <= set(classes)
+    assert filter_queue(s, decided, QueueFilter(status="decided"))["sample_id"].nunique() == 700
+    # the same frame object again: served from the fast form, same answer; a different frame is not confused
+    assert filter_queue(s, set(), QueueFilter(given=["sad"]))["sample_id"].tolist() == \
+        _reference(s, set(), QueueFilter(given=["sad"]))
+    t = s.assign(label="happy")
+    assert filter_queue(t, set(), QueueFilter(given=["sad"])).empty
