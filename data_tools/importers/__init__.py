@@ -12,13 +12,14 @@ from types import ModuleType
 from typing import Any
 
 from data_tools import faces, manifest
-from data_tools.importers import affectnet, cifar100, csvfile, fer2013csv, ferplus, folders, rafdb, tinyimagenet
+from data_tools.importers import (affectnet, affwild2, cifar100, csvfile, fer2013csv, ferplus, folders, rafdb,
+                                  tinyimagenet)
 from data_tools.importers.base import ImportFailure, ImportOptions
 from data_tools.importers.validate import ImportResult, check_and_write
 
 # format name -> module with NAME, HELP, add_arguments(parser) and collect(ImportOptions) -> Collected
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (rafdb, ferplus, affectnet, fer2013csv, folders, csvfile,
-                                                      cifar100, tinyimagenet)}
+                                                      affwild2, cifar100, tinyimagenet)}
 
 __all__ = ["FORMATS", "ImportFailure", "ImportOptions", "ImportResult", "import_dataset"]
 

@@ -47,6 +47,8 @@ class ImportOptions:
     affectnet_val_split: str = "test"
     use_face_box: bool = False
     cifar100_labels: str = "fine"    # fine (100 classes) | coarse (20 superclasses)
+    affwild2_classes: int = 8
+    affwild2_val_split: str = "test"
     csv: Path | None = None
     path_col: str = "path"
     label_col: str = "label"
