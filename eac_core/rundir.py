@@ -141,6 +141,11 @@ class RunDir:
         """True when that file exists (a folder for 'history' and 'cache')."""
         return self.path_of(what).exists()
 
+    def has_checkpoint(self) -> bool:
+        """True when the run has model weights to explain a face with (class activation maps); a run
+        made from imported predictions (eac_core.import_predictions) has none."""
+        return self.has("checkpoint")
+
     def mtime(self, what: str) -> float:
         """Modification time of one file in ns, 0 when missing: a cache key that changes whenever the
         file is rewritten."""
