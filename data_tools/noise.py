@@ -1,4 +1,6 @@
-"""Controlled label noise: symmetric (as the EAC paper makes it) and class-to-class (asymmetric).
+"""Controlled label noise: symmetric (as the EAC paper makes it), class-to-class (asymmetric), and
+within superclasses (CIFAR-100, as the noisy-label literature makes it: each class flips to the next
+class of its superclass, cyclically).
 
 Functions over arrays in cleanlab's style: `labels` is an int array (N,) of class indices in 0..K-1,
 `transition` a (K, K) array whose row c gives where a flipped label of class c goes. The number of
@@ -20,7 +22,8 @@ import numpy as np
 from data_tools.classes import ANGRY, CONTEMPT, DISGUST, FEAR, HAPPY, NEUTRAL, SAD, SURPRISE
 from data_tools.manifest import MANIFEST, REPORT, ManifestError, load_dataset, read_manifest_csv, write_dataset
 
-KINDS = ("symmetric", "asymmetric")
+KINDS = ("symmetric", "asymmetric", "superclass")
+SUPERCLASS_COLUMN = "coarse_label"  # where a manifest names each row's superclass (the cifar100 importer)
 
 # Where a flipped label of each expression goes, by class name (weights are renormalised over the
 # classes a dataset has; a class whose targets are all absent falls back to uniform over the others).
@@ -133,6 +136,46 @@ def confusable_transition(classes: list[str]) -> np.ndarray:
     return normalize_transition(t)
 
 
+def superclass_transition(classes: list[str], superclass_of: dict[str, str]) -> np.ndarray:
+    """The (K, K) "next class in the superclass" transition: within each superclass, taken in the
+    order of `classes`, class i flips to the one after it and the last to the first (the CIFAR-100
+    asymmetric noise of the noisy-label literature). Classes alone in their superclass, or without
+    one, have no target (they are never flipped)."""
+    k = len(classes)
+    t = np.zeros((k, k))
+    members: dict[str, list[int]] = {}
+    for i, c in enumerate(classes):
+        if c in superclass_of:
+            members.setdefault(superclass_of[c], []).append(i)
+    for idx in members.values():
+        if len(idx) > 1:
+            for a, b in zip(idx, idx[1:] + idx[:1]):
+                t[a, b] = 1.0
+    return t
+
+
+def dataset_superclasses(ds: Any) -> dict[str, str]:
+    """class -> superclass of a dataset folder: dataset.json's extra["superclasses"] (written by the
+    cifar100 importer, kept by noised copies), else the manifest's coarse_label column read against
+    the true labels (true_label, source_label or label). ValueError when neither says, or when the
+    column puts one class in two superclasses."""
+    known = ds.info.extra.get("superclasses")
+    if isinstance(known, dict) and known:
+        return {str(k): str(v) for k, v in known.items()}
+    df = ds.manifest
+    if SUPERCLASS_COLUMN not in df.columns:
+        raise ValueError(f"{ds.root}: kind 'superclass' needs each class's superclass: dataset.json "
+                         f"extra.superclasses or a '{SUPERCLASS_COLUMN}' column (the cifar100 importer "
+                         "writes both)")
+    truth = next(c for c in ("true_label", "source_label", "label") if c in df.columns)
+    out: dict[str, str] = {}
+    for row, (cls, sup) in enumerate(zip(df[truth], df[SUPERCLASS_COLUMN]), start=2):
+        if sup and out.setdefault(cls, sup) != sup:
+            raise ValueError(f"{ds.root / MANIFEST} row {row}: class '{cls}' is in superclass '{sup}' here "
+                             f"but '{out[cls]}' above")
+    return out
+
+
 def read_transition_csv(path: str | Path, classes: list[str]) -> np.ndarray:
     """Read a transition CSV: first column the source class, one column per target class name."""
     path = Path(path)
@@ -224,6 +267,9 @@ def add_noise_to_dataset(dataset_dir: str | Path, out_dir: str | Path, *, rate: 
     train = (df["split"] == "train").to_numpy()
     if kind == "symmetric":
         noisy_train = inject_symmetric(labels[train], len(classes), rate, seed=seed, per_class=per_class)
+    elif kind == "superclass":
+        t = superclass_transition(classes, dataset_superclasses(ds))
+        noisy_train = inject_asymmetric(labels[train], t, rate, seed=seed, per_class=per_class)
     else:
         t = (read_transition_csv(transition_file, classes) if transition_file is not None
              else confusable_transition(classes))
@@ -259,7 +305,8 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="new dataset folder to write")
     p.add_argument("--rate", type=float, required=True, help="fraction of train labels to flip, 0..1")
     p.add_argument("--kind", choices=KINDS, default="symmetric",
-                   help="symmetric: uniform over the other classes; asymmetric: a transition matrix")
+                   help="symmetric: uniform over the other classes; asymmetric: a transition matrix; "
+                        "superclass: to the next class of the same superclass, cyclically (CIFAR-100)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--per-class", action="store_true", help="flip round(rate * n) within every class")
     p.add_argument("--transition", default=None, metavar="FILE.csv",

@@ -256,3 +256,85 @@ def test_noisy_folder_elsewhere_points_at_the_images_by_absolute_path(tmp_path):
     ds = load_dataset(out)
     assert ds.info.image_root == str((tmp_path / "a" / "src" / "images").resolve())
     assert ds.image_root == load_dataset(src).image_root
+
+
+# ---- many classes and CIFAR-100 superclasses (issue 10) -------------------------------------------
+
+def test_symmetric_with_100_and_200_classes():
+    for k in (100, 200):
+        y = np.repeat(np.arange(k), 20)
+        z = noise.inject_symmetric(y, k, 0.4, seed=0)
+        assert (z != y).sum() == round(0.4 * len(y))
+        assert z.min() >= 0 and z.max() < k
+        assert len(set(z[z != y])) > k // 2          # flips spread over the other classes
+        zc = noise.inject_symmetric(y, k, 0.2, seed=0, per_class=True)
+        assert all((zc[y == c] != c).sum() == 4 for c in range(k))
+
+
+def test_superclass_transition_is_the_next_class_of_the_superclass():
+    classes = ["apple", "aquarium_fish", "baby", "flatfish", "mushroom", "boy", "ray", "loner", "stray"]
+    sup = {"apple": "fruit", "mushroom": "fruit", "aquarium_fish": "fish", "flatfish": "fish", "ray": "fish",
+           "baby": "people", "boy": "people", "loner": "alone"}
+    t = noise.superclass_transition(classes, sup)
+    pos = {c: i for i, c in enumerate(classes)}
+    target = {classes[i]: classes[int(np.argmax(t[i]))] for i in range(len(classes)) if t[i].sum()}
+    assert target == {"apple": "mushroom", "mushroom": "apple",
+                      "aquarium_fish": "flatfish", "flatfish": "ray", "ray": "aquarium_fish",
+                      "baby": "boy", "boy": "baby"}
+    assert t[pos["loner"]].sum() == 0 and t[pos["stray"]].sum() == 0   # alone, or no superclass: never flipped
+    assert set(np.unique(t)) == {0.0, 1.0}
+
+
+def test_superclass_noise_exact_flips():
+    classes = ["a1", "a2", "a3", "b1", "b2"]
+    t = noise.superclass_transition(classes, {"a1": "A", "a2": "A", "a3": "A", "b1": "B", "b2": "B"})
+    y = np.repeat(np.arange(5), 10)
+    z = noise.inject_asymmetric(y, t, 0.3, seed=4, per_class=True)
+    flipped = z != y
+    assert [int(flipped[y == c].sum()) for c in range(5)] == [3, 3, 3, 3, 3]
+    assert {(int(a), int(b)) for a, b in zip(y[flipped], z[flipped])} == {(0, 1), (1, 2), (2, 0), (3, 4), (4, 3)}
+
+
+def test_superclass_noise_on_an_imported_cifar100(tmp_path, py2_pickle):
+    from data_tools.importers import import_dataset
+    fine = ["apple", "mushroom", "orange", "aquarium_fish", "flatfish"]
+    coarse = ["fruit_and_vegetables", "fish"]
+    sup = [0, 0, 0, 1, 1]
+    y = [i % 5 for i in range(50)]
+    folder = tmp_path / "cifar" / "cifar-100-python"
+    folder.mkdir(parents=True)
+    (folder / "meta").write_bytes(py2_pickle({"fine_label_names": fine, "coarse_label_names": coarse}))
+    (folder / "train").write_bytes(py2_pickle({"data": np.zeros((50, 3072), np.uint8), "fine_labels": y,
+                                               "coarse_labels": [sup[f] for f in y]}))
+    src = import_dataset("cifar100", tmp_path / "cifar", tmp_path / "datasets" / "c100").out
+    out = noise.add_noise_to_dataset(src, tmp_path / "datasets" / "c100_super", rate=0.2, kind="superclass",
+                                     seed=1, per_class=True)
+    ds = load_dataset(out)
+    m = ds.manifest
+    moved = m[m["label"] != m["true_label"]]
+    assert len(moved) == 10 and moved["true_label"].value_counts().to_dict() == dict.fromkeys(fine, 2)
+    nxt = {"apple": "mushroom", "mushroom": "orange", "orange": "apple", "aquarium_fish": "flatfish",
+           "flatfish": "aquarium_fish"}
+    assert all(nxt[t] == n for t, n in zip(moved["true_label"], moved["label"]))
+    assert ds.info.extra["noise"]["kind"] == "superclass" and ds.info.extra["superclasses"]["orange"] == \
+        "fruit_and_vegetables"
+    # the map travels with noised copies; without it, the coarse_label column (read against true_label) serves
+    again = noise.add_noise_to_dataset(out, tmp_path / "datasets" / "twice", rate=0.1, kind="superclass", seed=2)
+    assert load_dataset(again).info.extra["superclasses"] == ds.info.extra["superclasses"]
+    info = load_dataset(src).info
+    info.extra.pop("superclasses")
+    write_dataset(tmp_path / "nomap", load_dataset(src).manifest, info)
+    assert noise.dataset_superclasses(load_dataset(tmp_path / "nomap")) == {
+        "apple": "fruit_and_vegetables", "mushroom": "fruit_and_vegetables", "orange": "fruit_and_vegetables",
+        "aquarium_fish": "fish", "flatfish": "fish"}
+
+
+def test_superclass_noise_needs_superclasses(tmp_path):
+    src = _tiny_dataset(tmp_path)
+    with pytest.raises(ValueError, match="kind 'superclass' needs each class's superclass"):
+        noise.add_noise_to_dataset(src, tmp_path / "n", rate=0.1, kind="superclass")
+    df = load_dataset(src).manifest
+    df["coarse_label"] = ["x"] * (len(df) - 1) + ["y"]   # the last row (sad, 25 % 7 = 4) contradicts the others
+    write_dataset(tmp_path / "bad", df, load_dataset(src).info)
+    with pytest.raises(ValueError, match=r"manifest.csv row 27: class 'sad' is in superclass 'y' here but 'x'"):
+        noise.dataset_superclasses(load_dataset(tmp_path / "bad"))
