@@ -20,6 +20,7 @@ if _address not in LOOPBACK:   # app/.streamlit/config.toml says 127.0.0.1: some
                        icon=":material/public:")
 st.navigation([
     st.Page("views/review.py", title="Review", icon=":material/fact_check:", default=True),
+    st.Page("views/gallery.py", title="Gallery", icon=":material/grid_view:"),
     st.Page("views/data.py", title="Data", icon=":material/folder_open:"),
     st.Page("views/train.py", title="Train", icon=":material/model_training:"),
     st.Page("views/insights.py", title="Insights", icon=":material/insights:"),

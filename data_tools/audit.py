@@ -20,6 +20,7 @@ from typing import Iterable, Iterator
 import pandas as pd
 
 ACTIONS = ("keep", "relabel", "remove", "unsure")
+BATCH = "batch:"               # `via` prefix of decisions made together (a gallery action): undone together
 SCHEMA_VERSION = 2
 ANY = object()                 # `expect` default: record whatever the sample's current decision is
 
@@ -56,6 +57,12 @@ LATEST_COLUMNS = ["event_id", "sample_id", "action", "new_label", "reviewer", "n
 
 class AuditError(ValueError):
     """A decision the audit cannot record (unknown action, missing label, not an audit file)."""
+
+
+def batch_via(what: str) -> str:
+    """A `via` shared by the decisions of one action on many samples, so that undo cancels them together."""
+    import uuid
+    return f"{BATCH}{what}:{uuid.uuid4().hex[:8]}"
 
 
 def describe(action: str, new_label: object = None) -> str:
@@ -236,7 +243,9 @@ class Audit:
         """Cancel the most recent effective decision (optionally only that reviewer's, that sample's or
         that session's) by appending an 'undo' event (recorded as `by`, default `reviewer`, and
         `session`). Returns the cancelled decision with `now`, the sample's current decision after the
-        undo (another session's may stand), or None."""
+        undo (another session's may stand), or None. A decision made in a batch (`via` starting with
+        BATCH, see `batch_via`) is undone with every still-effective decision of its batch, in one
+        transaction; the result then has `batch`: the number of decisions cancelled."""
         where, args = [], []
         for column, value in (("reviewer", reviewer), ("sample_id", sample_id), ("session", session)):
             if value is not None:
@@ -247,20 +256,28 @@ class Audit:
             con.execute("BEGIN IMMEDIATE")
             try:
                 row = con.execute(
-                    f"SELECT id, sample_id, action, new_label, reviewer, note FROM effective {clause}"
+                    f"SELECT id, sample_id, action, new_label, reviewer, note, via FROM effective {clause}"
                     " ORDER BY id DESC LIMIT 1", args).fetchone()
                 if row is None:
                     con.execute("ROLLBACK")
                     return None
-                con.execute("INSERT INTO events(sample_id, action, reviewer, created_at, undoes, session)"
-                            " VALUES (?, 'undo', ?, ?, ?, ?)",
-                            (row[1], (by if by is not None else reviewer) or "", _now(), row[0], session or ""))
+                batch = [(row[0], row[1])]
+                if str(row[6]).startswith(BATCH):
+                    batch = con.execute("SELECT id, sample_id FROM effective WHERE via = ? ORDER BY id",
+                                        (row[6],)).fetchall()
+                stamp, who = _now(), (by if by is not None else reviewer) or ""
+                con.executemany("INSERT INTO events(sample_id, action, reviewer, created_at, undoes, session)"
+                                " VALUES (?, 'undo', ?, ?, ?, ?)",
+                                [(sid, who, stamp, eid, session or "") for eid, sid in batch])
                 now = _latest_of(con, row[1])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        return {**dict(zip(["event_id", "sample_id", "action", "new_label", "reviewer", "note"], row)), "now": now}
+        out = {**dict(zip(["event_id", "sample_id", "action", "new_label", "reviewer", "note"], row[:6])), "now": now}
+        if str(row[6]).startswith(BATCH):
+            out["batch"] = len(batch)
+        return out
 
     # -- reading ---------------------------------------------------------------------------------
     def latest(self) -> pd.DataFrame:

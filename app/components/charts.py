@@ -53,16 +53,24 @@ def class_balance(manifest: pd.DataFrame, classes: list[str], height: int = 300)
     return _layout(fig, height, "Class balance")
 
 
-def suspicion_by_class(scores: pd.DataFrame, classes: list[str], col: str = "suspicion", height: int = 320) -> go.Figure:
-    """Distribution of the suspicion score per given class (box + points of the top suspects)."""
+def suspicion_by_class(scores: pd.DataFrame, classes: list[str], col: str = "suspicion", height: int = 320,
+                       top: int = 30) -> go.Figure:
+    """Distribution of the suspicion score per given class (one box each); with more than `top`
+    classes, the `top` classes of highest median suspicion."""
     colors = class_colors(classes)
+    title = f"{col} by given class"
+    if len(classes) > top:
+        med = scores.groupby("label")[col].median().reindex(classes)
+        keep = set(med.sort_values(ascending=False, kind="stable").index[:top])
+        classes = [c for c in classes if c in keep]
+        title += f" (the {top} classes of highest median)"
     fig = go.Figure()
     for c in classes:
         v = scores.loc[scores["label"] == c, col]
         if len(v):
             fig.add_trace(go.Box(y=v, name=c, marker_color=colors[c], boxpoints=False))
     fig.update_yaxes(title=col)
-    return _layout(fig, height, f"{col} by given class", showlegend=False)
+    return _layout(fig, height, title, showlegend=False)
 
 
 def matrix(m: np.ndarray, rows: list[str], cols: list[str], title: str, *, fmt: str = "d",
@@ -76,25 +84,55 @@ def matrix(m: np.ndarray, rows: list[str], cols: list[str], title: str, *, fmt: 
     return _layout(fig, height, title)
 
 
-def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height: int = 520) -> go.Figure:
-    """The 2-D map coloured by given label; suspects drawn larger with a black ring. customdata = sample_id."""
+def pairs_bar(pairs: pd.DataFrame, title: str, *, x_title: str, fmt: str = "d", height: int = 420) -> go.Figure:
+    """The most confused pairs of a large matrix (eac_core.metrics.top_pairs) as horizontal bars,
+    largest on top, each labelled "row → col"."""
+    labels = [f"{r} → {c}" for r, c in zip(pairs["row"], pairs["col"])]
+    text = [format(v, fmt) if fmt != "d" else str(int(v)) for v in pairs["value"]]
+    fig = go.Figure(go.Bar(x=pairs["value"], y=labels, orientation="h", text=text, textposition="auto",
+                           marker_color="#1f77b4", hovertemplate="%{y}: %{x}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title=x_title)
+    return _layout(fig, max(height, 60 + 22 * len(pairs)), title)
+
+
+LEGEND_CLASSES = 20   # above this many classes, charts name classes on hover instead of in a legend
+
+
+def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height: int = 520,
+              title: str = "Embedding (click a point to open that face)") -> go.Figure:
+    """The 2-D map coloured by given label; suspects drawn larger with a black ring. customdata = sample_id
+    (with more than LEGEND_CLASSES classes: [sample_id, label], two traces and no legend)."""
     colors = class_colors(classes)
     fig = go.Figure()
     is_s = emb["sample_id"].isin(suspects)
-    for c in classes:
+    if len(classes) > LEGEND_CLASSES:      # one trace per class would be 2K traces and a legend of K names
+        index = {c: i for i, c in enumerate(classes)}
         for sus in (False, True):
-            d = emb[(emb["label"] == c) & (is_s == sus)]
-            if d.empty:
-                continue
+            d = emb[is_s == sus]
             fig.add_trace(go.Scattergl(
-                x=d["x"], y=d["y"], mode="markers", name=c if not sus else f"{c} (suspect)",
-                legendgroup=c, showlegend=not sus, customdata=d["sample_id"],
-                marker=dict(color=colors[c], size=10 if sus else 5, opacity=1.0 if sus else 0.5,
+                x=d["x"], y=d["y"], mode="markers", name="suspects" if sus else "faces", showlegend=False,
+                customdata=np.column_stack([d["sample_id"].astype(str), d["label"].astype(str)]),
+                marker=dict(color=d["label"].map(index).fillna(-1), colorscale="Turbo", cmin=0, cmax=len(classes) - 1,
+                            size=10 if sus else 5, opacity=1.0 if sus else 0.5,
                             line=dict(color="black", width=1.5) if sus else dict(width=0)),
-                hovertemplate="sample %{customdata}<extra>" + c + ("; suspect" if sus else "") + "</extra>"))
+                hovertemplate="sample %{customdata[0]}<extra>%{customdata[1]}" + ("; suspect" if sus else "")
+                              + "</extra>"))
+    else:
+        for c in classes:
+            for sus in (False, True):
+                d = emb[(emb["label"] == c) & (is_s == sus)]
+                if d.empty:
+                    continue
+                fig.add_trace(go.Scattergl(
+                    x=d["x"], y=d["y"], mode="markers", name=c if not sus else f"{c} (suspect)",
+                    legendgroup=c, showlegend=not sus, customdata=d["sample_id"],
+                    marker=dict(color=colors[c], size=10 if sus else 5, opacity=1.0 if sus else 0.5,
+                                line=dict(color="black", width=1.5) if sus else dict(width=0)),
+                    hovertemplate="sample %{customdata}<extra>" + c + ("; suspect" if sus else "") + "</extra>"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
-    return _layout(fig, height, "Embedding (click a point to open that face)", dragmode="pan")
+    return _layout(fig, height, title, dragmode="pan")
 
 
 def detection_curves(fpr, tpr, rec, prec, auc: float, ap: float, base_rate: float, height: int = 320) -> go.Figure:
@@ -114,11 +152,18 @@ def detection_curves(fpr, tpr, rec, prec, auc: float, ap: float, base_rate: floa
 
 
 # -- light HTML pieces for the per-face panel: drawn on every "next", so no plotly there -------------
-def probability_bars_html(probs: dict[str, float], classes: list[str], given: str, pred: str) -> str:
-    """Class probabilities as sorted horizontal bars in class colours (HTML; names escaped)."""
+TOP_PROBS = 10   # bars drawn per face when a dataset has more classes than this
+
+
+def probability_bars_html(probs: dict[str, float], classes: list[str], given: str, pred: str,
+                          top: int = TOP_PROBS) -> str:
+    """Class probabilities as sorted horizontal bars in class colours (HTML; names escaped): the `top`
+    most probable classes, plus the given class when it is not among them, and one line for the rest."""
     colors = class_colors(classes)
+    ranked = sorted(probs.items(), key=lambda kv: -kv[1])
+    shown = ranked[:top] + [kv for kv in ranked[top:] if kv[0] == given]
     rows = []
-    for name, p in sorted(probs.items(), key=lambda kv: -kv[1]):
+    for name, p in shown:
         tag = " · ".join(t for t, c in (("given", given), ("predicted", pred)) if c == name)
         label = html_text(name) + (f" <span style='color:#888'>({tag})</span>" if tag else "")
         pct = max(0.0, min(1.0, float(p))) * 100
@@ -128,7 +173,12 @@ def probability_bars_html(probs: dict[str, float], classes: list[str], given: st
             "<div style='flex:1;background:#f0f2f6;height:14px;border-radius:3px'>"
             f"<div style='width:{pct:.1f}%;background:{colors.get(name, '#999')};height:14px;border-radius:3px'></div>"
             f"</div><div style='width:40px;font-size:0.8rem;font-variant-numeric:tabular-nums'>{float(p):.2f}</div></div>")
-    return "<div style='font-weight:600;margin-bottom:4px'>Class probabilities</div>" + "".join(rows)
+    head = "Class probabilities" if len(shown) == len(ranked) else f"Class probabilities (top {top} of {len(ranked)})"
+    rest = len(ranked) - len(shown)
+    if rest:
+        p_rest = sum(p for _, p in ranked) - sum(p for _, p in shown)
+        rows.append(f"<div style='color:#888;font-size:0.8rem'>{rest} more classes: {p_rest:.2f} together</div>")
+    return f"<div style='font-weight:600;margin-bottom:4px'>{head}</div>" + "".join(rows)
 
 
 def sparkline_svg(x: list[float], y: list[float], *, title: str, width: int = 360, height: int = 110) -> str:

@@ -82,6 +82,11 @@ def _record(ctx: Ctx, action: str, new_label: str | None = None, *, label: str) 
     sid = st.session_state.get(CURRENT)
     if sid is None:
         return
+    drawn = st.session_state.get(DRAWN)
+    if not drawn or drawn[0] != sid:    # a key that arrived before this face was drawn: never decide blind
+        st.session_state[ERROR] = (f"Not saved: sample {sid} was still loading when the key arrived. It is "
+                                   "shown now: press the key again to decide it.")
+        return
     note = st.session_state.get(NOTE, "") or ""
     if not _commit(ctx, sid, action, new_label, note=note, via="review"):
         return
@@ -126,6 +131,8 @@ def _undo(ctx: Ctx) -> None:
         return
     st.session_state[CURRENT] = str(undone["sample_id"])
     msg = f"Undone: {describe(undone['action'], undone.get('new_label'))} · sample {undone['sample_id']}"
+    if undone.get("batch", 1) > 1:
+        msg += f" and the other {undone['batch'] - 1} decision(s) made with it in one action"
     now = undone.get("now")
     if now:
         msg += f" (its decision from elsewhere stands: {describe(now['action'], now.get('new_label'))})"
@@ -177,8 +184,8 @@ def actions(ctx: Ctx, given: str, pred: str) -> None:
     face = ctx.scores.loc[sid] if many and sid in ctx.scores.index else None
     for i, c in enumerate(digit_classes(ctx.classes, face), start=1):
         p = face.get(f"prob_{c}") if face is not None else None
-        text = f"{i} · {c} ({float(p):.2f})" if many and p is not None and pd.notna(p) else c
-        row2.button(ui.md_escape(text), key=f"act_relabel_{i}", shortcut=str(i), on_click=_relabel, args=(ctx, c),
+        text = ui.md_escape(c) + (f" ({float(p):.2f})" if p is not None and pd.notna(p) else "")
+        row2.button(f"{i} · {text}" if many else text, key=f"act_relabel_{i}", shortcut=str(i), on_click=_relabel, args=(ctx, c),
                     help=f"Relabel to {ui.md_escape(c)}", type="tertiary" if c == given else "secondary")
     if many:                # any class by name: type to filter, Enter or a click relabels
         row2.selectbox("Relabel to any class", ctx.classes, index=None, key=PICK, on_change=_picked, args=(ctx,),

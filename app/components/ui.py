@@ -19,7 +19,7 @@ log = logging.getLogger("fer_audit.app")
 
 RUN_KEY = "run"            # session_state: the selected run's folder name
 PAGES = {
-    "review": "views/review.py", "data": "views/data.py", "train": "views/train.py",
+    "review": "views/review.py", "gallery": "views/gallery.py", "data": "views/data.py", "train": "views/train.py",
     "insights": "views/insights.py", "export": "views/export.py", "settings": "views/settings.py",
 }
 

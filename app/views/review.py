@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.components import cams, charts, loaders, training, ui
+from app.components import cams, charts, keyguard, loaders, training, ui
 from app.components.decisions import CURRENT, DRAWN, ERROR, FLASH, QUEUE, Ctx, actions
 from app.components.palette import badge
 from app.components.queue import STATUSES, QueueFilter, bulk_candidates, filter_queue, score_columns, with_decisions
@@ -31,6 +31,7 @@ def _mark(t0: float, what: str) -> None:
 
 def render() -> None:
     t0 = time.perf_counter()
+    keyguard.install()          # first: a key pressed before the buttons exist gets a notice
     run = ui.current_run()
     if run is None:
         from app.components import firstrun
@@ -322,15 +323,28 @@ def _bulk_commit(audit, preview: list[dict]) -> None:
 def _review(ctx: Ctx) -> None:
     t0 = time.perf_counter()
     left, right = st.columns([1.3, 2.7], gap="medium")
+    with right:
+        head, detail, keys = st.container(), st.container(), st.container()
+    # drawn in the order a reviewer needs them, each in its place: the face's heading and the
+    # decision buttons (so keys work at once, issue 11 §2), the queue, then the CAMs (the slow part)
+    shown = None
+    with head, ui.guarded("This face"):
+        shown = _face_head(ctx)
+    if shown is not None:
+        with keys, ui.guarded("The decision buttons"):
+            actions(ctx, shown[2], shown[3])
     with left, ui.guarded("The queue"):
         _queue_table(ctx.queue, ctx.audit.latest(), ctx.dataset, st.session_state.get(CURRENT), ctx.n_all)
-    with right, ui.guarded("This face"):
-        _face_body(ctx)
+    if shown is not None:
+        with detail, ui.guarded("This face"):
+            _face_detail(ctx, *shown)
     if TIMING:
         print(f"[fer-audit] face fragment {1000 * (time.perf_counter() - t0):.0f} ms", file=sys.stderr, flush=True)
 
 
-def _face_body(ctx: Ctx) -> None:
+def _face_head(ctx: Ctx) -> tuple | None:
+    """Messages, the heading, the labels and the decision status of the current face; what the rest
+    of the face needs, or None when there is no face to show."""
     msg, err = st.session_state.pop(FLASH, None), st.session_state.pop(ERROR, None)
     if err:                        # messages quote sample ids, labels and errors: shown as typed
         st.error(ui.md_escape(err))
@@ -339,7 +353,7 @@ def _face_body(ctx: Ctx) -> None:
     sid = st.session_state.get(CURRENT)
     if sid is None or sid not in ctx.scores.index:
         st.success("Nothing to review with these filters. Clear them in the sidebar, or export on the Export page.")
-        return
+        return None
     if st.query_params.get("sample") != sid:
         st.query_params["sample"] = sid
     st.session_state[SYNCED] = sid
@@ -355,9 +369,13 @@ def _face_body(ctx: Ctx) -> None:
     # the status sits under the heading, on the left: the toast (top right) never covers it
     st.subheader(f"Sample {ui.md_escape(sid)}", anchor=False)
     st.markdown(f"given {badge(given, ctx.classes)} &nbsp; predicted {badge(pred, ctx.classes)} &nbsp; · &nbsp; "
-                + _decision_text(decision) + f" &nbsp; · &nbsp; {n_decided:,} of {len(ctx.scores):,} decided",
+                + _decision_text(decision) + f" &nbsp; · &nbsp; {n_decided:,} of {len(ctx.scores):,} faces decided",
                 unsafe_allow_html=True)
+    return sid, row, given, pred
 
+
+def _face_detail(ctx: Ctx, sid: str, row: pd.Series, given: str, pred: str) -> None:
+    """The four CAM panels, numbers, probabilities, history and votes of the current face."""
     path = _path_of(ctx, sid)
     exp, image = None, None
     if path is not None:
@@ -403,7 +421,6 @@ def _face_body(ctx: Ctx) -> None:
             v = ctx.votes.loc[sid]
             st.caption("Annotator votes: " + " · ".join(f"{ui.md_escape(k[5:])} {int(n)}" for k, n in v.items() if n > 0))
         _history(ctx, sid)
-    actions(ctx, given, pred)
 
 
 def _num(v, fmt: str) -> str:

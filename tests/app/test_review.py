@@ -167,3 +167,18 @@ def test_decisions_survive_a_new_session(project, app):
     audit = audit_of(project)
     assert list(audit.events()["action"]) == ["keep", "remove", "unsure"]
     assert audit.decision(first)["action"] == "keep"
+
+
+def test_a_key_for_a_face_not_drawn_yet_is_refused_with_a_message(project, app):
+    """Issue 11 §2: a key that reaches the server before the face it would decide was drawn (a fast
+    key during a rerun, a key on a loading page) decides nothing, says so, and the next press works."""
+    ids = scores_of(project)["sample_id"].tolist()
+    app.run()
+    assert _sample(app) == ids[0]
+    app.session_state["review_current"] = ids[3]      # the server moved on; the page still shows ids[0]
+    app.button(key="act_keep").click().run()
+    assert audit_of(project).latest().empty
+    assert any(f"Not saved: sample {ids[3]} was still loading" in e.value for e in app.error)
+    assert _sample(app) == ids[3]                     # shown now
+    app.button(key="act_keep").click().run()          # pressed again: saved
+    assert audit_of(project).latest()["sample_id"].tolist() == [ids[3]]

@@ -249,3 +249,20 @@ def test_an_audit_from_before_sessions_is_upgraded(tmp_path):
     assert audit.events()["session"].tolist() == ["", "tab", "tab"]
     Audit.open(path)                                          # a second open changes nothing
     assert len(audit.events()) == 3
+
+
+def test_a_batch_is_undone_as_one_step_and_only_its_own_decisions(audit):
+    from data_tools.audit import batch_via
+    audit.record("s0", "keep", session="A")                           # before the batch
+    via = batch_via("gallery")
+    assert via.startswith("batch:gallery:") and via != batch_via("gallery")
+    audit.record_many([Decision(f"s{i}", "relabel", "happy", "ann", "", via, "A") for i in (1, 2, 3)])
+    audit.record("s2", "remove", session="B")                         # another tab replaces one of them
+    undone = audit.undo(session="B")                                  # B's undo: its single remove
+    assert undone["sample_id"] == "s2" and "batch" not in undone
+    undone = audit.undo(session="A")                                  # A's undo: the whole batch at once
+    assert undone["batch"] == 3 and undone["action"] == "relabel"
+    assert audit.latest()["sample_id"].tolist() == ["s0"]
+    ev = audit.events()
+    assert (ev["action"] == "undo").sum() == 4                        # appended, nothing deleted
+    assert audit.undo(session="A")["sample_id"] == "s0"               # the next undo: the decision before

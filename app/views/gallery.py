@@ -1,0 +1,207 @@
+"""The Gallery page: a grid of suspects narrowed by class, decision status, any metadata column of the
+dataset and a lasso or box selection on the embedding map; several faces selected at once get one
+action (relabel, keep, remove, unsure), undone as one step."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app.components import charts, loaders, ui
+from app.components.gallery import GalleryFilter, batch_decisions, gallery_faces, metadata_columns
+from data_tools.audit import StaleDecision
+from eac_core.rundir import RunDir
+
+COLS, ROWS = 6, 4                      # one page of the grid
+THUMB = 112                            # px
+SELECTED, MAP_IDS, DRAWN, MSG = "gallery_selected", "gallery_map_ids", "gallery_drawn", "gallery_msg"
+ACTIONS = {"relabel": "Relabel to", "keep": "Keep the label", "remove": "Remove", "unsure": "Unsure"}
+
+
+def render() -> None:
+    run = ui.current_run()
+    st.header("Gallery")
+    if run is None:
+        ui.empty_state("No run yet", "Train a model (or start the demo on the Review page) to fill the gallery.")
+        return
+    scores = loaders.load_scores(run)
+    if scores is None or scores.empty:
+        st.info("This run has no ranking yet.")
+        return
+    ds_dir = loaders.run_dataset_dir(run)
+    dataset = loaders.load_dataset(ds_dir) if ds_dir is not None else None
+    classes = list(dataset.classes) if dataset is not None else loaders.run_classes(run)
+    audit = ui.audit_for(run, ds_dir, classes)
+    latest = audit.latest()
+    decided = set(latest["sample_id"])
+    selected: set[str] = st.session_state.setdefault(SELECTED, set())
+
+    f = _filters(classes, dataset)
+    _map(run, scores, classes)
+    f.only = st.session_state.get(MAP_IDS)
+    faces = gallery_faces(scores, dataset.manifest if dataset is not None else None, decided, f)
+    msg = st.session_state.pop(MSG, None)
+    if msg:
+        (st.error if msg.startswith("Not saved") else st.success)(ui.md_escape(msg))
+    _action_bar(audit, scores, classes, selected, faces)
+    _grid(faces, dataset, latest, selected)
+
+
+def _filters(classes: list[str], dataset) -> GalleryFilter:
+    sb = st.sidebar
+    sb.markdown("#### Gallery")
+    given = sb.multiselect("Given class", classes, key="gal_given")
+    pred = sb.multiselect("Predicted class", classes, key="gal_pred")
+    status = sb.radio("Show", ["undecided", "all", "decided"], key="gal_status", horizontal=True)
+    meta: dict[str, list] = {}
+    if dataset is not None:
+        for col, values in metadata_columns(dataset.manifest).items():
+            meta[col] = sb.multiselect(col, values, key=f"gal_meta_{col}",
+                                       format_func=lambda v: ui.md_escape(str(v)))
+    return GalleryFilter(given=list(given), predicted=list(pred), status=status, metadata=meta)
+
+
+def _map(run: RunDir, scores: pd.DataFrame, classes: list[str]) -> None:
+    """The embedding map; a lasso or box selection narrows the gallery to those faces."""
+    emb = loaders.load_embedding(run)
+    n_map = len(st.session_state.get(MAP_IDS) or ())
+    with st.expander(f"Embedding map: lasso or box to select faces ({n_map:,} selected)" if n_map
+                     else "Embedding map: lasso or box to select faces", expanded=False):
+        if emb is None or emb.empty:
+            st.info("This run has no embedding map yet (it is written at the end of training).")
+            return
+        emb = emb.merge(scores[["sample_id", "label", "rank"]], on="sample_id", how="inner")
+        fig = charts.embedding(emb, classes, set(), title="Embedding: lasso or box to select faces")
+        fig.update_layout(dragmode="lasso")
+        state = st.plotly_chart(fig, key="gal_embedding", on_select="rerun", selection_mode=("lasso", "box"))
+        ids = _selected_ids(state)
+        if ids:
+            st.session_state[MAP_IDS] = ids
+        if st.session_state.get(MAP_IDS) and st.button("Show every face (clear the map selection)", key="gal_map_clear"):
+            st.session_state.pop(MAP_IDS, None)
+            st.rerun()
+
+
+def _selected_ids(state) -> set[str]:
+    try:
+        pts = state.selection.points if hasattr(state, "selection") else state["selection"]["points"]
+    except (KeyError, TypeError, AttributeError):
+        return set()
+    out = set()
+    for p in pts or []:
+        cd = p.get("customdata") if isinstance(p, dict) else None
+        if cd is not None:
+            out.add(str(cd[0] if isinstance(cd, (list, tuple)) else cd))
+    return out
+
+
+def _action_bar(audit, scores: pd.DataFrame, classes: list[str], selected: set[str], faces: pd.DataFrame) -> None:
+    shown = faces["sample_id"].tolist()
+    bar = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
+    bar.markdown(f"**{len(faces):,} faces** · **{len(selected):,} selected**")
+    if bar.button(f"Select all {len(shown):,}", key="gal_select_all", disabled=not shown):
+        selected.update(shown)
+        _sync_boxes(selected)
+        st.rerun()
+    if bar.button("Clear selection", key="gal_clear", disabled=not selected):
+        selected.clear()
+        _sync_boxes(selected)
+        st.rerun()
+    action = bar.selectbox("Action", list(ACTIONS), format_func=ACTIONS.get, key="gal_action")
+    target = None
+    if action == "relabel":
+        target = bar.selectbox("New label (type to search)", classes, key="gal_target", index=None,
+                               placeholder="type a class name…")
+    ready = bool(selected) and (action != "relabel" or target is not None)
+    if bar.button(f"Apply to {len(selected):,} selected", key="gal_apply", type="primary", disabled=not ready):
+        _apply(audit, scores, sorted(selected), action, target)
+    bar.button("Undo last action", key="gal_undo", on_click=_undo, args=(audit,))
+
+
+def _apply(audit, scores: pd.DataFrame, ids: list[str], action: str, target: str | None) -> None:
+    labels = dict(zip(scores["sample_id"].astype(str), scores["label"].astype(str)))
+    decisions = batch_decisions(ids, action, target, labels, reviewer=ui.reviewer(), session=ui.session_id())
+    drawn = st.session_state.get(DRAWN, {})
+    try:        # all or none, and only if no face's decision changed since this page drew it
+        audit.record_many(decisions, expect={sid: drawn.get(sid) for sid in ids})
+    except StaleDecision as e:
+        st.session_state[MSG] = (f"Not saved: {e}, in another tab or by another reviewer, since this page "
+                                 "was drawn. Nothing was applied; the gallery shows the decisions now: apply again.")
+        st.rerun()
+    n_relabel = sum(d.action == "relabel" for d in decisions)
+    what = {"relabel": f"relabelled to {target}", "keep": "kept", "remove": "removed", "unsure": "marked unsure"}[action]
+    extra = f" ({len(ids) - n_relabel} already {target}: kept)" if action == "relabel" and n_relabel < len(ids) else ""
+    st.session_state[MSG] = f"Saved: {len(ids)} face(s) {what}{extra}, as one action (Undo last action reverts it)."
+    st.session_state[SELECTED] = set()
+    _sync_boxes(set())
+    st.rerun()
+
+
+def _undo(audit) -> None:
+    undone = audit.undo(session=ui.session_id(), by=ui.reviewer())
+    if undone is None:
+        st.session_state[MSG] = "Nothing to undo in this tab."
+    else:
+        n = undone.get("batch", 1)
+        st.session_state[MSG] = f"Undone: {n} decision(s) of your last action (sample {undone['sample_id']}" + \
+            (" and the others made with it)." if n > 1 else ").")
+
+
+def _sync_boxes(selected: set[str]) -> None:
+    """The grid's checkboxes follow the selection after 'select all' / 'clear' / an action."""
+    for k in [k for k in st.session_state if str(k).startswith("gal_box_")]:
+        st.session_state[k] = k[len("gal_box_"):] in selected
+
+
+def _toggle(sid: str) -> None:
+    selected: set[str] = st.session_state.setdefault(SELECTED, set())
+    (selected.add if st.session_state.get(f"gal_box_{sid}") else selected.discard)(sid)
+
+
+def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str]) -> None:
+    if faces.empty:
+        st.info("No face matches these filters.")
+        return
+    per_page = COLS * ROWS
+    pages = (len(faces) - 1) // per_page + 1
+    page = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key="gal_page")
+    view = faces.iloc[(int(page) - 1) * per_page:int(page) * per_page]
+    by_id = latest.set_index("sample_id") if not latest.empty else None
+    st.session_state[DRAWN] = {sid: (int(by_id.at[sid, "event_id"]) if by_id is not None and sid in by_id.index
+                                     else None) for sid in faces["sample_id"]}
+    paths = _paths(dataset, view["sample_id"].tolist())
+    for start in range(0, len(view), COLS):
+        cols = st.columns(COLS, gap="small")
+        for col, (_, r), path in zip(cols, view.iloc[start:start + COLS].iterrows(), paths[start:start + COLS]):
+            sid = str(r["sample_id"])
+            with col.container(border=True, key=f"gal_cell_{sid}"):
+                png = loaders.thumbnail(path, THUMB) if path is not None else None
+                if png:
+                    st.image(png, width=THUMB)
+                else:
+                    st.caption("(no image)")
+                d = by_id.loc[sid] if by_id is not None and sid in by_id.index else None
+                dec = "" if d is None else (f" · **{ui.md_escape(d['action'])}**" +
+                                            (f" → {ui.md_escape(d['new_label'])}" if d["action"] == "relabel" else ""))
+                st.markdown(f"#{int(r['rank']):,} · {ui.md_escape(r['label'])} → {ui.md_escape(r['pred'])}{dec}")
+                key = f"gal_box_{sid}"
+                if key not in st.session_state:
+                    st.session_state[key] = sid in selected
+                st.checkbox(ui.md_escape(sid), key=key, on_change=_toggle, args=(sid,))
+
+
+def _paths(dataset, ids: list[str]) -> list:
+    if dataset is None:
+        return [None] * len(ids)
+    m = dataset.manifest.drop_duplicates("sample_id").set_index("sample_id")["path"]
+    out = []
+    for sid in ids:
+        try:
+            out.append(loaders.image_file(dataset, m[sid]) if sid in m.index else None)
+        except ValueError:
+            out.append(None)
+    return out
+
+
+if __name__ == "__main__":   # Streamlit runs a page as __main__; an import (a test) draws nothing
+    with ui.guarded("The Gallery page"):
+        render()
