@@ -117,6 +117,23 @@ def confusion(given: Iterable, pred: Iterable, classes: list[str]) -> np.ndarray
     return confusion_matrix(g[known], p[known], labels=list(classes))
 
 
+def top_pairs(m: np.ndarray, rows: list[str], cols: list[str], n: int = 20) -> pd.DataFrame:
+    """The `n` largest off-diagonal cells of a (K, K) matrix (confusion counts, a noise joint), largest
+    first, ties in row-major order; zero cells left out. Columns: row, col, value, row_share (value
+    over its row's sum), so a 200-class matrix reads as its most confused pairs."""
+    m = np.asarray(m, dtype="float64")
+    off = m.copy()
+    np.fill_diagonal(off, 0.0)
+    flat = off.ravel()
+    order = np.argsort(-flat, kind="stable")[:n]
+    order = order[flat[order] > 0]
+    r, c = np.divmod(order, m.shape[1])
+    row_sum = m.sum(1)
+    share = np.divide(m[r, c], row_sum[r], out=np.full(len(r), np.nan), where=row_sum[r] > 0)
+    return pd.DataFrame({"row": [rows[i] for i in r], "col": [cols[j] for j in c], "value": m[r, c],
+                         "row_share": share})
+
+
 def prob_matrix(scores: pd.DataFrame, classes: list[str]) -> np.ndarray | None:
     """(N, K) predicted probabilities from the prob_<class> columns, or None when any is missing."""
     cols = [f"prob_{c}" for c in classes]

@@ -12,6 +12,8 @@ from eac_core import metrics as run_metrics
 from eac_core.rundir import RunDir
 
 N_SUSPECTS = 0.1   # share of the ranking highlighted on the embedding map
+MATRIX_CLASSES = 20   # above this many classes, matrices are shown as their largest off-diagonal pairs
+TOP_PAIRS = 20
 
 
 def render() -> None:
@@ -38,8 +40,13 @@ def render() -> None:
         c1, c2 = st.columns(2)
         c1.plotly_chart(charts.suspicion_by_class(scores, classes), key="ins_susp")
         conf = run_metrics.confusion(scores["label"], scores["pred"], classes)
-        c2.plotly_chart(charts.matrix(conf, classes, classes, "Given vs predicted (counts)",
-                                      x_title="predicted", y_title="given"), key="ins_conf")
+        if len(classes) > MATRIX_CLASSES:     # a K x K wall is unreadable: the most confused pairs instead
+            with c2:
+                _pairs(run_metrics.top_pairs(conf, classes, classes, TOP_PAIRS), "Most confused pairs: given → predicted",
+                       "faces", ["given", "predicted", "faces", "share of the given class"], "d", "ins_conf")
+        else:
+            c2.plotly_chart(charts.matrix(conf, classes, classes, "Given vs predicted (counts)",
+                                          x_title="predicted", y_title="given"), key="ins_conf")
         st.plotly_chart(charts.curves(summary), key="ins_curves")
     with tab_noise:
         _noise(str(run), mt, scores, classes)
@@ -62,12 +69,29 @@ def _noise(run: str, mt: float, scores: pd.DataFrame, classes: list[str]) -> Non
         return
     trans = run_metrics.noise_transition(joint)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(charts.matrix(trans, classes, classes, "p(given label | true label), estimated",
-                                  fmt=".2f", x_title="true (estimated)", y_title="given"), key="ins_trans")
+    if len(classes) > MATRIX_CLASSES:
+        with c1:         # pairs (true -> given) by their share of all labels; the joint's transpose
+            _pairs(run_metrics.top_pairs(joint.T, classes, classes, TOP_PAIRS),
+                   "Largest estimated label flips: true → given", "share of all labels",
+                   ["true (estimated)", "given", "share of all labels", "share of the true class"], ".3f", "ins_trans")
+    else:
+        c1.plotly_chart(charts.matrix(trans, classes, classes, "p(given label | true label), estimated",
+                                      fmt=".2f", x_title="true (estimated)", y_title="given"), key="ins_trans")
     est_rate = float(1 - np.trace(joint)) if joint.sum() > 0 else float("nan")
     c2.metric("Estimated share of wrong labels", f"{est_rate:.1%}")
     c2.caption("Estimated with cleanlab's confident joint from the run's out-of-sample-like probabilities; "
                "each column shows how the faces of one true expression were labelled.")
+
+
+def _pairs(pairs: pd.DataFrame, title: str, x_title: str, names: list[str], fmt: str, key: str) -> None:
+    """A matrix too large to draw, as its largest off-diagonal cells: bars and the same as a table."""
+    if pairs.empty:
+        st.caption(f"{title}: none (every count is on the diagonal).")
+        return
+    st.plotly_chart(charts.pairs_bar(pairs, title, x_title=x_title, fmt=fmt), key=key)
+    st.dataframe(pairs.set_axis(names, axis=1), hide_index=True, key=f"{key}_table", height=240,
+                 column_config={names[3]: st.column_config.NumberColumn(format="%.3f")}
+                 | ({names[2]: st.column_config.NumberColumn(format="%.4f")} if fmt != "d" else {}))
 
 
 def _embedding(run: RunDir, scores: pd.DataFrame, classes: list[str]) -> None:

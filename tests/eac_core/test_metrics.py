@@ -114,3 +114,19 @@ def test_detection_report_is_detection_metrics_plus_curves():
     assert metrics.detection_report(clean)["degenerate"] is True
     with pytest.raises(ValueError, match="not known"):
         metrics.detection_report(s.drop(columns="true_label"))
+
+
+def test_top_pairs_are_the_largest_off_diagonal_cells():
+    m = np.array([[50, 3, 0, 7],
+                  [3, 40, 2, 0],
+                  [0, 9, 10, 0],
+                  [0, 0, 0, 0]])
+    names = ["a", "b", "c", "d"]
+    t = metrics.top_pairs(m, names, names, n=3)
+    assert t["row"].tolist() == ["c", "a", "a"] and t["col"].tolist() == ["b", "d", "b"]
+    assert t["value"].tolist() == [9, 7, 3]
+    assert t["row_share"].tolist() == pytest.approx([9 / 19, 7 / 60, 3 / 60])
+    everything = metrics.top_pairs(m, names, names, n=100)              # zeros and the diagonal left out
+    assert everything["value"].tolist() == [9, 7, 3, 3, 2]
+    assert everything[["row", "col"]].values.tolist()[3:] == [["b", "a"], ["b", "c"]]   # ties: row-major
+    assert metrics.top_pairs(np.eye(200) * 5, [str(i) for i in range(200)], [str(i) for i in range(200)]).empty
