@@ -98,9 +98,16 @@ def start_demo() -> RunDir:
 
 
 # -- importing -----------------------------------------------------------------------------------
-def import_dataset(fmt: str, root: str, name: str, *, csv: str = "", classes: str = "") -> tuple[Path, str]:
+CSV_COLUMN_FLAGS = {"path_col": "--path-col", "label_col": "--label-col", "split_col": "--split-col",
+                    "id_col": "--id-col", "group_col": "--group-col"}
+
+
+def import_dataset(fmt: str, root: str, name: str, *, csv: str = "", classes: str = "",
+                   columns: dict[str, str] | None = None) -> tuple[Path, str]:
     """Check the folder against the allowed roots, then run `python -m data_tools import` into
-    datasets/<name>; returns (the dataset folder, the importer's last line)."""
+    datasets/<name>; returns (the dataset folder, the importer's last line). `columns` names the CSV's
+    columns (path_col, label_col, split_col, id_col, group_col: the importer's --path-col ... flags);
+    empty values keep the importer's defaults."""
     try:
         src = check_path(root)
     except PathRefused as e:
@@ -116,6 +123,11 @@ def import_dataset(fmt: str, root: str, name: str, *, csv: str = "", classes: st
         argv += ["--csv", csv.strip()]
     if classes.strip():
         argv += ["--classes", classes.strip()]
+    for key, value in (columns or {}).items():
+        if key not in CSV_COLUMN_FLAGS:
+            raise WorkflowError(f"unknown column option '{key}' (one of: {', '.join(CSV_COLUMN_FLAGS)})")
+        if str(value).strip():
+            argv += [CSV_COLUMN_FLAGS[key], str(value).strip()]
     try:
         res = subprocess.run(argv, capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S, cwd=str(home()))
     except subprocess.TimeoutExpired:
@@ -125,6 +137,36 @@ def import_dataset(fmt: str, root: str, name: str, *, csv: str = "", classes: st
         raise WorkflowError("Import failed: " + (lines[-1] if lines else f"exit code {res.returncode}"))
     out_lines = res.stdout.strip().splitlines()
     return out, out_lines[-1] if out_lines else ""
+
+
+def import_predictions(dataset: str, probs: str, name: str, *, score: str = "self_confidence") -> tuple[RunDir, str]:
+    """A run from the user's own out-of-sample probabilities: check the dataset (datasets/<dataset>)
+    and the file against the allowed roots, then run `python -m eac_core.import_predictions` into
+    runs/<name>; returns (the run, the command's last line)."""
+    ds = datasets_dir() / dataset
+    if not plain_name(dataset) or not (ds / "dataset.json").is_file():
+        raise WorkflowError(f"'{dataset}' is not a dataset under datasets/.")
+    try:
+        src = check_path(probs)
+    except PathRefused as e:
+        raise WorkflowError(str(e)) from None
+    if not src.is_file():
+        raise WorkflowError(f"'{probs}' is not a file.")
+    name = (name or f"{dataset}-imported-{_stamp()}").strip()
+    if not plain_name(name) or name == "..":
+        raise WorkflowError("The run name must be a plain folder name (no '/', no leading '.').")
+    out = runs_dir() / name
+    argv = [sys.executable, "-m", "eac_core.import_predictions", "--dataset", str(ds), "--probs", str(src),
+            "--out", str(out), "--score", score]
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S, cwd=str(home()))
+    except subprocess.TimeoutExpired:
+        raise WorkflowError("The import took too long and was stopped.") from None
+    if res.returncode != 0:
+        lines = (res.stderr or res.stdout or "").strip().splitlines()
+        raise WorkflowError("Import failed: " + (lines[-1] if lines else f"exit code {res.returncode}"))
+    out_lines = res.stdout.strip().splitlines()
+    return RunDir(out), out_lines[-1] if out_lines else ""
 
 
 # -- retraining on corrected labels ----------------------------------------------------------------

@@ -47,18 +47,56 @@ def _import_form() -> None:
             name = c3.text_input("Name (folder under datasets/)", key="imp_name", placeholder="rafdb")
             csv = c4.text_input("Label CSV, relative to the folder (optional)", key="imp_csv")
             classes = c5.text_input("Class list (optional, comma-separated)", key="imp_classes")
+            st.caption("Column names of the label CSV (format **csv**; empty: the importer's defaults, as "
+                       "`--path-col`, `--label-col`, `--split-col` on the command line)")
+            c6, c7, c8 = st.columns(3)
+            columns = {"path_col": c6.text_input("Path column", key="imp_path_col", placeholder="path"),
+                       "label_col": c7.text_input("Label column", key="imp_label_col", placeholder="label"),
+                       "split_col": c8.text_input("Split column (optional)", key="imp_split_col",
+                                                  placeholder="split")}
             go = st.form_submit_button("Import", type="primary")
         st.caption("Allowed data roots: " + ", ".join(ui.md_code(r) for r in allowed_roots())
                    + ". Add more in Settings.")
         if go:
-            run_import(fmt, root, name, csv=csv, classes=classes)
+            run_import(fmt, root, name, csv=csv, classes=classes, columns=columns)
+    _predictions_form()
 
 
-def run_import(fmt: str, root: str, name: str, *, csv: str = "", classes: str = "") -> Path | None:
+def _predictions_form() -> None:
+    """Issue 11 item 8: a run from the user's own out-of-sample probabilities (no training here)."""
+    dsets = dataset_dirs()
+    with st.expander("Import your own predictions (no training)"):
+        st.caption("A CSV or Parquet file with `sample_id` and one probability column per class "
+                   "(`prob_<class>` or `<class>`; each row sums to 1), ideally out-of-sample (K-fold), and "
+                   "optional `emb_*` embedding columns. The faces are ranked by cleanlab's label-quality "
+                   "score; the Review page shows no activation maps (there is no model).")
+        if not dsets:
+            st.info("Import the dataset first.")
+            return
+        with st.form("pred_form"):
+            c1, c2, c3 = st.columns([1, 2, 1])
+            dataset = c1.selectbox("Dataset", [d.name for d in dsets], key="pred_dataset")
+            probs = c2.text_input("Predictions file (CSV or Parquet, under an allowed root)", key="pred_file")
+            name = c3.text_input("Run name (optional)", key="pred_name")
+            go = st.form_submit_button("Import predictions", type="primary")
+        if go:
+            with st.spinner("Importing the predictions…"):
+                try:
+                    run, last_line = workflows.import_predictions(dataset, probs, name)
+                except workflows.WorkflowError as e:
+                    st.error(ui.md_escape(e))
+                    return
+            st.success(f"Run {ui.md_escape(run.name)} written. " + ui.md_escape(last_line))
+            st.page_link(ui.PAGES["review"], label="Review it", icon=":material/fact_check:",
+                         query_params={"run": run.name})
+
+
+def run_import(fmt: str, root: str, name: str, *, csv: str = "", classes: str = "",
+               columns: dict[str, str] | None = None) -> Path | None:
     """app.workflows.import_dataset with a spinner; its refusal or failure shown as an error."""
     with st.spinner(f"Importing {ui.md_escape(root)} as {fmt}…"):
         try:
-            out, last_line = workflows.import_dataset(fmt, root, name, csv=csv, classes=classes)
+            out, last_line = workflows.import_dataset(fmt, root, name, csv=csv, classes=classes, columns=columns)
         except workflows.WorkflowError as e:
             st.error(ui.md_escape(e))
             return None

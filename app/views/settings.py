@@ -29,12 +29,15 @@ def render() -> None:
                 new_roots.append(str(check_allowed_root(r)))
             except PathRefused as e:
                 problems.append(str(e))
+        # what is valid is saved; each refused line is named (issue 11 item 10: one bad folder no longer
+        # discards the reviewer name and the other roots)
+        path = save_settings(Settings(reviewer=reviewer.strip(), allowed_roots=new_roots))
+        st.toast("Settings saved" + (f" ({len(problems)} line(s) not)" if problems else ""),
+                 icon=":material/check_circle:")
+        st.success(f"Saved to {ui.md_code(path)}: the reviewer name and {len(new_roots)} allowed root(s)"
+                   + (f"; {len(problems)} line(s) refused, see below." if problems else "."))
         for msg in problems:
             st.error(f"Not saved: {ui.md_escape(msg)}.")
-        if not problems:
-            path = save_settings(Settings(reviewer=reviewer.strip(), allowed_roots=new_roots))
-            st.toast("Settings saved", icon=":material/check_circle:")
-            st.success(f"Saved to {ui.md_code(path)}")
     st.subheader("Where the app may read", anchor=False)
     st.markdown("\n".join(f"- {ui.md_code(r)}" for r in allowed_roots()))
     st.caption(f"Project folder: {ui.md_code(home())} (set FER_AUDIT_HOME to use another); settings in `{SETTINGS_FILE}`.")

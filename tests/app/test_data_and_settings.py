@@ -69,8 +69,11 @@ def test_settings_are_saved(empty_project, app, tmp_path):
     app.text_input(key="set_reviewer").input("Ana")
     app.text_area(key="set_roots").input(f"{tmp_path}\nrelative/path")
     [b for b in app.button if b.label == "Save settings"][0].click().run()
-    assert any("not an absolute path" in e.value for e in app.error)
-    assert not (empty_project / "settings.json").exists()
+    # issue 11 item 10: the valid part is saved, the invalid line is named
+    assert len(app.error) == 1 and "relative/path" in app.error[0].value and "not an absolute path" in app.error[0].value
+    assert json.loads((empty_project / "settings.json").read_text()) == {
+        "reviewer": "Ana", "allowed_roots": [str(tmp_path.resolve())]}
+    assert any("1 allowed root(s); 1 line(s) refused" in m.value for m in app.success)
     app.text_area(key="set_roots").input(str(tmp_path))
     [b for b in app.button if b.label == "Save settings"][0].click().run()
     saved = json.loads((empty_project / "settings.json").read_text())
@@ -85,4 +88,73 @@ def test_settings_refuse_the_file_system_root(empty_project, app):
     app.text_area(key="set_roots").input("//")
     [b for b in app.button if b.label == "Save settings"][0].click().run()
     assert [e.value for e in app.error] == ["Not saved: '//' is the file-system root; name a narrower folder."]
-    assert not (empty_project / "settings.json").exists()
+    assert json.loads((empty_project / "settings.json").read_text())["allowed_roots"] == []
+
+
+def test_data_page_imports_a_csv_with_its_own_column_names(empty_project, app, tmp_path):
+    """Issue 11 item 9: a CSV with `file,emotion` columns imports from the app (the CLI's --path-col,
+    --label-col); without the column fields it failed."""
+    from data_tools.images import write_image
+    import numpy as np
+    src = tmp_path / "faces"
+    rng = np.random.default_rng(0)
+    rows = ["file,emotion,part"]
+    for i in range(8):
+        cls = ("happy", "sad")[i % 2]
+        write_image(src / "img" / f"f{i}.png", rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+        rows.append(f"img/f{i}.png,{cls},{'train' if i < 6 else 'test'}")
+    (src / "labels.csv").write_text("\n".join(rows) + "\n")
+    (empty_project / "settings.json").write_text(json.dumps({"reviewer": "", "allowed_roots": [str(tmp_path)]}))
+    app.run()
+    app.switch_page("views/data.py").run()
+    app.selectbox(key="imp_format").set_value("csv")
+    app.text_input(key="imp_root").input(str(src))
+    app.text_input(key="imp_name").input("own")
+    app.text_input(key="imp_path_col").input("file")
+    app.text_input(key="imp_label_col").input("emotion")
+    app.text_input(key="imp_split_col").input("part")
+    [b for b in app.button if b.label == "Import"][0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    import pandas as pd
+    m = pd.read_csv(empty_project / "datasets" / "own" / "manifest.csv", dtype=str)
+    assert m["path"].tolist() == [f"img/f{i}.png" for i in range(8)]
+    assert m["label"].tolist() == ["happy", "sad"] * 4
+    assert m["split"].tolist() == ["train"] * 6 + ["test"] * 2
+
+
+def test_data_page_imports_own_predictions_into_a_run(project, app, tmp_path):
+    """Issue 11 item 8: the Data page's form makes a run from a predictions file (no training); a bad
+    file gets the command's one line, naming file and row."""
+    import numpy as np
+    import pandas as pd
+    from eac_core.rundir import RunDir
+    ds = project / "datasets" / "demo"
+    classes = json.loads((ds / "dataset.json").read_text())["classes"]
+    m = pd.read_csv(ds / "manifest.csv", dtype=str)
+    train = m[m["split"] == "train"]
+    p = np.random.default_rng(0).dirichlet(np.ones(len(classes)), len(train))
+    df = pd.DataFrame(p, columns=[f"prob_{c}" for c in classes])
+    df.insert(0, "sample_id", train["sample_id"].to_numpy())
+    f = ds / "mine.csv"                        # under datasets/, an allowed root
+    df.to_csv(f, index=False)
+    app.run()
+    app.switch_page("views/data.py").run()
+    app.selectbox(key="pred_dataset").set_value("demo")
+    app.text_input(key="pred_file").input(str(f))
+    app.text_input(key="pred_name").input("mine")
+    [b for b in app.button if b.label == "Import predictions"][0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not app.error, [e.value for e in app.error]
+    run = RunDir(project / "runs" / "mine")
+    assert run.is_finished() and not run.has_checkpoint()
+    assert len(run.read_scores()) == len(train)
+    bad = df.copy()
+    bad.loc[2, f"prob_{classes[0]}"] = np.nan
+    bad.to_csv(f, index=False)
+    app.text_input(key="pred_name").input("bad")
+    [b for b in app.button if b.label == "Import predictions"][0].click().run()
+    assert [e.value.replace("\\", "") for e in app.error] == [
+        f"Import failed: error: {f}: line 4 (sample_id '{train['sample_id'].iloc[2]}'): probability "
+        f"prob_{classes[0]} is empty"]
+    assert not (project / "runs" / "bad" / "scores.parquet").exists()
