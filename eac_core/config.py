@@ -13,7 +13,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from eac_core.models import ARCHS
+# The backbone names (eac_core.models.ARCHS, checked equal by a test), spelled here so that reading a config
+# or building the command line does not import torch (the app's pages import this module: issue 9, Scale).
+ARCHS = ("compact", "cnn", "resnet18", "resnet34", "resnet50")
 
 MODES = ("eac", "ce")
 FLIP_ORDERS = ("erase-then-flip", "flip-then-erase")

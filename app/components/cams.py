@@ -19,8 +19,23 @@ def _explain(run: str, ckpt_mtime: float, image_path: str, given: str | None, im
     return exp.explain(image_path, given=given, display_size=PANEL)
 
 
+PENDING = "cams_pending_image"   # session key: the face whose CAMs wait for the model code (see explain)
+
+
 def explain(run: Path | RunDir, image_path: Path, given: str | None):
-    """The Explanation of one face (cached per checkpoint version and image), or None without a model."""
+    """The Explanation of one face (cached per checkpoint version and image), or None without a model.
+
+    On a freshly started server torch and the explainer are not imported yet (seconds): rather than
+    make the first face wait, the import starts in the background and this returns None at once; the
+    face is drawn from the scores, four_panels shows the plain image and mirror, and the page reruns
+    when the model code is ready, the CAM panels then filling in (issue 9, Scale)."""
+    st.session_state.pop(PENDING, None)
+    if not RunDir(run).has("checkpoint"):
+        return None
+    if not loaders.model_code_ready():
+        loaders.prewarm_model_code()
+        st.session_state[PENDING] = str(image_path)
+        return None
     if loaders.explainer(run) is None:
         return None
     return _explain(str(run), RunDir(run).mtime("checkpoint"), str(image_path), given, loaders.mtime(image_path))
@@ -72,6 +87,14 @@ def four_panels(explanation, given: str, pred: str, image: np.ndarray | None = N
     cols = st.columns(2, gap="small")
     cols[0].markdown("**Original**")
     cols[1].markdown("**Mirrored CAM, flipped back**" if mirror_back else "**Mirrored**")
+    pending = st.session_state.pop(PENDING, None) if explanation is None else None
+    if explanation is None and image is None and pending is not None:
+        image = _plain_image(pending)
+        if image is not None:
+            cols[0].image(_fit(image), width=PANEL, caption="original (CAMs loading…)")
+            cols[1].image(_fit(image if mirror_back else image[:, ::-1]), width=PANEL, caption="mirrored")
+        _rerun_when_model_ready()
+        return
     if explanation is None:
         if image is not None:
             cols[0].image(_fit(image), width=PANEL, caption="original (no CAM)")
@@ -91,3 +114,20 @@ def four_panels(explanation, given: str, pred: str, image: np.ndarray | None = N
     scale = next(iter(scales.values()), None)          # the explainer uses one scale for all panels
     scale = None if scale is None else (float(scale[0]), float(scale[1]))
     st.image(legend(scale), width=2 * PANEL, caption=legend_caption(scale))
+
+
+def _plain_image(path: str) -> np.ndarray | None:
+    try:
+        from data_tools.images import load_image
+        return load_image(path)
+    except Exception:  # noqa: BLE001 - an unreadable image: the panels stay empty, the page works
+        return None
+
+
+@st.fragment(run_every=0.3)
+def _rerun_when_model_ready() -> None:
+    """Polls (a few times a second, only while the model code loads) and reruns the page once it is
+    ready, so the CAM panels of the face on screen fill in."""
+    if loaders.model_code_ready():
+        st.rerun()
+    st.caption("CAM panels: loading the model code…")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -186,17 +188,31 @@ def thumbnail_url(path: Path, size: int = 48) -> str | None:
 
 # -- the explainer (CAMs) -------------------------------------------------------------------------
 _PREWARMED = False
+_MODEL_CODE = threading.Event()      # set once the prewarm thread has imported torch and the explainer
 
 
 def prewarm_model_code() -> None:
-    """Import torch and the explainer in a background thread (once per server), so the first face
-    after training starts does not wait for the import."""
+    """Import torch and the explainer in a background thread (once per server), so that neither the
+    first face after training starts nor the first page of a fresh server waits for the import."""
     global _PREWARMED
     if _PREWARMED:
         return
     _PREWARMED = True
-    import threading
-    threading.Thread(target=lambda: __import__("eac_core.infer"), name="prewarm-torch", daemon=True).start()
+
+    def work() -> None:
+        try:
+            __import__("eac_core.infer")
+        finally:
+            _MODEL_CODE.set()
+    threading.Thread(target=work, name="prewarm-torch", daemon=True).start()
+
+
+def model_code_ready() -> bool:
+    """True when torch and the explainer code are imported: by the prewarm thread, or fully by anyone
+    before it started (a module in sys.modules while the prewarm thread runs may be half imported)."""
+    if _MODEL_CODE.is_set():
+        return True
+    return not _PREWARMED and "eac_core.infer" in sys.modules
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
