@@ -47,7 +47,9 @@ def render() -> None:
     st.subheader("Download", anchor=False)
     audit_info = {"audit": str(audit.path), "run": run.name}
     c1, c2, c3 = st.columns(3)
-    c1.download_button("Download corrected CSV", data=ex.export_bytes("csv", table),
+    # the files are built when a button is clicked (a callable runs then, on its own thread), not while
+    # the page renders: the manifest zip took 3.1 s and held up navigation (issue 11 item 11)
+    c1.download_button("Download corrected CSV", data=lambda: ex.export_bytes("csv", table),
                        file_name=ex.DOWNLOAD_NAMES["csv"], mime="text/csv", key="dl_csv",
                        icon=":material/table:")
     own = OWN_FORMATS.get(dataset.info.format)
@@ -62,7 +64,8 @@ def render() -> None:
     else:
         c2.caption(f"The dataset was imported as **{ui.md_escape(dataset.info.format)}**, which has no label file format "
                    "of its own: use the CSV or the manifest.")
-    c3.download_button("Download manifest (zip)", data=ex.export_bytes("manifest", table, dataset, audit_info=audit_info),
+    c3.download_button("Download manifest (zip)",
+                       data=lambda: ex.export_bytes("manifest", table, dataset, audit_info=audit_info),
                        file_name=ex.DOWNLOAD_NAMES["manifest"], mime="application/zip", key="dl_manifest",
                        icon=":material/folder_zip:")
 

@@ -107,3 +107,23 @@ def test_a_formula_file_name_refuses_only_the_dataset_format(project, app):
     assert [w.value for w in app.warning] == [
         f"No rafdb download: sample {sid}: file name '=cmd.png' starts with '=', which a spreadsheet runs "
         "as a formula; rename the file, or export \\-\\-format csv \\(formulas neutralised\\) or manifest"]
+
+
+def test_downloads_are_built_only_when_asked(project, app, monkeypatch):
+    """Issue 11 item 11: rendering the Export page builds neither the CSV nor the manifest zip (they are
+    built when their button is clicked); the buttons are there."""
+    from data_tools import export as ex
+    built = []
+    real = ex.export_bytes
+
+    def counting(kind, *a, **k):
+        built.append(kind)
+        return real(kind, *a, **k)
+
+    monkeypatch.setattr(ex, "export_bytes", counting)
+    _decide(project)
+    app.run()
+    app.switch_page("views/export.py").run()
+    assert not app.exception
+    assert [d.label for d in app.get("download_button")] == ["Download corrected CSV", "Download manifest (zip)"]
+    assert "manifest" not in built and "csv" not in built, built
