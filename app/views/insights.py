@@ -9,6 +9,7 @@ import streamlit as st
 
 from app.components import charts, loaders, metrics, ui
 from eac_core import metrics as run_metrics
+from eac_core import noise_share
 from eac_core.rundir import RunDir
 
 N_SUSPECTS = 0.1   # share of the ranking highlighted on the embedding map
@@ -77,10 +78,51 @@ def _noise(run: str, mt: float, scores: pd.DataFrame, classes: list[str]) -> Non
     else:
         c1.plotly_chart(charts.matrix(trans, classes, classes, "p(given label | true label), estimated",
                                       fmt=".2f", x_title="true (estimated)", y_title="given"), key="ins_trans")
-    est_rate = float(1 - np.trace(joint)) if joint.sum() > 0 else float("nan")
-    c2.metric("Estimated share of wrong labels", f"{est_rate:.1%}")
-    c2.caption("Estimated with cleanlab's confident joint from the run's out-of-sample-like probabilities; "
-               "each column shows how the faces of one true expression were labelled.")
+    c2.caption("Each column shows how the faces of one true expression were labelled (cleanlab's confident "
+               "joint from the run's probabilities).")
+    with c2:
+        _noise_share(run, mt, scores, classes)
+
+
+@st.cache_data(max_entries=4, show_spinner="Estimating the share of wrong labels…")
+def _share(run: str, mt: float, _scores: pd.DataFrame, classes: tuple[str, ...]):
+    return noise_share.noise_share(_scores, list(classes))
+
+
+def _noise_share(run: str, mt: float, scores: pd.DataFrame, classes: list[str]) -> None:
+    """The estimated share of wrong labels with its bootstrap interval and the estimator's measured
+    error (bench/bench_noise_share.py); no number when that error has not been measured."""
+    measured = noise_share.measured_error()
+    if measured is None or measured.empty:
+        st.info("The share of wrong labels is not estimated here: the estimator's error has not been "
+                "measured on this installation (run `python bench/bench_noise_share.py`).")
+        return
+    try:
+        share = _share(run, mt, scores, tuple(classes))
+    except ValueError as e:
+        st.info(f"The share of wrong labels cannot be estimated for this run: {ui.md_escape(e)}")
+        return
+    st.metric("Estimated share of wrong labels", f"{share.estimate:.1%}",
+              help=f"Estimator: {noise_share.DESCRIPTIONS[share.method]} (eac_core.noise_share). The interval is "
+                   "a bootstrap over faces (how much the estimate moves with the sample); the measured error "
+                   "below is how far the estimator was from the truth.")
+    st.markdown(f"{share.level:.0%} bootstrap interval **{share.low:.1%} – {share.high:.1%}** "
+                f"({share.n_boot} resamples of the run's {share.n:,} faces), from its **{share.source}** "
+                "probabilities" + (" (`--folds`)." if share.source == "out-of-sample" else
+                                   " (train with `--folds K` for out-of-sample ones)."))
+    rows = measured[(measured["estimator"] == share.method)
+                    & measured["probabilities"].str.startswith(share.source)]
+    if rows.empty:
+        rows = measured[measured["estimator"] == share.method]
+    st.markdown("**Measured error of this estimator** (estimate − truth on data whose truth is known):")
+    cols = ["dataset", "probabilities", "model_test_acc", "truth", "estimate", "low", "high", "error"]
+    st.dataframe(rows[[c for c in cols if c in rows.columns]], hide_index=True, key="ins_share_error",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in cols[2:]})
+    st.caption(f"`{measured.attrs.get('command', '')}`, {measured.attrs.get('date', '')}; bench/README.md.")
+    truth = run_metrics.noise_mask(_with_truth(RunDir(run), scores))
+    if truth is not None:
+        st.markdown(f"This run's truth is known: **{truth.mean():.1%}** of its labels are wrong "
+                    f"(error of the estimate here: {share.estimate - truth.mean():+.1%}).")
 
 
 def _pairs(pairs: pd.DataFrame, title: str, x_title: str, names: list[str], fmt: str, key: str) -> None:

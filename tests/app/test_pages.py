@@ -54,6 +54,35 @@ def test_insights_scores_against_the_truth(project, app):
     assert any("Precision at k" in m.value for m in app.markdown)
 
 
+def test_insights_noise_share_has_an_interval_and_its_measured_error(project, app):
+    """Issue 11 item 4: the estimate (eac_core.noise_share on the run's probabilities), its bootstrap
+    interval, the bench's measured error of that estimator, and the run's own truth; no bare number."""
+    from eac_core import noise_share as ns
+    from eac_core.metrics import noise_mask
+    from eac_core.rundir import RunDir
+    from apptest_support import run_path
+    measured = ns.measured_error()
+    if measured is None:
+        pytest.skip("bench/results/noise_share.json not written (python bench/bench_noise_share.py)")
+    run = RunDir(run_path(project))
+    scores = run.read_scores()
+    share = ns.noise_share(scores, run.classes())
+    app.run()
+    app.switch_page("views/insights.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    metric = [m for m in app.metric if m.label == "Estimated share of wrong labels"]
+    assert len(metric) == 1 and metric[0].value == f"{share.estimate:.1%}"
+    texts = _texts(app).replace("\\", "")
+    assert f"95% bootstrap interval **{share.low:.1%} – {share.high:.1%}**" in texts
+    assert f"from its **{share.source}** probabilities" in texts
+    table = [d for d in app.dataframe if "error" in d.value.columns][0].value
+    expected = measured[(measured["estimator"] == share.method) & measured["probabilities"].str.startswith(share.source)]
+    assert len(table) == len(expected) > 0
+    assert table["error"].tolist() == expected["error"].tolist()
+    truth = float(noise_mask(scores).mean())
+    assert f"This run's truth is known: **{truth:.1%}**" in texts
+
+
 @pytest.mark.parametrize("page", ["views/review.py", "views/insights.py", "views/export.py"])
 def test_run_config_pointing_outside_the_roots_is_refused(project, app, page, tmp_path):
     import json
