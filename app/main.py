@@ -11,7 +11,20 @@ import streamlit as st  # noqa: E402
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
-st.set_page_config(page_title="FER label audit", page_icon=":material/face:", layout="wide")
+def _page_icon():
+    """The favicon, drawn here: a material-icon name (":material/face:") makes the browser fetch it from
+    fonts.gstatic.com, and nothing the app loads may leave the machine (issue 11 item 12)."""
+    from PIL import Image, ImageDraw
+    img = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.ellipse((4, 4, 60, 60), fill=(255, 75, 75, 255))
+    d.ellipse((20, 22, 27, 29), fill="white")
+    d.ellipse((37, 22, 44, 29), fill="white")
+    d.arc((18, 26, 46, 48), 20, 160, fill="white", width=4)
+    return img
+
+
+st.set_page_config(page_title="FER label audit", page_icon=_page_icon(), layout="wide")
 _address = st.get_option("server.address")
 if _address not in LOOPBACK:   # app/.streamlit/config.toml says 127.0.0.1: someone asked for this
     st.sidebar.warning(f"Listening on {_address or 'every network interface'}: other computers on the "
