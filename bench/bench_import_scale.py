@@ -1,0 +1,99 @@
+"""Import of a very large CSV (issue 9, Scale: 2,000,000 rows; target ≤ 1 GB and ≥ 5,000 rows/s with
+image checks on 2 cores): wall time and peak memory of `python -m data_tools import --format csv`, the
+command a user runs, with and without `--labels-only`.
+
+    python bench/bench_import_scale.py [--rows 2000000] [--modes images,labels-only] [--work .cache/bench-import-scale]
+
+The dataset: one small PNG (48x48, from the demo generator's drawing) hard-linked under --rows distinct
+paths (1,000 per folder), and labels.csv with path, label and split columns. Hard links give every row
+its own path (the importer treats the same path twice as a duplicate) while the disk holds one image;
+each row's image is still opened and decoded by the importer. Built once per --rows in --work.
+Peak memory is the import process's maximum resident set (getrusage RUSAGE_CHILDREN in a wrapper process
+per run, so each run is measured alone)."""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+# runs the import as its child and reports that child's peak resident set (each run measured alone)
+WRAP = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).returncode; "
+        "print(f'MAXRSS {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', file=sys.stderr); sys.exit(rc)")
+CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+def build(work: Path, rows: int) -> Path:
+    root = work / f"csv{rows}"
+    stamp = root / "built"
+    if stamp.is_file():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "img").mkdir(parents=True)
+    import cv2
+    import numpy as np
+    rng = np.random.default_rng(0)
+    face = (rng.random((48, 48)) * 255).astype("uint8")
+    src = root / "face.png"
+    cv2.imwrite(str(src), face)
+    t = time.monotonic()
+    with open(root / "labels.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "label", "split"])
+        for i in range(rows):
+            d = root / "img" / f"{i // 1000:04d}"
+            if i % 1000 == 0:
+                d.mkdir()
+            os.link(src, d / f"{i:07d}.png")
+            w.writerow([f"img/{i // 1000:04d}/{i:07d}.png", CLASSES[i % 7], "test" if i % 10 == 0 else "train"])
+    stamp.write_text(str(rows))
+    print(f"built {rows:,} rows in {time.monotonic() - t:.0f} s: {root}", flush=True)
+    return root
+
+
+def run(root: Path, out: Path, labels_only: bool) -> tuple[float, int, int, str]:
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, "-m", "data_tools", "import", "--format", "csv", "--root", str(root), "--csv", "labels.csv",
+           "--path-col", "path", "--label-col", "label", "--split-col", "split", "--out", str(out)]
+    if labels_only:
+        cmd.append("--labels-only")
+    t = time.monotonic()
+    res = subprocess.run([sys.executable, "-c", WRAP, *cmd], cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                         capture_output=True, text=True)
+    secs = time.monotonic() - t
+    peak_kib = next((int(line.split()[1]) for line in res.stderr.splitlines() if line.startswith("MAXRSS ")), -1)
+    imported = 0
+    if (out / "manifest.csv").is_file():
+        with open(out / "manifest.csv") as f:
+            imported = sum(1 for _ in f) - 1
+    tail = (res.stdout + res.stderr).strip().splitlines()[-1:] if res.returncode else []
+    return secs, peak_kib, imported, (f"rc {res.returncode}: {tail}" if tail else "")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--modes", default="labels-only,images")
+    ap.add_argument("--work", default=str(REPO / ".cache" / "bench-import-scale"))
+    args = ap.parse_args()
+    work = Path(args.work).resolve()
+    root = build(work, args.rows)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    print("| mode | rows | imported | wall s | rows/s | peak RSS MB | note |\n|---|---:|---:|---:|---:|---:|---|")
+    for mode in args.modes.split(","):
+        secs, peak_kib, imported, note = run(root, work / f"out-{mode}", mode == "labels-only")
+        peak = f"{peak_kib / 1024:.0f}" if peak_kib > 0 else "n/a"
+        print(f"| {'--labels-only' if mode == 'labels-only' else 'image checks'} | {args.rows:,} | {imported:,} | "
+              f"{secs:.0f} | {args.rows / secs:,.0f} | {peak} | {note} |", flush=True)
+    print(f"\ncode at {commit} (working tree); {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.1f} "
+          "at the end (other processes share the CPUs)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
