@@ -4,8 +4,8 @@ command a user runs, with and without `--labels-only`.
 
     python bench/bench_import_scale.py [--rows 2000000] [--modes images,labels-only] [--work .cache/bench-import-scale]
 
-The dataset: one small PNG (48x48, from the demo generator's drawing) hard-linked under --rows distinct
-paths (1,000 per folder), and labels.csv with path, label and split columns. Hard links give every row
+The dataset: one small PNG (48x48 noise) hard-linked under --rows distinct paths (1,000 per folder,
+one file per folder), and labels.csv with path, label and split columns. Hard links give every row
 its own path (the importer treats the same path twice as a duplicate) while the disk holds one image;
 each row's image is still opened and decoded by the importer. Built once per --rows in --work.
 Peak memory is the import process's maximum resident set (getrusage RUSAGE_CHILDREN in a wrapper process
@@ -47,9 +47,12 @@ def build(work: Path, rows: int) -> Path:
         w.writerow(["path", "label", "split"])
         for i in range(rows):
             d = root / "img" / f"{i // 1000:04d}"
-            if i % 1000 == 0:
+            if i % 1000 == 0:                  # one file per folder, hard-linked 999 times (ext4: < 65,000 links)
                 d.mkdir()
-            os.link(src, d / f"{i:07d}.png")
+                first = d / f"{i:07d}.png"
+                shutil.copyfile(src, first)
+            else:
+                os.link(first, d / f"{i:07d}.png")
             w.writerow([f"img/{i // 1000:04d}/{i:07d}.png", CLASSES[i % 7], "test" if i % 10 == 0 else "train"])
     stamp.write_text(str(rows))
     print(f"built {rows:,} rows in {time.monotonic() - t:.0f} s: {root}", flush=True)
