@@ -6,7 +6,7 @@ command a user runs, with and without `--labels-only`.
 
 The dataset: one small PNG (48x48 noise) hard-linked under --rows distinct paths (1,000 per folder,
 one file per folder), and labels.csv with path, label and split columns. Hard links give every row
-its own path (the importer treats the same path twice as a duplicate) while the disk holds one image;
+its own path (the importer treats the same path twice as a duplicate) while the disk holds one file per folder;
 each row's image is still opened and decoded by the importer. Built once per --rows in --work.
 Peak memory is the import process's maximum resident set (getrusage RUSAGE_CHILDREN in a wrapper process
 per run, so each run is measured alone)."""
