@@ -394,8 +394,10 @@ class RunDir:
 
     def write_checkpoint(self, checkpoint: dict) -> None:
         import torch
+        from eac_core import faults
         with atomic.atomic_path(self.checkpoint_path) as tmp:
             torch.save(checkpoint, tmp)
+            faults.point("checkpoint-written", checkpoint.get("epoch"))   # crash tests: complete, not renamed
 
 
 def _test_acc(summary: pd.DataFrame) -> pd.Series:

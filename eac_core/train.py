@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from data_tools.manifest import ManifestError, load_dataset
+from eac_core import faults
 from eac_core.config import ConfigError, TrainConfig, available_cores, build_parser, cuda_available, resolve
 from eac_core.data import DataError, epoch_order, fixed_erasures, load_cached, make_splits
 from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, reduce_max, shutdown
@@ -172,10 +173,13 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
     if start >= cfg.epochs and main_rank and run_dir.is_finished():
         progress.close(state="done", phase="done")
         return 0
+    faults.point("score-start")
     clean = score_clean(net, train.images, train.labels, batch_size=cfg.batch_size, ctx=ctx, erasures=erasures)
+    faults.point("scored")
     if main_rank:
         run_dir.write_history("clean", cfg.epochs, clean)
         write_scores(run_dir, train, classes, clean, provisional=False)
+        faults.point("scores-written")
         write_embedding(run_dir, train.sample_ids, clean["features"])
     if cfg.folds:
         from eac_core.folds import run_folds
@@ -290,6 +294,7 @@ class Reporter:
             self.bar.update(1)
         if self.delay:
             time.sleep(self.delay)
+        faults.point("step", f"{self.epoch}.{step}")
 
     def epoch_seconds(self) -> float:
         return time.perf_counter() - self.t_epoch
@@ -317,7 +322,9 @@ def persist_epoch(run_dir: RunDir, train, classes: list[str], signals: dict, cle
         run_dir.write_history("clean", epoch, clean)
     run_dir.write_summary(summary)
     write_scores(run_dir, train, classes, signals, provisional=True)
+    faults.point("history-written", epoch)
     run_dir.write_checkpoint(ckpt)
+    faults.point("checkpoint-renamed", epoch)
     log.info("epoch %d: loss %.4f (ce %.4f att %.5f) train_acc %.3f test_acc %.3f lr %.2e %.1fs", epoch,
              row["loss"], row["ce_loss"], row["att_loss"], row["train_acc"], row["test_acc"], row["lr"], row["seconds"])
     _echo(True, f"epoch {epoch}: loss {row['loss']:.3f} train_acc {row['train_acc']:.3f} "
