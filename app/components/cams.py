@@ -20,6 +20,7 @@ def _explain(run: str, ckpt_mtime: float, image_path: str, given: str | None, im
 
 
 PENDING = "cams_pending_image"   # session key: the face whose CAMs wait for the model code (see explain)
+WAITING = "cams_waiting_for_model"   # set while the panels wait for the model code
 
 
 def explain(run: Path | RunDir, image_path: Path, given: str | None):
@@ -93,7 +94,8 @@ def four_panels(explanation, given: str, pred: str, image: np.ndarray | None = N
         if image is not None:
             cols[0].image(_fit(image), width=PANEL, caption="original (CAMs loading…)")
             cols[1].image(_fit(image if mirror_back else image[:, ::-1]), width=PANEL, caption="mirrored")
-        _rerun_when_model_ready()
+        st.caption("CAM panels: loading the model code…")
+        st.session_state[WAITING] = True       # the page calls poll_model_code() outside its fragments
         return
     if explanation is None:
         if image is not None:
@@ -124,10 +126,19 @@ def _plain_image(path: str) -> np.ndarray | None:
         return None
 
 
-@st.fragment(run_every=0.3)
+def poll_model_code() -> None:
+    """While the panels wait for the model code, poll for it and rerun the page once it is there.
+    Called by the page at its top level: a fragment nested in the Review page's own fragment would
+    not be rerun on its timer."""
+    if st.session_state.pop(WAITING, False) and not loaders.model_code_ready():
+        _rerun_when_model_ready()
+
+
+@st.fragment(run_every=1.0)
 def _rerun_when_model_ready() -> None:
-    """Polls (a few times a second, only while the model code loads) and reruns the page once it is
-    ready, so the CAM panels of the face on screen fill in."""
+    """Polls (once a second, only while the model code loads) and reruns the page once it is ready, so
+    the CAM panels of the face on screen fill in. Not faster: every rerun ends in Streamlit's garbage
+    collection, and at 0.3 s the reruns starved the import thread of the GIL on two busy cores (torch
+    was still importing after 150 s, measured with py-spy; at 1 s the panels came within 45 s)."""
     if loaders.model_code_ready():
         st.rerun()
-    st.caption("CAM panels: loading the model code…")

@@ -67,6 +67,7 @@ def render() -> None:
     _review(Ctx(run=run, scores=by_id, dataset=dataset, classes=classes, audit=audit, status=f.status,
                 votes=_votes(dataset), queue=queue, n_all=len(scores)))
     _mark(t0, "queue and face drawn")
+    cams.poll_model_code()
     left, _ = st.columns([1.3, 2.7], gap="medium")
     with left:
         _bulk(slim, decided, audit, classes)
@@ -220,10 +221,11 @@ def _queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: st
     here = [int(np.flatnonzero(table["▶"].to_numpy() == "▶")[0])] if pos is not None else []
     st.dataframe(table, hide_index=True, height=560, key=key, on_select=_picked,
                  selection_mode="single-row", row_height=52, selection_default={"selection": {"rows": here}},
-                 column_config={"▶": st.column_config.TextColumn("", width=24),
-                                "face": st.column_config.ImageColumn("face", width=52),
-                                "sample": st.column_config.TextColumn("sample", width="medium"),
-                                "decision": st.column_config.TextColumn("decision", width="small"),
+                 # widths in px so that ▶, face, sample and decision fit the column at 1280-1600 px wide
+                 column_config={"▶": st.column_config.TextColumn("", width=20),
+                                "face": st.column_config.ImageColumn("face", width=44),
+                                "sample": st.column_config.TextColumn("sample", width=108),
+                                "decision": st.column_config.TextColumn("decision", width=96),
                                 "given": st.column_config.TextColumn("given", width="small"),
                                 "pred": st.column_config.TextColumn("pred", width="small"),
                                 "suspicion": st.column_config.NumberColumn(format="%.3f", width="small")})
