@@ -124,8 +124,10 @@ def collect(opts: ImportOptions) -> Collected:
                                                 "to one split)")
             seen.setdefault(video, folder)
             records += recs
-    if not records:
+    if not sum(n_videos.values()):
         raise ImportFailure(f"{ann}: no annotation files (<video>.txt) in Train_Set/ or Validation_Set/")
+    if not records:
+        raise ImportFailure(f"{ann}: the {sum(n_videos.values())} annotation file(s) list no frames (only a header)")
     return Collected(records=records, labels=spec(opts.affwild2_classes), image_root=opts.root.resolve(),
                      source=str(ann), extra={"affwild2_classes": opts.affwild2_classes,
                                              "videos": n_videos})

@@ -56,7 +56,8 @@ def read_pickle(path: Path) -> dict[bytes, Any]:
     except IsADirectoryError:
         raise ImportFailure(f"{path}: is a folder, not a file") from None
     except Exception as e:  # a damaged pickle can fail in many ways; none of them may escape as a traceback
-        raise ImportFailure(f"{path}: not a readable CIFAR pickle ({type(e).__name__}: {e})") from None
+        detail = str(e) or ("the file ends before the pickle does" if isinstance(e, EOFError) else "no detail")
+        raise ImportFailure(f"{path}: not a readable CIFAR pickle ({type(e).__name__}: {detail})") from None
     if not isinstance(obj, dict):
         raise ImportFailure(f"{path}: holds a {type(obj).__name__}, not the dict CIFAR-100 pickles hold")
     return {k.encode("latin1") if isinstance(k, str) else k: v for k, v in obj.items()}

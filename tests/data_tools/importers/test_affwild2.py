@@ -84,6 +84,8 @@ def test_a_video_in_both_sets_keeps_its_train_frames(run_import, tmp_path, reaso
     (lambda r: (r / "annotations/EXPR_Set/Train_Set/v.txt").write_text("Neutral,Anger,Neutral\n0\n"),
      r"v.txt line 1: the header names a class twice"),
     (lambda r: (r / "annotations/EXPR_Set/Train_Set/v.txt").write_text(""), r"v.txt: empty file"),
+    (lambda r: (r / "annotations/EXPR_Set/Train_Set/v.txt").write_text("Neutral,Anger\n"),
+     r"EXPR_Set: the 1 annotation file\(s\) list no frames \(only a header\)"),
 ])
 def test_bad_annotation_files_fail_in_one_line(run_import, tmp_path, write, message):
     root = make_affwild2(tmp_path / "aw", {"v": ("Train_Set", ["0"], [1])})
