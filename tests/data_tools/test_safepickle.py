@@ -114,3 +114,19 @@ def test_array_data_must_match_its_shape():
     with pytest.raises(UnsafePickleError, match=r"array of shape \(5,\) and dtype uint8 4 bytes of data "
                                                 r"\(it needs 5\)"):
         loads_restricted(bad)
+
+
+def test_allowed_globals_cannot_be_rewritten():
+    """A BUILD on an allowed function would set its __defaults__/__dict__ for every later load."""
+    with pytest.raises(UnsafePickleError, match=r"^f: refusing to load pickle: it sets the state of _codecs\.encode$"):
+        loads_restricted(b"\x80\x02c_codecs\nencode\n}b.", where="f")
+    with pytest.raises(UnsafePickleError, match=r"it calls numpy\.ndarray"):
+        loads_restricted(b"\x80\x02cnumpy\nndarray\n)R.")
+
+
+def test_a_huge_memo_index_costs_nothing():
+    """The C unpickler sizes its memo from the index: LONG_BINPUT 680825748 meant gigabytes and minutes."""
+    import time
+    start = time.perf_counter()
+    assert loads_restricted(b"\x80\x02K\x07r\x94\xa1\x94(.") == 7
+    assert time.perf_counter() - start < 1.0
