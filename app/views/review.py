@@ -32,6 +32,7 @@ def _mark(t0: float, what: str) -> None:
 def render() -> None:
     t0 = time.perf_counter()
     keyguard.install()          # first: a key pressed before the buttons exist gets a notice
+    keyguard.test_delay()
     run = ui.current_run()
     if run is None:
         from app.components import firstrun
