@@ -164,15 +164,16 @@ def test_gallery_multi_select_relabel_and_undo(home, server, browser):
         page.goto(f"{server.url}/gallery?run={RUN}", wait_until="domcontentloaded")
         page.get_by_role("heading", name="Gallery").wait_for(timeout=FIRST_LOAD_MS)
         cells = page.locator("[class*='st-key-gal_cell_']")
-        cells.first.wait_for(timeout=STEP_MS)
-        bs.wait_idle(page)
+        page.wait_for_function("() => document.querySelectorAll(\"[class*='st-key-gal_cell_']\").length >= 24",
+                               timeout=FIRST_LOAD_MS)                  # one page of the grid: 6 x 4
+        bs.wait_idle(page, timeout_ms=FIRST_LOAD_MS)          # a fresh server's first gallery: thumbnails
         ids = [c.split("st-key-gal_cell_", 1)[1].split()[0]
                for c in cells.evaluate_all("els => els.map(e => e.className)")][:3]
         assert len(ids) == 3 and not set(ids) & before
         for sid in ids:
             page.locator(f".st-key-gal_box_{sid} label").click()
-            bs.wait_idle(page)
-        page.get_by_text("3 selected").wait_for(timeout=STEP_MS)
+            bs.wait_idle(page, timeout_ms=STEP_MS)
+        page.get_by_role("button", name="Apply to 3 selected").wait_for(timeout=STEP_MS)
         page.locator(".st-key-gal_action").click()
         page.get_by_role("option", name="Relabel to").click()
         bs.wait_idle(page)
@@ -189,7 +190,6 @@ def test_gallery_multi_select_relabel_and_undo(home, server, browser):
         latest = audit.latest().set_index("sample_id")
         got = latest.loc[ids]
         assert latest["via"].loc[ids].nunique() == 1
-        scores = {sid: lab for sid, lab in zip(_ranking(home), [None] * 0)}   # noqa: F841 (kept simple)
         assert set(got["action"]) <= {"relabel", "keep"} and (got["action"] == "relabel").any()
         assert set(got.loc[got["action"] == "relabel", "new_label"]) == {target}
         page.screenshot(path=str(bs.ARTIFACTS / "gallery-relabelled.png"))
