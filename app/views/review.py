@@ -381,7 +381,14 @@ def _face_detail(ctx: Ctx, sid: str, row: pd.Series, given: str, pred: str) -> N
     """The four CAM panels, numbers, probabilities, history and votes of the current face."""
     path = _path_of(ctx, sid)
     exp, image = None, None
-    if path is not None:
+    has_model = ctx.run.has_checkpoint()     # a run made from imported predictions has no weights
+    if path is not None and not has_model:
+        try:
+            from data_tools.images import load_image
+            image = load_image(path)
+        except Exception:  # noqa: BLE001 - an unreadable image: the panel stays empty, the page works
+            image = None
+    elif path is not None:
         try:
             exp = cams.explain(ctx.run, path, given)
         except Exception as e:  # noqa: BLE001 - an unreadable image must not break the page
@@ -393,9 +400,16 @@ def _face_detail(ctx: Ctx, sid: str, row: pd.Series, given: str, pred: str) -> N
                 image = None
     c_cam, c_info = st.columns([1.1, 1], gap="medium")
     with c_cam:
-        mirror_back = st.toggle("Flip the mirrored CAM back (differences = asymmetry)", key="mirror_back",
-                                persist_state="session")
-        cams.four_panels(exp, given, pred if exp is None else _pred_of(exp, pred), image, mirror_back=mirror_back)
+        if has_model:
+            mirror_back = st.toggle("Flip the mirrored CAM back (differences = asymmetry)", key="mirror_back",
+                                    persist_state="session")
+            cams.four_panels(exp, given, pred if exp is None else _pred_of(exp, pred), image,
+                             mirror_back=mirror_back)
+        else:
+            if image is not None:
+                st.image(image, width=cams.PANEL, caption="the face")
+            st.caption("No CAM panels: this run has no model checkpoint (it was made from imported "
+                       "predictions); its ranking is cleanlab's score of those probabilities.")
     with c_info:
         fc = row.get("flip_consistency")
         if exp is not None:

@@ -182,3 +182,24 @@ def test_a_key_for_a_face_not_drawn_yet_is_refused_with_a_message(project, app):
     assert _sample(app) == ids[3]                     # shown now
     app.button(key="act_keep").click().run()          # pressed again: saved
     assert audit_of(project).latest()["sample_id"].tolist() == [ids[3]]
+
+
+def test_a_run_from_imported_predictions_is_reviewed_without_cam_panels(project, app):
+    """Issue 11 §8: a run made from a user's own probabilities has no checkpoint: the Review page shows
+    the face and says why there are no CAM panels, and decisions work as usual."""
+    from eac_core import import_predictions as ip
+    s = scores_of(project)
+    probs = s[["sample_id"] + [c for c in s.columns if c.startswith("prob_")]]
+    f = project / "mine.csv"
+    probs.to_csv(f, index=False)
+    out = project / "runs" / "imported"
+    assert ip.main(["--dataset", str(project / "datasets" / "demo"), "--probs", str(f), "--out", str(out)]) == 0
+    app.query_params["run"] = "imported"
+    app.run()
+    assert not app.exception
+    assert any("No CAM panels: this run has no model checkpoint" in c.value for c in app.caption)
+    assert [t.key for t in app.toggle if t.key == "mirror_back"] == []      # no CAM panels, no CAM toggle
+    first = _sample(app)
+    app.button(key="act_keep").click().run()
+    from data_tools.audit import Audit
+    assert Audit(out / "audit.sqlite").latest()["sample_id"].tolist() == [first]
