@@ -4,8 +4,11 @@ Each expression is a mix of facial action cues (brow raise / inner raise / furro
 lip-corner pull / depress, mouth opening and stretch, upper-lip raise, nose wrinkle, cheek raise) at a
 graded intensity, on top of an identity's resting face, so that weak fear / surprise, sad / neutral and
 disgust / angry overlap. Identities (face shape, skin tone, hair, glasses), pose, lighting, background
-and occluders vary so that a network must read the expression. Every sample is drawn from its own
-seeded generator, so the output does not depend on how the work is split across processes.
+and occluders vary so that a network must read the expression. Faces are not left-right symmetric
+(small head turns, lopsided smiles, light from one side, occluders on one side), so that a face and its
+mirror image differ, as real faces do: the flip-consistency comparison of EAC has something to show.
+Every sample is drawn from its own seeded generator, so the output does not depend on how the work is
+split across processes.
 """
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ HAIR = np.array([[20, 20, 25], [30, 45, 70], [60, 90, 130], [90, 160, 200], [40,
                  [150, 150, 155]], np.float64)
 IRIS = np.array([[30, 50, 80], [140, 100, 50], [70, 110, 60], [25, 25, 30]], np.float64)
 HAIR_STYLES = ("bald", "short", "long", "bangs", "bun")
-OCCLUDERS = ("none", "hand", "bar", "blob")
+OCCLUDERS = ("none", "hand", "bar", "blob", "hair")      # hand and hair cover one side of the face
 SUB = 4  # sub-pixel bits for cv2 drawing
 
 
@@ -117,20 +120,23 @@ def expression(cls: str, intensity: float, ident: dict, r: np.random.Generator) 
 
 
 def _draw_face(pen: _Pen, idn: dict, c: dict[str, float]) -> None:
-    cx, cy, fw, fh = 0.5, 0.52, idn["face_w"], idn["face_h"]
+    yaw = c.get("yaw", 0.0)            # head turn, -1 (to the image's left) .. 1; 0 = frontal
+    cy, fw, fh = 0.52, idn["face_w"], idn["face_h"]
+    cx = 0.5 + 0.04 * yaw              # the features move toward the turn, the head outline does not
     skin, hair, dark = idn["skin"], idn["hair"], idn["skin"] * 0.45
     style = idn["style"]
     if style in ("long", "bun"):
         pen.ellipse((cx, cy - 0.02), (fw + 0.07, fh + (0.1 if style == "long" else 0.02)), hair)
     if style == "bun":
         pen.ellipse((cx, cy - fh - 0.03), (0.09, 0.07), hair)
-    pen.ellipse((cx - fw, idn["eye_y"] + 0.05), (0.03, 0.06), skin * 0.92)
-    pen.ellipse((cx + fw, idn["eye_y"] + 0.05), (0.03, 0.06), skin * 0.92)
-    pen.ellipse((cx, cy + 0.18), (0.09, 0.3), skin * 0.9)            # neck
-    pen.ellipse((cx, cy), (fw, fh), skin)
+    for s in (-1, 1):                                                # ears: the far one hides
+        if s * yaw < 0.35:
+            pen.ellipse((0.5 + s * fw, idn["eye_y"] + 0.05), (0.03 * (1 - 0.5 * max(s * yaw, 0)), 0.06), skin * 0.92)
+    pen.ellipse((0.5, cy + 0.18), (0.09, 0.3), skin * 0.9)           # neck
+    pen.ellipse((0.5, cy), (fw, fh), skin)
     if style != "bald":
         top = cy - fh + 0.06
-        pen.ellipse((cx, top + 0.02), (fw + 0.015, 0.12), hair, a0=180, a1=360)
+        pen.ellipse((0.5, top + 0.02), (fw + 0.015, 0.12), hair, a0=180, a1=360)
         if style == "bangs":
             pen.poly([(cx - fw + 0.02, top), (cx + fw - 0.02, top), (cx + 0.16, cy - fh + 0.17),
                       (cx - 0.12, cy - fh + 0.15)], hair)
@@ -146,7 +152,7 @@ def _draw_face(pen: _Pen, idn: dict, c: dict[str, float]) -> None:
         pen.line(_bezier(outer, mid, inner), np.minimum(idn["hair"], skin) * 0.55, idn["brow_t"])
         # eye: sclera, iris (visible white above it when wide), lid line
         eh = max(0.006, idn["eye_h"] * (1 + 0.9 * c["eye_open"]))
-        ew = idn["eye_w"]
+        ew = idn["eye_w"] * (1 - 0.3 * max(-s * yaw, 0))              # the eye turning away looks narrower
         pen.ellipse((ex, ey), (ew, eh), (235, 238, 240))
         ir = 0.022
         pen.ellipse((ex, ey + max(0.0, eh - ir) * 0.5), (ir * 0.95, min(ir, eh)), idn["iris"])
@@ -160,7 +166,8 @@ def _draw_face(pen: _Pen, idn: dict, c: dict[str, float]) -> None:
             pen.line([(cx + s * d, ey - 0.11), (cx + s * d * 0.6, ey - 0.07)], skin * 0.7, 0.01 * c["brow_squeeze"])
     # nose, wrinkles across its bridge
     ny = idn["eye_y"] + idn["nose_len"]
-    pen.line([(cx + 0.005, ey + 0.02), (cx + 0.015, ny - 0.01), (cx, ny + 0.005)], skin * 0.75, 0.012)
+    tip = 0.03 * yaw                                                 # the nose points into the turn
+    pen.line([(cx + 0.005, ey + 0.02), (cx + 0.015 + tip, ny - 0.01), (cx + tip, ny + 0.005)], skin * 0.75, 0.012)
     nw = 0.03 + 0.012 * c["nose_wrinkle"]
     for s in (-1, 1):
         pen.ellipse((cx + s * nw, ny - 0.006 * c["nose_wrinkle"]), (0.012, 0.008), dark)
@@ -179,9 +186,10 @@ def _draw_face(pen: _Pen, idn: dict, c: dict[str, float]) -> None:
 
 
 def _draw_mouth(pen: _Pen, idn: dict, c: dict[str, float], cx: float, my: float, mw: float) -> None:
-    corner_y = my - 0.055 * c["mouth_curve"]
+    lop = c.get("lopsided", 0.0)        # one mouth corner pulled more than the other (-1 .. 1)
     op = 0.14 * c["mouth_open"]
-    left, right = (cx - mw, corner_y), (cx + mw, corner_y)
+    left = (cx - mw, my - 0.055 * c["mouth_curve"] * (1 - lop) - 0.012 * lop)
+    right = (cx + mw, my - 0.055 * c["mouth_curve"] * (1 + lop) + 0.012 * lop)
     upper = _bezier(left, (cx, my - 0.01 - 0.035 * c["upper_lip"] - 0.15 * op), right)
     lower = _bezier(right, (cx, my + 0.005 + 0.85 * op - 0.012 * min(c["mouth_curve"], 0)), left)
     lip_t = 0.034 * (1 - 0.55 * min(c["lip_press"], 1))
@@ -211,10 +219,15 @@ def _background(size: int, r: np.random.Generator) -> np.ndarray:
 
 
 def _occlude(pen: _Pen, kind: str, idn: dict, r: np.random.Generator) -> None:
-    x, y = r.uniform(0.25, 0.75), r.uniform(0.55, 0.95)
-    if kind == "hand":
+    side = -1 if r.random() < 0.5 else 1
+    x, y = 0.5 + side * r.uniform(0.12, 0.25), r.uniform(0.55, 0.95)
+    if kind == "hand":        # a hand on one cheek or the jaw
         pen.ellipse((x, y), (r.uniform(0.08, 0.12), r.uniform(0.1, 0.14)), idn["skin"] * r.uniform(0.85, 1.05),
                     angle=r.uniform(0, 180))
+    elif kind == "hair":      # a lock of hair over one eye
+        ex = 0.5 + side * idn["eye_dx"]
+        pen.poly([(ex - 0.06, idn["eye_y"] - 0.2), (ex + 0.07, idn["eye_y"] - 0.2), (ex + 0.03 * side, idn["eye_y"] + 0.09),
+                  (ex - 0.02 * side, idn["eye_y"] + 0.05)], idn["hair"])
     elif kind == "bar":
         pen.line([(r.uniform(0, 0.3), y), (r.uniform(0.7, 1.0), y + r.uniform(-0.2, 0.2))],
                  r.uniform(0, 255, 3), r.uniform(0.03, 0.06))
@@ -229,6 +242,8 @@ def render(seed: int, split: str, index: int, cls: str, pid: int, size: int) -> 
     canvas = 2 * size  # draw at twice the size, then shrink: smooth edges at any output size
     intensity = 0.0 if cls == "neutral" else float(1.0 - 0.75 * r.random() ** 2)  # mostly clear, some weak
     cues = expression(cls, intensity, idn, r)
+    cues["yaw"] = float(np.clip(r.normal(0, 0.45), -1, 1))
+    cues["lopsided"] = float(np.clip(r.normal(0, 0.35), -0.8, 0.8))
     img = _background(canvas, r)
     pen = _Pen(img)
     _draw_face(pen, idn, cues)
@@ -244,7 +259,7 @@ def render(seed: int, split: str, index: int, cls: str, pid: int, size: int) -> 
                           (ex - 0.07, idn["eye_y"] - 0.05)], col, 0.014)
         pen.line([(0.5 - idn["eye_dx"] + 0.068, idn["eye_y"]), (0.5 + idn["eye_dx"] - 0.068, idn["eye_y"])],
                  col, 0.012)
-    occluder = OCCLUDERS[0] if r.random() > 0.1 else OCCLUDERS[1 + r.integers(3)]
+    occluder = OCCLUDERS[0] if r.random() > 0.15 else OCCLUDERS[1 + r.integers(len(OCCLUDERS) - 1)]
     if occluder != "none":
         _occlude(pen, occluder, idn, r)
     # pose: rotation, scale, shift
@@ -254,15 +269,19 @@ def render(seed: int, split: str, index: int, cls: str, pid: int, size: int) -> 
     img = cv2.warpAffine(img, m, (canvas, canvas), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
     img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
     # lighting: directional gradient, gain, colour cast, sensor noise
-    light = 1 + r.uniform(0, 0.6) * _ramp(size, r.uniform(0, 2 * np.pi))
+    side_light = r.random() < 0.4          # light from one side: one half of the face in shadow
+    direction = (0.0 if r.random() < 0.5 else np.pi) + r.uniform(-0.3, 0.3) if side_light else r.uniform(0, 2 * np.pi)
+    light = 1 + (r.uniform(0.5, 0.9) if side_light else r.uniform(0, 0.6)) * _ramp(size, direction)
     img *= light[..., None] * np.float32(r.uniform(0.65, 1.2)) * r.uniform(0.9, 1.1, 3).astype(np.float32)
     img += r.normal(0, r.uniform(0, 6), img.shape).astype(np.float32)
     gray = bool(r.random() < 0.2)
     out = np.clip(img, 0, 255).astype(np.uint8)
     if gray:
         out = cv2.cvtColor(cv2.cvtColor(out, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    turn = "frontal" if abs(cues["yaw"]) < 0.3 else ("left" if cues["yaw"] < 0 else "right")
     meta = dict(intensity=round(intensity, 4), glasses=int(idn["glasses"]), occluder=occluder,
-                grayscale=int(gray), rotation=round(float(angle), 2), scale=round(float(scale), 3))
+                grayscale=int(gray), rotation=round(float(angle), 2), scale=round(float(scale), 3),
+                head_turn=turn, side_light=int(side_light))
     return out, meta
 
 

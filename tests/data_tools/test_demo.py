@@ -94,3 +94,16 @@ def test_demo_command(tmp_path, capsys):
     assert (m["label"] != m["true_label"]).sum() == 7
     assert main(["demo", "--out", str(tmp_path / "e"), "--size", "8"]) == 2
     assert "image size must be between 16 and 512" in capsys.readouterr().err
+
+
+def test_demo_faces_are_not_mirror_symmetric():
+    """Issue 11 §5: head turns, lopsided mouths, side light and one-sided occluders, so that a face and
+    its mirror image differ (the flip comparison has something to show); recorded as metadata."""
+    metas = [demo.render(0, "train", i, demo.BASIC7[i % 7], i % 40, 48)[1] for i in range(120)]
+    turns = [m["head_turn"] for m in metas]
+    assert set(turns) == {"frontal", "left", "right"}
+    assert 0.25 < sum(t != "frontal" for t in turns) / len(turns) < 0.75
+    assert 0.25 < sum(m["side_light"] for m in metas) / len(metas) < 0.55
+    assert {"hand", "hair"} <= {m["occluder"] for m in metas}
+    a, meta = demo.render(0, "train", 7, "happy", 3, 64)
+    assert not np.array_equal(a, a[:, ::-1])
