@@ -78,3 +78,32 @@ def app():
     from streamlit.testing.v1 import AppTest
     config.set_option("server.address", "127.0.0.1")   # what app/.streamlit/config.toml gives a real server
     return AppTest.from_file(MAIN, default_timeout=60)
+
+
+# -- real-browser tests: each module defines `home` (its project folder); these serve and drive it ----
+@pytest.fixture(scope="module")
+def server(home, tmp_path_factory):
+    """`streamlit run app/main.py` on a free loopback port over the module's `home`."""
+    import browser_support as bs
+    srv = bs.StreamlitServer(home, log_path=tmp_path_factory.mktemp("logs") / "streamlit.log")
+    srv.start(timeout=90)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright (nothing downloaded)."""
+    import browser_support as bs
+    from playwright.sync_api import sync_playwright
+    pw = sync_playwright().start()
+    try:
+        b = bs.launch_chromium(pw)
+        try:
+            yield b
+        finally:
+            b.close()
+    finally:
+        pw.stop()

@@ -37,30 +37,6 @@ def home(tmp_path_factory) -> Path:
     return h
 
 
-@pytest.fixture(scope="module")
-def server(home, tmp_path_factory):
-    srv = bs.StreamlitServer(home, log_path=tmp_path_factory.mktemp("logs") / "streamlit.log")
-    srv.start(timeout=90)
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    pw = sync_playwright().start()
-    try:
-        b = bs.launch_chromium(pw)
-        try:
-            yield b
-        finally:
-            b.close()
-    finally:
-        pw.stop()
-
-
 @pytest.fixture()
 def artifacts() -> Path:
     bs.ARTIFACTS.mkdir(exist_ok=True)

@@ -32,30 +32,6 @@ def home(tmp_path_factory) -> Path:
     return h
 
 
-@pytest.fixture(scope="module")
-def server(home, tmp_path_factory):
-    srv = bs.StreamlitServer(home, log_path=tmp_path_factory.mktemp("logs") / "streamlit.log")
-    srv.start(timeout=90)
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    pw = sync_playwright().start()
-    try:
-        b = bs.launch_chromium(pw)
-        try:
-            yield b
-        finally:
-            b.close()
-    finally:
-        pw.stop()
-
-
 def _audit(home: Path):
     from data_tools.audit import Audit
     return Audit.open(home / "runs" / RUN / "audit.sqlite")
