@@ -15,7 +15,7 @@ from eac_core.rundir import RunDir
 
 CURRENT, QUEUE, FLASH, ERROR, NOTE = "review_current", "review_queue", "review_flash", "review_error", "review_note"
 DRAWN = "review_drawn"      # (sample_id, event id of its decision when the face was drawn, None if undecided)
-PICK = "act_relabel_pick"   # the type-ahead class picker (more than DIGIT_KEYS classes)
+PICK = "act_relabel_pick"   # the type-ahead class picker (more than DIGIT_KEYS classes), one per face
 DIGIT_KEYS = 9              # keys 1-9: the classes in order up to nine classes, else the face's top suggestions
 _LEGEND = ("**Keys**: `k` keep · `a` accept suggestion · {digits} · `x` remove · "
            "`u` unsure · `z` undo · `←` / `→` previous / next")
@@ -139,10 +139,16 @@ def _undo(ctx: Ctx) -> None:
     st.session_state[FLASH] = msg
 
 
+def picker_key(sid: str | None) -> str:
+    """The class picker's widget key for face `sid`. A new picker per face: the next face's is empty,
+    and the one that had the keyboard focus leaves the page, so the decision keys work again at once
+    after a pick (shortcuts are ignored while an input has the focus)."""
+    return f"{PICK}_{sid}"
+
+
 def _picked(ctx: Ctx) -> None:
-    """The class picker's choice relabels the face at once; the picker is emptied for the next one."""
-    cls = st.session_state.get(PICK)
-    st.session_state[PICK] = None
+    """The class picker's choice relabels the face at once."""
+    cls = st.session_state.get(picker_key(st.session_state.get(CURRENT)))
     if cls:
         _relabel(ctx, str(cls))
 
@@ -188,9 +194,11 @@ def actions(ctx: Ctx, given: str, pred: str) -> None:
         row2.button(f"{i} · {text}" if many else text, key=f"act_relabel_{i}", shortcut=str(i), on_click=_relabel, args=(ctx, c),
                     help=f"Relabel to {ui.md_escape(c)}", type="tertiary" if c == given else "secondary")
     if many:                # any class by name: type to filter, Enter or a click relabels
-        row2.selectbox("Relabel to any class", ctx.classes, index=None, key=PICK, on_change=_picked, args=(ctx,),
-                       placeholder=f"Relabel to… type to find one of {len(ctx.classes)} classes",
-                       filter_mode="contains", label_visibility="collapsed", width=300)
+        # a keyed container per face too: only a new block makes the browser drop the old input (and its focus)
+        row2.container(key=f"{picker_key(sid)}_box", width=300).selectbox(
+            "Relabel to any class", ctx.classes, index=None, key=picker_key(sid), on_change=_picked, args=(ctx,),
+            placeholder=f"Relabel to… type to find one of {len(ctx.classes)} classes", filter_mode="contains",
+            label_visibility="collapsed")
     n1, n2 = st.columns([5, 1], vertical_alignment="bottom")
     n1.text_input("Note (saved with the next decision)", key=NOTE, placeholder="optional")
     n2.button("Save note", key="act_note", on_click=_save_note, args=(ctx,))

@@ -16,7 +16,7 @@ import browser_support as bs  # noqa: E402
 from many_class_project import class_names, make_many_class_project  # noqa: E402
 
 from app.components import charts  # noqa: E402
-from app.components.decisions import DIGIT_KEYS, PICK, digit_classes, key_legend  # noqa: E402
+from app.components.decisions import DIGIT_KEYS, digit_classes, key_legend, picker_key  # noqa: E402
 
 K = 200
 NAMES = class_names(K)
@@ -91,7 +91,7 @@ def test_review_digits_follow_the_face_and_the_picker_relabels(many, app):
     labels = {b.key: b.label for b in app.button if b.key and b.key.startswith("act_relabel_")}
     assert labels == {f"act_relabel_{i}": f"{i} · {c} ({row[f'prob_{c}']:.2f})" for i, c in enumerate(top, start=1)}
     assert any(key_legend(K) == c.value for c in app.caption)
-    picker = app.selectbox(key=PICK)
+    picker = app.selectbox(key=picker_key(sid))
     assert list(picker.options) == NAMES and picker.value is None
     target = next(c for c in reversed(NAMES) if c not in top and c != row["label"])
     picker.select(target).run()
@@ -99,7 +99,7 @@ def test_review_digits_follow_the_face_and_the_picker_relabels(many, app):
     d = Audit(many / "runs" / "many" / "audit.sqlite").decision(sid)
     assert (d["action"], d["new_label"]) == ("relabel", target)
     second = _sample(app)
-    assert second != sid and app.selectbox(key=PICK).value is None
+    assert second != sid and app.selectbox(key=picker_key(second)).value is None    # a fresh picker per face
     best = digit_classes(NAMES, s.loc[second])[0]
     app.button(key="act_relabel_1").click().run()                     # key 1: this face's most probable class
     d2 = Audit(many / "runs" / "many" / "audit.sqlite").decision(second)
