@@ -138,7 +138,7 @@ def test_gallery_multi_select_relabel_and_undo(home, server, browser):
     try:
         page = ctx.new_page()
         page.goto(f"{server.url}/gallery?run={RUN}", wait_until="domcontentloaded")
-        page.get_by_role("heading", name="Gallery").wait_for(timeout=FIRST_LOAD_MS)
+        page.get_by_role("heading", name="Gallery", level=2).wait_for(timeout=FIRST_LOAD_MS)
         cells = page.locator("[class*='st-key-gal_cell_']")
         page.wait_for_function("() => document.querySelectorAll(\"[class*='st-key-gal_cell_']\").length >= 24",
                                timeout=FIRST_LOAD_MS)                  # one page of the grid: 6 x 4
