@@ -1,7 +1,7 @@
 """Benchmark (issue 10 §3): detection of injected label noise and test accuracy with 100 classes.
 
-Synthetic data in the CIFAR-100 python layout (nothing can be downloaded here): 100 classes of 40 images
-(32 train, 8 test), each class one combination of a shape (5), a colour (5) and a background texture
+Synthetic data in the CIFAR-100 python layout (nothing can be downloaded here): 100 classes of 20 images
+(16 train, 4 test), each class one combination of a shape (5), a colour (5) and a background texture
 (4 of 8), drawn at 32 px with jittered position, size and pixel noise (tests/eac_core/many_classes.py), written as `train`, `test` and `meta`
 Python-2 protocol-2 pickles (tests/data_tools/conftest.py's writer, the layout the cifar100 tests use;
 superclass = colour x texture, 20 of them) and imported as a user would:
@@ -13,7 +13,7 @@ noise`, noise seed = training seed), as bench_detection.py does:
 AUROC, AP, precision@k (k = flipped labels; eac_core.metrics), test accuracy on the clean test split,
 and process CPU seconds. Writes bench/results/<name>.md (default many_classes).
 
-  nice -n 10 python bench/bench_many_classes.py                  # 100 classes x (32 train + 8 test), 6 epochs, 20 % and 40 %
+  nice -n 10 python bench/bench_many_classes.py                  # 100 classes x (16 train + 4 test), 6 epochs, 20 % and 40 %
   python bench/bench_many_classes.py --per-class 10 --epochs 2 --name many_classes_quick   # a smoke run
 """
 from __future__ import annotations
@@ -89,8 +89,8 @@ def test_acc(run: Path) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--classes", type=int, default=100)
-    ap.add_argument("--per-class", type=int, default=32, help="training images per class (32)")
-    ap.add_argument("--test-per-class", type=int, default=8)
+    ap.add_argument("--per-class", type=int, default=16, help="training images per class (16)")
+    ap.add_argument("--test-per-class", type=int, default=4)
     ap.add_argument("--rates", type=float, nargs="+", default=[0.2, 0.4])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--folds", type=int, default=4)
@@ -153,7 +153,7 @@ def main(argv=None) -> int:
              f"{info['epochs']} epochs, batch {info['batch_size']}, SGD OneCycle to {info['lr']}); EAC mode adds "
              f"`--mode eac --erase-p 0.5` (lambda {info['lam']}, ramped over {info['lam_warmup']} epochs). "
              f"{a.jobs} trainer processes at a time, {a.threads} torch thread each, on the shared 2-core machine.\n")
-    L.append(f"Command: `python bench/bench_many_classes.py {' '.join(argv if argv is not None else sys.argv[1:])}`\n")
+    L.append(f"Command: `{' '.join(['python bench/bench_many_classes.py', *(argv if argv is not None else sys.argv[1:])])}`\n")
     L.append("| noise | ranking | AUROC | AP | precision@k | k | test acc | CPU s |\n|---|---|---|---|---|---|---|---|")
     for (rate, method), g in t.groupby(["rate", "method"], sort=False):
         acc = mean_sd(g["test_acc"]) if g["test_acc"].notna().any() else "–"
