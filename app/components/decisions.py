@@ -14,6 +14,7 @@ from data_tools.audit import ANY, StaleDecision, describe
 from eac_core.rundir import RunDir
 
 CURRENT, QUEUE, FLASH, ERROR, NOTE = "review_current", "review_queue", "review_flash", "review_error", "review_note"
+GOTO = "review_goto"        # a face another page sends the reviewer to (it wins over the session's own)
 DRAWN = "review_drawn"      # (sample_id, event id of its decision when the face was drawn, None if undecided)
 PICK = "act_relabel_pick"   # the type-ahead class picker (more than DIGIT_KEYS classes), one per face
 DIGIT_KEYS = 9              # keys 1-9: the classes in order up to nine classes, else the face's top suggestions

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts, loaders, metrics, ui
+from app.components.decisions import GOTO
 from eac_core import metrics as run_metrics
 from eac_core import noise_share
 from eac_core.rundir import RunDir
@@ -149,6 +150,7 @@ def _embedding(run: RunDir, scores: pd.DataFrame, classes: list[str]) -> None:
                             selection_mode="points")
     picked = _picked_sample(state)
     if picked:
+        st.session_state[GOTO] = picked
         st.switch_page(ui.PAGES["review"], query_params={"sample": picked, "run": run.name})
 
 

@@ -12,13 +12,13 @@ import pandas as pd
 import streamlit as st
 
 from app.components import cams, charts, keyguard, loaders, training, ui
-from app.components.decisions import CURRENT, DRAWN, ERROR, FLASH, QUEUE, Ctx, actions
+from app.components.decisions import CURRENT, DRAWN, ERROR, FLASH, GOTO, QUEUE, Ctx, actions
 from app.components.palette import badge
 from app.components.queue import STATUSES, QueueFilter, bulk_candidates, filter_queue, score_columns, with_decisions
 from data_tools.manifest import MANIFEST
 from eac_core.rundir import RunDir
 
-BULK, SYNCED = "review_bulk_preview", "review_url_sample"
+BULK, SYNCED = "review_bulk_preview", "review_url_samples"   # SYNCED: the ids this session put in the URL
 RANKING, MOVED = "review_ranking", "review_moved"   # the ranking drawn last; where a re-rank took the reviewer
 QUEUE_ROWS = 60           # rows of the queue table drawn (with thumbnails)
 TIMING = bool(os.environ.get("FER_AUDIT_TIMING"))   # print per-face render times (for benchmarks)
@@ -150,9 +150,13 @@ def _resolve_current(by_id: pd.DataFrame, ids: list[str], queue_ids: pd.Series, 
     ranking, and offered the way back to the face they were on (issue 11 §1)."""
     before = st.session_state.get(RANKING)
     st.session_state[RANKING] = ranking
-    wanted = st.query_params.get("sample")
-    if wanted is not None and wanted == st.session_state.get(SYNCED):
-        wanted = None             # the URL only echoes what this session showed last: the session leads
+    goto = st.session_state.pop(GOTO, None)          # sent here by another page (Insights' map)
+    wanted = goto or st.query_params.get("sample")
+    if goto is None and wanted is not None and wanted in st.session_state.get(SYNCED, ()):
+        # the URL only echoes a face this session showed: the session leads. A rerun can carry the
+        # browser's previous URL (a key pressed, then the model code arrives), which named the face
+        # just decided: taking that as a deep link sent the reviewer back to it
+        wanted = None
     if wanted is not None and wanted not in by_id.index:
         st.warning(f"Sample {ui.md_escape(wanted)} is not in this run's ranking; showing the queue instead.")
         wanted = None
@@ -359,7 +363,10 @@ def _face_head(ctx: Ctx) -> tuple | None:
         return None
     if st.query_params.get("sample") != sid:
         st.query_params["sample"] = sid
-    st.session_state[SYNCED] = sid
+    synced = st.session_state.setdefault(SYNCED, [])
+    if sid not in synced:
+        synced.append(sid)
+        del synced[:-50]          # the recent faces are enough: an old id in the URL is a deep link
     if st.query_params.get("run") != ctx.run.name:
         st.query_params["run"] = ctx.run.name
     row = ctx.scores.loc[sid]

@@ -87,3 +87,19 @@ def test_the_queue_marker_and_window_follow_the_keys(project, app):
     assert q["▶"].tolist()[:3] == ["", "", "▶"]
     assert q["decision"].tolist()[:3] == ["keep", "keep", ""]
     assert any(f"face 6 of {len(ids)}" in c.value for c in app.caption)
+
+
+def test_a_stale_url_after_a_key_does_not_send_the_reviewer_back(project, app):
+    """A rerun can carry the browser's previous URL (a key pressed on a cold start, then the model
+    code arrives and the page reruns): ?sample= still names the face just decided. The session leads;
+    only a deep link to a face this session has not shown (or another page's jump) moves it."""
+    ids = scores_of(project)["sample_id"].tolist()
+    app.run()
+    app.button(key="act_keep").click().run()
+    assert _sample(app) == ids[1]
+    app.query_params["sample"] = ids[0]                # the URL as the browser still had it
+    app.run()
+    assert _sample(app) == ids[1]
+    app.query_params["sample"] = ids[7]                # a real deep link (a face not shown yet)
+    app.run()
+    assert _sample(app) == ids[7]
