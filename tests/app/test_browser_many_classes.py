@@ -34,30 +34,6 @@ def home(tmp_path_factory) -> Path:
     return h
 
 
-@pytest.fixture(scope="module")
-def server(home, tmp_path_factory):
-    srv = bs.StreamlitServer(home, log_path=tmp_path_factory.mktemp("logs") / "streamlit.log")
-    srv.start(timeout=90)
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    pw = sync_playwright().start()
-    try:
-        b = bs.launch_chromium(pw)
-        try:
-            yield b
-        finally:
-            b.close()
-    finally:
-        pw.stop()
-
-
 def _toast(page, pattern: str) -> None:
     page.locator('[data-testid="stToast"]').filter(has_text=re.compile(pattern)).first.wait_for(
         state="visible", timeout=STEP_MS)
