@@ -174,3 +174,31 @@ def test_gallery_multi_select_relabel_and_undo(home, server, browser):
         assert not set(ids) & set(audit.latest()["sample_id"])
     finally:
         ctx.close()
+
+
+def test_a_key_while_a_filter_has_the_focus_says_so_and_the_next_press_decides(home, server, browser):
+    ids = _ranking(home)
+    before = set(_audit(home).latest()["sample_id"])
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{server.url}/?run={RUN}", wait_until="domcontentloaded")
+        first = bs.wait_face(page, timeout_ms=FIRST_LOAD_MS)
+        page.get_by_text("Model disagrees with the label").click()      # a sidebar toggle takes the focus
+        bs.wait_idle(page, timeout_ms=STEP_MS)
+        first = bs.wait_face(page, timeout_ms=STEP_MS)
+        page.get_by_text("Model disagrees with the label").click()      # and back: the same queue as before
+        bs.wait_idle(page, timeout_ms=STEP_MS)
+        first = bs.wait_face(page, timeout_ms=STEP_MS)
+        page.keyboard.press("k")
+        notice = page.locator("#fer-keyguard-notice")
+        notice.wait_for(state="visible", timeout=5_000)
+        assert "had the keyboard focus" in notice.inner_text()
+        assert set(_audit(home).latest()["sample_id"]) == before          # nothing decided yet
+        old = bs.cam_srcs(page)
+        page.keyboard.press("k")                                          # the focus is released: it decides
+        bs.wait_face(page, not_id=first, old_srcs=old, timeout_ms=STEP_MS)
+        assert set(_audit(home).latest()["sample_id"]) == before | {first}
+        assert first in ids
+    finally:
+        ctx.close()
