@@ -6,8 +6,8 @@ FILE (CSV or Parquet) has a `sample_id` column (the dataset's manifest ids) and 
 per class of the dataset, named `prob_<class>` or just `<class>`; every row sums to 1 (±0.001). They
 should be out-of-sample probabilities (each face scored by a model that did not train on it: K-fold
 cross-validation, as cleanlab expects). Optional `emb_<anything>` columns hold an embedding of each
-face: the run's embedding map is their 2-D PCA and the kNN label agreement (`knn_p_label`) is computed
-from them. Faces of the dataset that FILE does not list are not in the run.
+face: the run's embedding map is their 2-D projection (eac_core.embedding.project_2d) and the kNN
+label agreement (`knn_p_label`) is computed from them. Faces of the dataset that FILE does not list are not in the run.
 
 The run directory is written through eac_core.rundir.RunDir like a trained one: `config.json`
 (`mode` = "imported", the probability file), `progress.json` (done), `scores.parquet` (the contract
@@ -182,11 +182,8 @@ def build_run(dataset_dir: str | Path, probs_path: str | Path, out: str | Path, 
                       "created_at": now})
     run.write_scores(table)
     if emb is not None:
-        from sklearn.decomposition import PCA
-        xy = (PCA(n_components=2, random_state=0).fit_transform(emb) if emb.shape[1] > 2 and n > 2
-              else np.pad(emb, ((0, 0), (0, max(0, 2 - emb.shape[1]))))[:, :2])
-        run.write_embedding(pd.DataFrame({"sample_id": frame["sample_id"].to_numpy(),
-                                          "x": xy[:, 0].astype("float32"), "y": xy[:, 1].astype("float32")}))
+        from eac_core.embedding import embedding_table, project_2d
+        run.write_embedding(embedding_table(frame["sample_id"].to_numpy(), project_2d(emb, seed=0)))
     run.write_progress({"state": "done", "phase": "done", "epoch": 0, "epochs": 0, "step": 0, "steps": 0,
                         "error": None, "updated_at": now})
     return run

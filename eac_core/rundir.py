@@ -192,7 +192,7 @@ class RunDir:
         return df
 
     def read_embedding(self) -> pd.DataFrame:
-        """embedding.parquet: sample_id (str), x, y."""
+        """embedding.parquet: sample_id (str), x, y, and method (eac_core.embedding; absent in older runs)."""
         df = pd.read_parquet(self.embedding_path)
         df["sample_id"] = df["sample_id"].astype(str)
         return df

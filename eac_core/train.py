@@ -21,6 +21,7 @@ from eac_core import faults
 from eac_core.config import ConfigError, TrainConfig, available_cores, build_parser, cuda_available, resolve
 from eac_core.data import DataError, epoch_order, fixed_erasures, load_cached, make_splits
 from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, reduce_max, shutdown
+from eac_core.embedding import embedding_table, project_2d
 from eac_core.engine import NonFiniteLoss, StepContext, Stopped, evaluate, score_clean, train_one_epoch, unwrap
 from eac_core.pretrained import layout_of
 from eac_core.progress import Progress, StopFlag
@@ -180,7 +181,7 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
         run_dir.write_history("clean", cfg.epochs, clean)
         write_scores(run_dir, train, classes, clean, provisional=False)
         faults.point("scores-written")
-        write_embedding(run_dir, train.sample_ids, clean["features"])
+        write_embedding(run_dir, train.sample_ids, clean["features"], seed=cfg.seed)
     if cfg.folds:
         from eac_core.folds import run_folds
         progress.update(phase="folds")
@@ -357,13 +358,10 @@ def write_scores(run_dir: RunDir, train, classes: list[str], signals: dict, prov
     return table
 
 
-def write_embedding(run_dir: RunDir, sample_ids: list[str], features: np.ndarray) -> None:
-    """embedding.parquet: 2-D PCA of the pooled clean-view features."""
-    from sklearn.decomposition import PCA
-    f = np.nan_to_num(np.asarray(features, dtype=np.float64))
-    xy = PCA(n_components=2, random_state=0).fit_transform(f) if len(f) >= 2 else np.zeros((len(f), 2))
-    run_dir.write_embedding(pd.DataFrame({"sample_id": sample_ids, "x": xy[:, 0].astype("float32"),
-                                          "y": xy[:, 1].astype("float32")}))
+def write_embedding(run_dir: RunDir, sample_ids: list[str], features: np.ndarray, seed: int = 0) -> None:
+    """embedding.parquet: the seeded 2-D map (eac_core.embedding.project_2d, UMAP) of the pooled clean-view
+    features."""
+    run_dir.write_embedding(embedding_table(sample_ids, project_2d(features, seed=seed)))
 
 
 def _echo(enabled: bool, msg: str) -> None:
