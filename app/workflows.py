@@ -98,6 +98,20 @@ def start_demo() -> RunDir:
 
 
 # -- importing -----------------------------------------------------------------------------------
+def _import_command(argv: list[str]) -> str:
+    """Run an import command (a dataset or predictions) in the project folder; its last output line,
+    or WorkflowError with the command's own last line (its one-line message) when it fails."""
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S, cwd=str(home()))
+    except subprocess.TimeoutExpired:
+        raise WorkflowError("The import took too long and was stopped.") from None
+    if res.returncode != 0:
+        lines = (res.stderr or res.stdout or "").strip().splitlines()
+        raise WorkflowError("Import failed: " + (lines[-1] if lines else f"exit code {res.returncode}"))
+    out_lines = res.stdout.strip().splitlines()
+    return out_lines[-1] if out_lines else ""
+
+
 CSV_COLUMN_FLAGS = {"path_col": "--path-col", "label_col": "--label-col", "split_col": "--split-col",
                     "id_col": "--id-col", "group_col": "--group-col"}
 
@@ -128,15 +142,7 @@ def import_dataset(fmt: str, root: str, name: str, *, csv: str = "", classes: st
             raise WorkflowError(f"unknown column option '{key}' (one of: {', '.join(CSV_COLUMN_FLAGS)})")
         if str(value).strip():
             argv += [CSV_COLUMN_FLAGS[key], str(value).strip()]
-    try:
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S, cwd=str(home()))
-    except subprocess.TimeoutExpired:
-        raise WorkflowError("The import took too long and was stopped.") from None
-    if res.returncode != 0:
-        lines = (res.stderr or res.stdout or "").strip().splitlines()
-        raise WorkflowError("Import failed: " + (lines[-1] if lines else f"exit code {res.returncode}"))
-    out_lines = res.stdout.strip().splitlines()
-    return out, out_lines[-1] if out_lines else ""
+    return out, _import_command(argv)
 
 
 def import_predictions(dataset: str, probs: str, name: str, *, score: str = "self_confidence") -> tuple[RunDir, str]:
@@ -158,15 +164,7 @@ def import_predictions(dataset: str, probs: str, name: str, *, score: str = "sel
     out = runs_dir() / name
     argv = [sys.executable, "-m", "eac_core.import_predictions", "--dataset", str(ds), "--probs", str(src),
             "--out", str(out), "--score", score]
-    try:
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=IMPORT_TIMEOUT_S, cwd=str(home()))
-    except subprocess.TimeoutExpired:
-        raise WorkflowError("The import took too long and was stopped.") from None
-    if res.returncode != 0:
-        lines = (res.stderr or res.stdout or "").strip().splitlines()
-        raise WorkflowError("Import failed: " + (lines[-1] if lines else f"exit code {res.returncode}"))
-    out_lines = res.stdout.strip().splitlines()
-    return RunDir(out), out_lines[-1] if out_lines else ""
+    return RunDir(out), _import_command(argv)
 
 
 # -- retraining on corrected labels ----------------------------------------------------------------
