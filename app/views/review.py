@@ -340,8 +340,10 @@ def _review(ctx: Ctx) -> None:
     if shown is not None:
         with keys, ui.guarded("The decision buttons"):
             actions(ctx, shown[2], shown[3])
+    _mark(t0, "fragment: heading and buttons")
     with left, ui.guarded("The queue"):
         _queue_table(ctx.queue, ctx.audit.latest(), ctx.dataset, st.session_state.get(CURRENT), ctx.n_all)
+    _mark(t0, "fragment: queue table")
     if shown is not None:
         with detail, ui.guarded("This face"):
             _face_detail(ctx, *shown)
