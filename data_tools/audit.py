@@ -262,7 +262,8 @@ class Audit:
                     con.execute("ROLLBACK")
                     return None
                 batch = [(row[0], row[1])]
-                if str(row[6]).startswith(BATCH):
+                is_batch = str(row[6]).startswith(BATCH)
+                if is_batch:
                     batch = con.execute("SELECT id, sample_id FROM effective WHERE via = ? ORDER BY id",
                                         (row[6],)).fetchall()
                 stamp, who = _now(), (by if by is not None else reviewer) or ""
@@ -275,7 +276,7 @@ class Audit:
                 con.execute("ROLLBACK")
                 raise
         out = {**dict(zip(["event_id", "sample_id", "action", "new_label", "reviewer", "note"], row[:6])), "now": now}
-        if str(row[6]).startswith(BATCH):
+        if is_batch:
             out["batch"] = len(batch)
         return out
 

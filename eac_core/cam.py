@@ -41,7 +41,12 @@ def flip_consistency_of_features(features: Tensor, features_of_flipped: Tensor, 
     and of its mirror and the (K, C) classifier weight, without holding the (N, K, h, w) maps of all K
     classes: CAMs are linear in the features, so M1 - flip(M2) = W . (F1 - flip(F2)), reduced `chunk`
     classes at a time."""
-    d = features - features_of_flipped.flip(-1)
+    return flip_consistency_of_difference(features - features_of_flipped.flip(-1), weight, chunk=chunk)
+
+
+def flip_consistency_of_difference(d: Tensor, weight: Tensor, *, chunk: int = 64) -> Tensor:
+    """`flip_consistency_of_features` from d = F1 - flip(F2) (N, C, h, w), for a caller that needs d
+    for something else too (the scoring pass: the given class's error)."""
     total = torch.zeros(d.shape[0], dtype=d.dtype, device=d.device)
     for w in weight.split(chunk):
         total = total + compute_cams(d, w).pow(2).flatten(1).sum(1)

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from eac_core.cam import (attention_consistency_loss, compute_cams, flip_consistency,
-                          flip_consistency_of_features)
+                          flip_consistency_of_difference)
 from eac_core.data import AugmentSpec, apply_erase, batches, epoch_generator, iterate_uint8, make_views, normalise
 from eac_core.distributed import DistInfo, any_flag, gather_by_index
 from eac_core.preprocess import Preprocessing
@@ -224,11 +224,12 @@ def score_clean(model: nn.Module, images: np.ndarray, labels: np.ndarray, *, bat
         p_label = p.gather(1, y[:, None]).squeeze(1)
         f1, f2 = feats[:n], feats[n:2 * n]
         # no (n, K, h, w) maps: the given class's map here, every class's error in chunks (cam.py)
-        d_given = torch.einsum("nchw,nc->nhw", f1 - f2.flip(-1), w[y])
+        d = f1 - f2.flip(-1)                   # CAMs are linear in the features: one difference serves both
+        d_given = torch.einsum("nchw,nc->nhw", d, w[y])
         out = {"probs": p, "loss": F.cross_entropy(lo, y, reduction="none"), "margin": margins(lo, y),
                "pred": lo.argmax(1).float(), "p_label": p_label,
                "flip_agree": (lo.argmax(1) == lf.argmax(1)).float(),
-               "flip_consistency": flip_consistency_of_features(f1, f2, w),
+               "flip_consistency": flip_consistency_of_difference(d, w),
                "flip_consistency_given": d_given.pow(2).flatten(1).mean(1),
                "features": feats[:n].mean((2, 3))}
         if len(views) > 2:

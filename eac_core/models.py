@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from torch import Tensor, nn
 import torchvision
+from torch import Tensor, nn
+
+from . import config
 
 
 class CamNet(nn.Module):
@@ -81,7 +83,9 @@ _FACTORY: dict[str, Callable[[], tuple[nn.Module, int]]] = {
     "resnet34": lambda: _resnet_features("resnet34"),
     "resnet50": lambda: _resnet_features("resnet50"),
 }
-ARCHS = tuple(_FACTORY)
+ARCHS = config.ARCHS              # spelled in config (no torch there); the factory must match it
+if tuple(_FACTORY) != ARCHS:
+    raise ImportError(f"eac_core.models builds {tuple(_FACTORY)} but eac_core.config.ARCHS is {ARCHS}")
 
 
 WIDTH_KEYS = {   # the conv weights whose output channels are the stage widths (read back from checkpoints)

@@ -19,8 +19,7 @@ def _explain(run: str, ckpt_mtime: float, image_path: str, given: str | None, im
     return exp.explain(image_path, given=given, display_size=PANEL)
 
 
-PENDING = "cams_pending_image"   # session key: the face whose CAMs wait for the model code (see explain)
-WAITING = "cams_waiting_for_model"   # set while the panels wait for the model code
+WAITING = "cams_waiting_for_model"   # True while the panels wait for the model code (set by explain)
 
 
 def explain(run: Path | RunDir, image_path: Path, given: str | None):
@@ -30,12 +29,12 @@ def explain(run: Path | RunDir, image_path: Path, given: str | None):
     make the first face wait, the import starts in the background and this returns None at once; the
     face is drawn from the scores, four_panels shows the plain image and mirror, and the page reruns
     when the model code is ready, the CAM panels then filling in (issue 9, Scale)."""
-    st.session_state.pop(PENDING, None)
+    st.session_state[WAITING] = False
     if not RunDir(run).has("checkpoint"):
         return None
     if not loaders.model_code_ready():
         loaders.prewarm_model_code()
-        st.session_state[PENDING] = str(image_path)
+        st.session_state[WAITING] = True        # the page calls poll_model_code() outside its fragments
         return None
     if loaders.explainer(run) is None:
         return None
@@ -88,19 +87,13 @@ def four_panels(explanation, given: str, pred: str, image: np.ndarray | None = N
     cols = st.columns(2, gap="small")
     cols[0].markdown("**Original**")
     cols[1].markdown("**Mirrored CAM, flipped back**" if mirror_back else "**Mirrored**")
-    pending = st.session_state.pop(PENDING, None) if explanation is None else None
-    if explanation is None and image is None and pending is not None:
-        image = _plain_image(pending)
-        if image is not None:
-            cols[0].image(_fit(image), width=PANEL, caption="original (CAMs loading…)")
-            cols[1].image(_fit(image if mirror_back else image[:, ::-1]), width=PANEL, caption="mirrored")
-        st.caption("CAM panels: loading the model code…")
-        st.session_state[WAITING] = True       # the page calls poll_model_code() outside its fragments
-        return
     if explanation is None:
+        loading = bool(st.session_state.get(WAITING))
         if image is not None:
-            cols[0].image(_fit(image), width=PANEL, caption="original (no CAM)")
+            cols[0].image(_fit(image), width=PANEL, caption="original (CAMs loading…)" if loading else "original (no CAM)")
             cols[1].image(_fit(image if mirror_back else image[:, ::-1]), width=PANEL, caption="mirrored")
+        if loading:
+            st.caption("CAM panels: loading the model code…")
         return
     ov = explanation.overlays
     scales = getattr(explanation, "scales", {}) or {}
@@ -118,7 +111,8 @@ def four_panels(explanation, given: str, pred: str, image: np.ndarray | None = N
     st.image(legend(scale), width=2 * PANEL, caption=legend_caption(scale))
 
 
-def _plain_image(path: str) -> np.ndarray | None:
+def plain_image(path: Path | str) -> np.ndarray | None:
+    """The face itself (RGB), for the panels when there are no CAMs; None when it cannot be read."""
     try:
         from data_tools.images import load_image
         return load_image(path)

@@ -391,22 +391,13 @@ def _face_detail(ctx: Ctx, sid: str, row: pd.Series, given: str, pred: str) -> N
     path = _path_of(ctx, sid)
     exp, image = None, None
     has_model = ctx.run.has_checkpoint()     # a run made from imported predictions has no weights
-    if path is not None and not has_model:
-        try:
-            from data_tools.images import load_image
-            image = load_image(path)
-        except Exception:  # noqa: BLE001 - an unreadable image: the panel stays empty, the page works
-            image = None
-    elif path is not None:
+    if path is not None and has_model:
         try:
             exp = cams.explain(ctx.run, path, given)
         except Exception as e:  # noqa: BLE001 - an unreadable image must not break the page
             st.warning(f"CAMs unavailable for this face: {ui.md_escape(e)}")
-            try:
-                from data_tools.images import load_image
-                image = load_image(path)
-            except Exception:  # noqa: BLE001
-                image = None
+    if exp is None and path is not None:        # no model, the model code still loading, or CAMs failed
+        image = cams.plain_image(path)
     c_cam, c_info = st.columns([1.1, 1], gap="medium")
     with c_cam:
         if has_model:

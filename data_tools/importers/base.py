@@ -119,18 +119,18 @@ class LabelSpec:
             if name is None:
                 problem = C.name_problem(clean)
                 return None, (f"label {problem}" if problem else
-                              f"label '{text}' is not one of: {_listed(self.classes)}")
+                              f"label '{text}' is not one of: {listed(self.classes)}")
         else:
             return None, (f"label '{text}' is not a number in "
                           f"{self.base}..{self.base + len(self.numbers or ()) - 1}")
         if name in self.excluded:
             return None, self.excluded[name]
         if name not in self.classes:
-            return None, f"label '{text}' is not one of: {_listed(self.classes)}"
+            return None, f"label '{text}' is not one of: {listed(self.classes)}"
         return name, None
 
 
-def _listed(classes: list[str], limit: int = 12) -> str:
+def listed(classes: list[str], limit: int = 12) -> str:
     """The class list for a message: all of a short one, the first `limit` and a count of the rest."""
     if len(classes) <= limit:
         return ", ".join(classes)

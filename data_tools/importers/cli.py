@@ -8,7 +8,7 @@ from pathlib import Path
 
 from data_tools import classes as C
 from data_tools.importers import FORMATS, ImportFailure, import_dataset
-from data_tools.importers.base import NUMERIC_ORDERS, ImportOptions
+from data_tools.importers.base import NUMERIC_ORDERS, ImportOptions, listed
 
 
 GENERIC = ("folders", "csv")  # the formats --classes and --vocabulary apply to
@@ -65,8 +65,7 @@ def main(args: argparse.Namespace) -> int:
     print(f"imported {c['imported']} of {c['read']} rows ({c['rejected']} rejected) into {result.out}"
           + (f": {splits}" if splits else ""))
     classes, vocabulary = result.info.classes, result.info.extra.get("vocabulary", "expression")
-    shown = ", ".join(classes[:10]) + (f" ... ({len(classes) - 10} more)" if len(classes) > 10 else "")
-    print(f"  {len(classes)} classes ({vocabulary} vocabulary): {shown}")
+    print(f"  {len(classes)} classes ({vocabulary} vocabulary): {listed(classes, 10)}")
     for reason, n in list(c.get("rejected_by_reason", {}).items())[:8]:
         print(f"  rejected {n}: {reason}")
     if (args.format in GENERIC and vocabulary == "expression" and args.vocabulary == "auto"

@@ -95,8 +95,8 @@ class _Checker:
                 self.reject(i, "empty sample_id")
             elif not is_utf8(rec.path) or not is_utf8(rec.sample_id):
                 self.reject(i, "file name is not valid UTF-8")
-            elif _BREAK.search(rec.sample_id) or _BREAK.search(rec.path):
-                what = "sample_id" if _BREAK.search(rec.sample_id) else "path"
+            elif what := next((k for k, v in (("sample_id", rec.sample_id), ("path", rec.path))
+                               if _BREAK.search(v)), None):
                 self.reject(i, f"{what} contains a line break (a manifest row cannot hold it)")
             elif not rec.path.strip():
                 self.reject(i, "empty path")

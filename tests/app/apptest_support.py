@@ -20,3 +20,21 @@ def scores_of(home: Path):
 def audit_of(home: Path):
     from data_tools.audit import Audit
     return Audit(run_path(home) / "audit.sqlite")
+
+
+def rerank(run: Path, order: list[str], *, provisional: bool) -> None:
+    """Rewrite a run's scores with a new ranking (rank 1 = order[0]) and a modification time 5 s newer,
+    as a trainer writing a newer (provisional or final) ranking would."""
+    import os
+
+    from eac_core.rundir import RunDir
+    rd = RunDir(run)
+    s = rd.read_scores()
+    s["sample_id"] = s["sample_id"].astype(str)
+    s = s.set_index("sample_id").loc[order].reset_index()
+    s["rank"] = range(1, len(s) + 1)
+    s["suspicion"] = 1.0 - s["rank"] / len(s)
+    s["provisional"] = provisional
+    old = rd.scores_path.stat().st_mtime_ns
+    rd.write_scores(s)
+    os.utime(rd.scores_path, ns=(old + 5_000_000_000, old + 5_000_000_000))

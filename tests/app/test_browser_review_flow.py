@@ -6,16 +6,15 @@ action, undone as one step. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
 import browser_support as bs  # noqa: E402
+from apptest_support import rerank  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(bs.missing_reason() is not None, reason=bs.missing_reason() or "")]
@@ -40,20 +39,6 @@ def _audit(home: Path):
 def _ranking(home: Path) -> list[str]:
     from eac_core.rundir import RunDir
     return [str(x) for x in RunDir(home / "runs" / RUN).read_scores().sort_values("rank")["sample_id"]]
-
-
-def _rerank(home: Path, order: list[str], *, provisional: bool) -> None:
-    from eac_core.rundir import RunDir
-    run = RunDir(home / "runs" / RUN)
-    s = run.read_scores()
-    s["sample_id"] = s["sample_id"].astype(str)
-    s = s.set_index("sample_id").loc[order].reset_index()
-    s["rank"] = range(1, len(s) + 1)
-    s["suspicion"] = 1.0 - s["rank"] / len(s)
-    s["provisional"] = provisional
-    old = run.scores_path.stat().st_mtime_ns
-    run.write_scores(s)
-    os.utime(run.scores_path, ns=(old + 5_000_000_000, old + 5_000_000_000))
 
 
 @pytest.fixture()
@@ -98,7 +83,7 @@ def test_a_key_before_the_page_takes_keys_says_so(home, slow_server, browser):
 
 def test_the_final_ranking_takes_the_reviewer_to_its_best_undecided_suspect(home, server, browser):
     ids = _ranking(home)
-    _rerank(home, ids, provisional=True)
+    rerank(home / "runs" / RUN, ids, provisional=True)
     sleeper = subprocess.Popen(["sleep", "600"])                # stands for the trainer: the run is active
     import psutil
     from eac_core.rundir import RunDir
@@ -115,7 +100,7 @@ def test_the_final_ranking_takes_the_reviewer_to_its_best_undecided_suspect(home
         assert bs.wait_face(page, want=ids[1], old_srcs=old, timeout_ms=STEP_MS) == ids[1]
         # training ends: the final ranking puts the face on screen at rank 31, rank 1 is decided already
         new = [ids[0]] + ids[2:31] + [ids[1]] + ids[31:]
-        _rerank(home, new, provisional=False)
+        rerank(home / "runs" / RUN, new, provisional=False)
         sleeper.kill()
         sleeper.wait()
         assert bs.wait_face(page, want=new[1], timeout_ms=STEP_MS) == new[1]

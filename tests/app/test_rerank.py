@@ -3,15 +3,13 @@ the one on screen, the reviewer is taken to its best undecided suspect and offer
 queue table's ▶ marker, selection and window follow every key."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
 
-from apptest_support import audit_of, run_path, scores_of
+from apptest_support import audit_of, rerank, run_path, scores_of
 
-from eac_core.rundir import RunDir
 
 
 def _sample(at) -> str:
@@ -22,21 +20,9 @@ def _queue(at):
     return next(d.value for d in at.dataframe if "▶" in d.value.columns)
 
 
-def _rerank(home: Path, order: list[str], *, provisional: bool) -> None:
-    """Rewrite the run's scores with a new ranking (rank 1 = order[0]) and a newer modification time."""
-    run = RunDir(run_path(home))
-    s = run.read_scores().set_index("sample_id").loc[order].reset_index()
-    s["rank"] = range(1, len(s) + 1)
-    s["suspicion"] = 1.0 - s["rank"] / len(s)
-    s["provisional"] = provisional
-    old = run.scores_path.stat().st_mtime_ns
-    run.write_scores(s)
-    os.utime(run.scores_path, ns=(old + 5_000_000_000, old + 5_000_000_000))
-
-
 def test_a_new_ranking_takes_the_reviewer_to_its_best_undecided_suspect(project, app):
     ids = scores_of(project)["sample_id"].tolist()
-    _rerank(project, ids, provisional=True)            # the provisional ranking on screen
+    rerank(run_path(project), ids, provisional=True)            # the provisional ranking on screen
     app.run()
     assert _sample(app) == ids[0]
     app.button(key="act_keep").click().run()           # decide rank 1, move to rank 2
@@ -44,7 +30,7 @@ def test_a_new_ranking_takes_the_reviewer_to_its_best_undecided_suspect(project,
     # the final ranking: the face on screen falls to rank 30, rank 1 is the face already decided
     new = [ids[0]] + [i for i in ids[2:31]] + [ids[1]] + ids[31:]
     assert new.index(ids[1]) == 30
-    _rerank(project, new, provisional=False)
+    rerank(run_path(project), new, provisional=False)
     app.run()
     assert _sample(app) == new[1]                      # the best UNDECIDED suspect of the new ranking
     info = " ".join(i.value for i in app.info)
@@ -54,7 +40,7 @@ def test_a_new_ranking_takes_the_reviewer_to_its_best_undecided_suspect(project,
     assert _sample(app) == new[2]
     assert not any("ranking arrived" in i.value for i in app.info)   # the notice goes once the reviewer moves
     # the way back is offered while the notice shows
-    _rerank(project, list(reversed(new)), provisional=False)
+    rerank(run_path(project), list(reversed(new)), provisional=False)
     app.run()
     back_to = new[2]
     assert _sample(app) != back_to
