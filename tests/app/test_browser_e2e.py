@@ -148,7 +148,7 @@ def test_keyboard_review_export_and_restart(home, server, browser, artifacts, tm
         button.wait_for(timeout=STEP_MS)
         bs.wait_idle(page)
         page.screenshot(path=str(artifacts / "export.png"))
-        with page.expect_download(timeout=STEP_MS) as dl:
+        with page.expect_download(timeout=FIRST_LOAD_MS) as dl:    # the CSV is built on the click
             button.click()
         csv_path = tmp_path / "corrected_labels.csv"
         dl.value.save_as(str(csv_path))
