@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -43,9 +44,9 @@ HEAD_JS = """() => {
 }"""
 
 
-def visit(browser, url: str) -> tuple[float, float, float, str]:
+def visit(browser, url: str) -> tuple[float, float, float, str, float]:
     """(ms to the app's page list drawn, ms to the first suspect visible, ms to its four CAM panels
-    loaded), all from navigation start; and the suspect's id."""
+    loaded), all from navigation start; the suspect's id; the navigation start (ms since the epoch)."""
     ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
     try:
         page = ctx.new_page()
@@ -53,6 +54,7 @@ def visit(browser, url: str) -> tuple[float, float, float, str]:
         sid = page.wait_for_function(HEAD_JS, polling="raf", timeout=180_000).json_value()
         head = float(page.evaluate("() => window.__headAt"))
         shell = float(page.evaluate("() => window.__shellAt == null ? NaN : window.__shellAt"))
+        origin = float(page.evaluate("() => performance.timeOrigin"))
         try:
             bs.wait_face(page, want=sid, timeout_ms=120_000)
             face = float(page.evaluate("() => window.__faceReadyAt"))
@@ -61,9 +63,20 @@ def visit(browser, url: str) -> tuple[float, float, float, str]:
             print(f"  four CAM panels never shown for {sid}: {' | '.join(a.strip() for a in alerts) or '(no message)'}",
                   flush=True)
             face = float("nan")
-        return shell, head, face, sid
+        return shell, head, face, sid, origin
     finally:
         ctx.close()
+
+
+def server_marks(log: Path, origin_ms: float) -> list[tuple[float, str]]:
+    """The page's timing marks in the server log (FER_AUDIT_TIMING=1: `[fer-audit] review <what>: <n> ms
+    at <epoch s>`) up to now, as (seconds after the browser's navigation start, what)."""
+    out = []
+    for line in Path(log).read_text(errors="replace").splitlines():
+        m = re.match(r"\[fer-audit\] review (.+): \d+ ms at ([0-9.]+)$", line.strip())
+        if m:
+            out.append((float(m.group(2)) - origin_ms / 1000, m.group(1)))
+    return out
 
 
 def main() -> int:
@@ -84,7 +97,7 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
     srv = bs.StreamlitServer(home)
-    rows = []
+    rows, marks = [], []
     try:
         srv.start(timeout=120)
         idle_rss = srv.rss_bytes()
@@ -93,7 +106,9 @@ def main() -> int:
             browser = bs.launch_chromium(pw)
             try:
                 for i in range(1 + args.repeats):
-                    shell, head, face, sid = visit(browser, f"{srv.url}/")
+                    shell, head, face, sid, origin = visit(browser, f"{srv.url}/")
+                    if i == 0:
+                        marks = server_marks(srv.log_path, origin)
                     rows.append(("cold server, first visit" if i == 0 else f"warm server, new session {i}",
                                  head, face, srv.rss_bytes(), sid, shell))
             finally:
@@ -121,6 +136,11 @@ def main() -> int:
               f"{'met' if statistics.median(warm) / 1000 <= TARGET_S else 'NOT met'}; cold "
               f"{rows[0][1] / 1000:.2f} s: {'met' if rows[0][1] / 1000 <= TARGET_S else 'NOT met'}; memory "
               f"{'met' if (peak or rows[-1][3]) < TARGET_RSS else 'NOT met'}")
+    if marks:
+        print()
+        print("cold visit, the server's FER_AUDIT_TIMING marks (s after navigation start):")
+        for at, what in marks:
+            print(f"  {at:6.2f}  {what}")
     if args.json:
         Path(args.json).write_text(json.dumps({"n": args.n, "visits": rows, "idle_rss": idle_rss,
                                                "peak_rss": peak}, indent=1, default=str))

@@ -3,6 +3,7 @@ A callback commits to the audit first, then queues the toast and moves to the ne
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,11 +47,10 @@ class Ctx:
     """What the face fragment needs; passed once per full run."""
     run: RunDir
     scores: pd.DataFrame            # indexed by sample_id (read-only)
-    dataset: object | None
+    dataset_dir: Path | None        # the run's dataset folder (its manifest is read in the fragment)
     classes: list[str]
     audit: object
     status: str                     # the queue's decided/undecided filter
-    votes: pd.DataFrame | None      # vote_<class> columns indexed by sample_id, if the dataset has them
     queue: pd.DataFrame | None = None   # the filtered, sorted queue (its slim columns)
     n_all: int = 0                  # faces in the ranking
 

@@ -25,12 +25,16 @@ TIMING = bool(os.environ.get("FER_AUDIT_TIMING"))   # print per-face render time
 
 
 def _mark(t0: float, what: str) -> None:
+    """A timing line on stderr (FER_AUDIT_TIMING): ms since t0, and the wall clock (`at`, s since the
+    epoch) that bench_review_scale.py lines up with the browser's navigation start."""
     if TIMING:
-        print(f"[fer-audit] review {what}: {1000 * (time.perf_counter() - t0):.0f} ms", file=sys.stderr, flush=True)
+        print(f"[fer-audit] review {what}: {1000 * (time.perf_counter() - t0):.0f} ms at {time.time():.3f}",
+              file=sys.stderr, flush=True)
 
 
 def render() -> None:
     t0 = time.perf_counter()
+    _mark(t0, "page start")
     keyguard.install()          # first: a key pressed before the buttons exist gets a notice
     keyguard.test_delay()
     run = ui.current_run()
@@ -44,9 +48,8 @@ def render() -> None:
         training.waiting_for_scores(run)
         return
     _mark(t0, "scores loaded")
-    dataset, ds_dir = _dataset_of(run)
-    _mark(t0, "dataset loaded")
-    classes = list(dataset.classes) if dataset is not None else loaders.run_classes(run)
+    ds_dir = _dataset_dir_of(run)
+    classes = loaders.run_classes(run)       # dataset.json's: the manifest is read after the heading
     audit = ui.audit_for(run, ds_dir, classes)
     if "provisional" in scores.columns and bool(scores["provisional"].any()):
         training.provisional_banner(run, run.mtime("scores"))
@@ -65,8 +68,8 @@ def render() -> None:
     _resolve_current(by_id, ids, queue["sample_id"], decided, ranking)
     _mark(t0, "queue built")
 
-    _review(Ctx(run=run, scores=by_id, dataset=dataset, classes=classes, audit=audit, status=f.status,
-                votes=_votes(dataset), queue=queue, n_all=len(scores)))
+    _review(Ctx(run=run, scores=by_id, dataset_dir=ds_dir, classes=classes, audit=audit, status=f.status,
+                queue=queue, n_all=len(scores)))
     _mark(t0, "queue and face drawn")
     cams.poll_model_code()
     left, _ = st.columns([1.3, 2.7], gap="medium")
@@ -87,16 +90,24 @@ def _slim_cached(run: str, mt: float, cols: tuple[str, ...], _scores: pd.DataFra
     return _scores[list(cols)].copy()
 
 
-def _dataset_of(run: RunDir):
+def _dataset_dir_of(run: RunDir) -> Path | None:
     ds_dir = loaders.run_dataset_dir(run)
     if ds_dir is None:
         st.warning("This run's config names no dataset: faces cannot be shown.")
-        return None, None
+    return ds_dir
+
+
+def _dataset_of(ds_dir: Path | None):
+    """The dataset (images and votes), None when it cannot be read (said in a warning). Its manifest is
+    the slowest read of a fresh server's first page (303,500 rows: read and validated in ~0.8 s), so
+    the face fragment reads it after the heading and the decision buttons, not before them."""
+    if ds_dir is None:
+        return None
     try:
-        return loaders.load_dataset(ds_dir), ds_dir
+        return loaders.load_dataset(ds_dir)
     except Exception as e:  # noqa: BLE001 - shown to the user, the rest of the page still works
         st.warning(f"Dataset {ui.md_code(ds_dir)} cannot be read ({ui.md_escape(e)}); faces cannot be shown.")
-        return None, ds_dir
+        return None
 
 
 def _votes(dataset) -> pd.DataFrame | None:
@@ -329,11 +340,13 @@ def _bulk_commit(audit, preview: list[dict]) -> None:
 @st.fragment
 def _review(ctx: Ctx) -> None:
     t0 = time.perf_counter()
+    notice = st.empty()                 # the dataset's warning, above the columns
     left, right = st.columns([1.3, 2.7], gap="medium")
     with right:
         head, detail, keys = st.container(), st.container(), st.container()
     # drawn in the order a reviewer needs them, each in its place: the face's heading and the
-    # decision buttons (so keys work at once, issue 11 §2), the queue, then the CAMs (the slow part)
+    # decision buttons (so keys work at once, issue 11 §2), the dataset (its manifest), the queue,
+    # then the CAMs (the slow part)
     shown = None
     with head, ui.guarded("This face"):
         shown = _face_head(ctx)
@@ -341,14 +354,16 @@ def _review(ctx: Ctx) -> None:
         with keys, ui.guarded("The decision buttons"):
             actions(ctx, shown[2], shown[3])
     _mark(t0, "fragment: heading and buttons")
+    with notice:
+        dataset = _dataset_of(ctx.dataset_dir)
+    _mark(t0, "fragment: dataset loaded")
     with left, ui.guarded("The queue"):
-        _queue_table(ctx.queue, ctx.audit.latest(), ctx.dataset, st.session_state.get(CURRENT), ctx.n_all)
+        _queue_table(ctx.queue, ctx.audit.latest(), dataset, st.session_state.get(CURRENT), ctx.n_all)
     _mark(t0, "fragment: queue table")
     if shown is not None:
         with detail, ui.guarded("This face"):
-            _face_detail(ctx, *shown)
-    if TIMING:
-        print(f"[fer-audit] face fragment {1000 * (time.perf_counter() - t0):.0f} ms", file=sys.stderr, flush=True)
+            _face_detail(ctx, dataset, *shown)
+    _mark(t0, "fragment: the rest of the face")
 
 
 def _face_head(ctx: Ctx) -> tuple | None:
@@ -386,9 +401,9 @@ def _face_head(ctx: Ctx) -> tuple | None:
     return sid, row, given, pred
 
 
-def _face_detail(ctx: Ctx, sid: str, row: pd.Series, given: str, pred: str) -> None:
+def _face_detail(ctx: Ctx, dataset, sid: str, row: pd.Series, given: str, pred: str) -> None:
     """The four CAM panels, numbers, probabilities, history and votes of the current face."""
-    path = _path_of(ctx, sid)
+    path = _path_of(dataset, sid)
     exp, image = None, None
     has_model = ctx.run.has_checkpoint()     # a run made from imported predictions has no weights
     if path is not None and has_model:
@@ -434,8 +449,9 @@ def _face_detail(ctx: Ctx, sid: str, row: pd.Series, given: str, pred: str) -> N
         ep = hist["epoch"].tolist() if "epoch" in hist.columns else []
         pl = hist["p_label"].tolist() if "p_label" in hist.columns else []
         st.markdown(charts.sparkline_svg(ep, pl, title=f"p({given}) across epochs"), unsafe_allow_html=True)
-        if ctx.votes is not None and sid in ctx.votes.index:
-            v = ctx.votes.loc[sid]
+        votes = _votes(dataset)
+        if votes is not None and sid in votes.index:
+            v = votes.loc[sid]
             st.caption("Annotator votes: " + " · ".join(f"{ui.md_escape(k[5:])} {int(n)}" for k, n in v.items() if n > 0))
         _history(ctx, sid)
 
@@ -455,14 +471,14 @@ def _pred_of(exp, fallback: str) -> str:
     return fallback
 
 
-def _path_of(ctx: Ctx, sid: str) -> Path | None:
-    if ctx.dataset is None:
+def _path_of(dataset, sid: str) -> Path | None:
+    if dataset is None:
         return None
-    rel = _path_index(ctx.dataset).get(sid)
+    rel = _path_index(dataset).get(sid)
     if not rel:
         return None
     try:
-        return loaders.image_file(ctx.dataset, rel)
+        return loaders.image_file(dataset, rel)
     except ValueError as e:
         st.warning(f"Image path refused: {ui.md_escape(e)}")
         return None

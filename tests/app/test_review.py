@@ -203,3 +203,51 @@ def test_a_run_from_imported_predictions_is_reviewed_without_cam_panels(project,
     app.button(key="act_keep").click().run()
     from data_tools.audit import Audit
     assert Audit(out / "audit.sqlite").latest()["sample_id"].tolist() == [first]
+
+
+def test_the_manifest_is_read_after_the_heading_and_the_buttons(project, app, monkeypatch):
+    """Issue 9, Scale: a fresh server's first Review page draws the face's heading and its decision
+    buttons before it reads the dataset's manifest (303,500 rows at AffectNet scale: the slowest read)."""
+    import streamlit as st
+
+    import data_tools.manifest as manifest
+    from app.components.decisions import DRAWN
+    real, seen = manifest.load_dataset, []
+
+    def spy(path, *a, **kw):
+        seen.append(st.session_state.get(DRAWN))      # set when the heading was drawn
+        return real(path, *a, **kw)
+    monkeypatch.setattr(manifest, "load_dataset", spy)
+    st.cache_resource.clear()
+    app.run()
+    assert not app.exception
+    first = scores_of(project)["sample_id"].iloc[0]
+    assert seen and seen[0] == (first, None)
+    assert any(b.key == "act_keep" for b in app.button)
+
+
+def test_an_unreadable_manifest_warns_and_the_face_can_still_be_decided(project, app):
+    import streamlit as st
+    st.cache_resource.clear()
+    m = project / "datasets" / "demo" / "manifest.csv"
+    lines = m.read_text().splitlines()
+    m.write_text("\n".join(lines + [lines[1]]) + "\n")          # a duplicate sample_id: refused
+    app.run()
+    assert not app.exception
+    assert any("cannot be read" in w.value and "duplicate sample_id" in w.value for w in app.warning)
+    first = _sample(app)
+    app.button(key="act_keep").click().run()
+    assert list(audit_of(project).latest()["sample_id"]) == [first]
+
+
+def test_annotator_votes_are_shown_under_the_face(project, app):
+    import pandas as pd
+    import streamlit as st
+    st.cache_resource.clear()
+    m = project / "datasets" / "demo" / "manifest.csv"
+    df = pd.read_csv(m, dtype=str, keep_default_na=False)
+    df["vote_happy"], df["vote_sad"] = "3", "0"
+    df.to_csv(m, index=False)
+    app.run()
+    assert not app.exception
+    assert any(c.value == "Annotator votes: happy 3" for c in app.caption)
