@@ -3,6 +3,7 @@ image checks on 2 cores): wall time and peak memory of `python -m data_tools imp
 command a user runs, with and without `--labels-only`.
 
     python bench/bench_import_scale.py [--rows 2000000] [--modes images,labels-only] [--work .cache/bench-import-scale]
+                                       [--compare REV]   # the importer of git revision REV beside this one
 
 The dataset: one small PNG (48x48 noise) hard-linked under --rows distinct paths (1,000 per folder,
 one file per folder), and labels.csv with path, label and split columns. Hard links give every row
@@ -59,14 +60,27 @@ def build(work: Path, rows: int) -> Path:
     return root
 
 
-def run(root: Path, out: Path, labels_only: bool) -> tuple[float, int, int, str]:
+def worktree(work: Path, rev: str) -> Path:
+    """A checkout of `rev` (a git worktree under --work) whose importer runs beside this one's."""
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    tree = work / f"code-{sha}"
+    if not tree.is_dir():
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), sha], cwd=REPO, check=True,
+                       capture_output=True)
+    return tree
+
+
+def run(root: Path, out: Path, labels_only: bool, code: Path = REPO, jobs: int = 0) -> tuple[float, int, int, str]:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "data_tools", "import", "--format", "csv", "--root", str(root), "--csv", "labels.csv",
            "--path-col", "path", "--label-col", "label", "--split-col", "split", "--out", str(out)]
     if labels_only:
         cmd.append("--labels-only")
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
     t = time.monotonic()
-    res = subprocess.run([sys.executable, "-c", WRAP, *cmd], cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
+    res = subprocess.run([sys.executable, "-c", WRAP, *cmd], cwd=code, env=dict(os.environ, PYTHONPATH=str(code)),
                          capture_output=True, text=True)
     secs = time.monotonic() - t
     peak_kib = next((int(line.split()[1]) for line in res.stderr.splitlines() if line.startswith("MAXRSS ")), -1)
@@ -83,16 +97,21 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=2_000_000)
     ap.add_argument("--modes", default="labels-only,images")
     ap.add_argument("--work", default=str(REPO / ".cache" / "bench-import-scale"))
+    ap.add_argument("--compare", metavar="REV", help="also run the importer of this git revision, each mode "
+                                                     "right after this tree's (a worktree under --work)")
+    ap.add_argument("--jobs", type=int, default=0, help="--jobs of the import (0: its default)")
     args = ap.parse_args()
     work = Path(args.work).resolve()
     root = build(work, args.rows)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
-    print("| mode | rows | imported | wall s | rows/s | peak RSS MB | note |\n|---|---:|---:|---:|---:|---:|---|")
+    codes = [("this tree", REPO)] + ([(f"at {args.compare}", worktree(work, args.compare))] if args.compare else [])
+    print("| code | mode | rows | imported | wall s | rows/s | peak RSS MB | note |\n|---|---|---:|---:|---:|---:|---:|---|")
     for mode in args.modes.split(","):
-        secs, peak_kib, imported, note = run(root, work / f"out-{mode}", mode == "labels-only")
-        peak = f"{peak_kib / 1024:.0f}" if peak_kib > 0 else "n/a"
-        print(f"| {'--labels-only' if mode == 'labels-only' else 'image checks'} | {args.rows:,} | {imported:,} | "
-              f"{secs:.0f} | {args.rows / secs:,.0f} | {peak} | {note} |", flush=True)
+        for name, code in codes:
+            secs, peak_kib, imported, note = run(root, work / f"out-{mode}", mode == "labels-only", code, args.jobs)
+            peak = f"{peak_kib / 1024:.0f}" if peak_kib > 0 else "n/a"
+            print(f"| {name} | {'--labels-only' if mode == 'labels-only' else 'image checks'} | {args.rows:,} | "
+                  f"{imported:,} | {secs:.0f} | {args.rows / secs:,.0f} | {peak} | {note} |", flush=True)
     print(f"\ncode at {commit} (working tree); {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.1f} "
           "at the end (other processes share the CPUs)")
     return 0

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,22 +122,44 @@ def load_dataset(dataset_dir: str | Path, validate: bool = True) -> Dataset:
 def write_dataset(out_dir: str | Path, manifest: pd.DataFrame, info: DatasetInfo,
                   report: pd.DataFrame | None = None) -> Path:
     """Write manifest.csv, dataset.json and report.csv atomically; returns the folder."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = manifest.copy()
-    cols = REQUIRED_COLUMNS + [c for c in manifest.columns if c not in REQUIRED_COLUMNS]
-    manifest = manifest[cols]
-    validate_manifest(manifest.astype(str), info.classes, source=str(out / MANIFEST))
+    validate_manifest(manifest.astype(str), info.classes, source=str(Path(out_dir) / MANIFEST))
     if report is None:
         report = pd.DataFrame(columns=REPORT_COLUMNS)
     if not info.counts:
         info.counts = counts_of(manifest, n_rejected=len(report))
+    with writing_dataset(out_dir, list(manifest.columns), info) as add:
+        add(manifest, report)
+    return Path(out_dir)
+
+
+@contextmanager
+def writing_dataset(out_dir: str | Path, columns: list[str], info: DatasetInfo
+                    ) -> Iterator[Callable[[pd.DataFrame | None, pd.DataFrame | None], None]]:
+    """`write_dataset` for a manifest too large to hold: yields add(manifest rows, report rows), which
+    appends chunks as they come; each file appears whole (renamed into place) when the block ends,
+    dataset.json (with `info`, counts filled by the caller) last. Each chunk is validated on its own:
+    the caller guarantees what spans chunks (sample_ids unique)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cols = REQUIRED_COLUMNS + [c for c in columns if c not in REQUIRED_COLUMNS]
+    with atomic.atomic_path(out / MANIFEST) as man_tmp, atomic.atomic_path(out / REPORT) as rep_tmp, \
+            open(man_tmp, "w", encoding="utf-8", newline="") as man_f, \
+            open(rep_tmp, "w", encoding="utf-8", newline="") as rep_f:
+        pd.DataFrame(columns=cols).to_csv(man_f, index=False)
+        pd.DataFrame(columns=REPORT_COLUMNS).to_csv(rep_f, index=False)
+
+        def add(manifest: pd.DataFrame | None, report: pd.DataFrame | None) -> None:
+            if manifest is not None and len(manifest):
+                manifest = manifest.reindex(columns=cols)
+                validate_manifest(manifest.astype(str), info.classes, source=str(out / MANIFEST))
+                manifest.to_csv(man_f, index=False, header=False)
+            if report is not None and len(report):
+                report.reindex(columns=REPORT_COLUMNS).to_csv(rep_f, index=False, header=False)
+
+        yield add
     if not info.name:
         info.name = out.name
-    atomic.write_csv(out / MANIFEST, manifest)
-    atomic.write_csv(out / REPORT, report)
     atomic.write_json(out / INFO, asdict(info))
-    return out
 
 
 def counts_of(manifest: pd.DataFrame, n_rejected: int = 0) -> dict[str, Any]:

@@ -34,6 +34,9 @@ class RootGuard:
     def join(self, rel: str | os.PathLike, dirs: dict[str, str] | None = None) -> Path:
         """See `safe_join`. `dirs`, a dict kept by the caller for one pass over many paths, caches the
         resolved folders (a path whose last part is no symlink resolves as its folder does)."""
+        return Path(self._checked(rel, dirs))
+
+    def _checked(self, rel: str | os.PathLike, dirs: dict[str, str] | None) -> str:
         rel_s = os.fspath(rel)
         if "\x00" in rel_s:
             raise PathEscapeError(f"{rel_s!r} contains a NUL byte", "path contains a NUL byte")
@@ -55,14 +58,14 @@ class RootGuard:
         if not _under(real, self.root_real):
             reason = "symlink leads outside the root"
             raise PathEscapeError(f"'{rel_s}': {reason} ({self.root_abs})", reason)
-        return Path(cand)
+        return cand
 
-    def relative(self, rel: str | os.PathLike) -> str:
-        """See `relative_to_root`."""
-        full = os.fspath(self.join(rel))
+    def relative(self, rel: str | os.PathLike, dirs: dict[str, str] | None = None) -> str:
+        """See `relative_to_root`; `dirs` as for `join`."""
+        full = self._checked(rel, dirs)
         base = self.root_abs if _under(full, self.root_abs) else self.root_real
-        out = os.path.relpath(full, base)
-        if out == ".":
+        out = full[len(base.rstrip(os.sep)) + 1:]    # normalised and under base: the rest is relative
+        if not out:
             raise PathEscapeError(f"'{os.fspath(rel)}' names the root itself, not a file",
                                   "path names the root itself, not a file")
         return out.replace(os.sep, "/")

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import csv
 import glob
-import io
+import hashlib
 import os
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,7 @@ def _is_int(text: str) -> bool:
 @dataclass
 class Collected:
     """What an importer read: the rows, how their labels map, and where their images are."""
-    records: list[Record]
+    records: Iterable[Record]         # read once, in order (a generator streams a large file)
     labels: LabelSpec
     image_root: Path | None          # absolute; None when the importer makes the images itself
     source: str                      # what was read (shown in dataset.json)
@@ -170,16 +171,20 @@ NUMERIC_ORDERS = {"fer2013": (tuple(C.FER2013_ORDER), 0), "rafdb": (tuple(C.RAFD
                   "affectnet": (tuple(C.AFFECTNET_ORDER), 0)}
 
 
+def _unreadable(path: Path, e: OSError) -> ImportFailure:
+    if isinstance(e, FileNotFoundError):
+        return ImportFailure(f"{path}: no such file")
+    if isinstance(e, IsADirectoryError):
+        return ImportFailure(f"{path}: is a folder, not a file")
+    return ImportFailure(f"{path}: cannot be read ({e.strerror or e})")
+
+
 def read_text(path: Path) -> str:
     """A label file's text: BOM dropped, undecodable bytes kept (as surrogates) for the checks."""
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise ImportFailure(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ImportFailure(f"{path}: is a folder, not a file") from None
     except OSError as e:
-        raise ImportFailure(f"{path}: cannot be read ({e.strerror or e})") from None
+        raise _unreadable(path, e) from None
     if not data.strip():
         raise ImportFailure(f"{path}: empty file")
     text = data.decode("utf-8", "surrogateescape")
@@ -217,6 +222,91 @@ def is_utf8(text: str) -> bool:
     return True
 
 
+class CsvStream:
+    """A CSV read row by row, whatever its delimiter (, ; TAB |), BOM and line endings, in memory
+    bounded by one row: `columns` from its header (or `header` for a file without one), and
+    `rows()`, which reads the file again from the start each time it is called.
+
+    Raises ImportFailure (naming the file) for an unreadable or empty file or a bad header; a
+    malformed CSV raises it from `rows()`. `rows()` yields (row number from 1, cells by column, None)
+    for a good row and (row number, None, reason) for a row with the wrong number of fields or an
+    oversized cell (so it is reported, not lost); blank rows are skipped but keep their numbers."""
+
+    def __init__(self, path: Path, header: list[str] | None = None):
+        self.path = Path(path)
+        first = self._first_line()
+        self.delimiter = sniff_delimiter(first)
+        self.has_header = header is None
+        if header is not None:
+            self.columns = list(header)
+            return
+        cells = next((c for _, c in self._records()), None)
+        if cells is None:
+            raise ImportFailure(f"{self.path}: empty file")
+        columns = [c.strip() for c in cells]
+        if not all(is_utf8(c) for c in columns):
+            raise ImportFailure(f"{self.path}: the header row is not valid UTF-8 ({first.rstrip(chr(13))}); "
+                                "save the file as UTF-8 and import again")
+        broken = next((c for c in columns if "\r" in c or "\n" in c), None)
+        if broken is not None:
+            raise ImportFailure(f"{self.path}: column name {broken!r} in the header contains a line break")
+        if len(set(columns)) != len(columns):
+            dup = sorted({c for c in columns if columns.count(c) > 1})
+            raise ImportFailure(f"{self.path}: repeated column name(s) in the header: {', '.join(dup)}")
+        self.columns = columns
+
+    def _open(self):
+        try:
+            return open(self.path, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        except OSError as e:
+            raise _unreadable(self.path, e) from None
+
+    def _first_line(self) -> str:
+        """The first non-empty line (what the delimiter is sniffed from); ImportFailure when the file
+        holds nothing but white space."""
+        try:
+            with self._open() as f:
+                first = None
+                for line in f:
+                    if first is None and line.strip("\r\n"):
+                        first = line.rstrip("\n")
+                    if line.strip():
+                        return first
+        except OSError as e:
+            raise _unreadable(self.path, e) from None
+        raise ImportFailure(f"{self.path}: empty file")
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        """(row number from 1, cells) of every row with a non-blank cell."""
+        limit = csv.field_size_limit()
+        try:   # an oversized cell rejects its row, not the file
+            csv.field_size_limit(max(limit, os.path.getsize(self.path) + 1))
+            with self._open() as f:
+                for i, cells in enumerate(csv.reader(f, delimiter=self.delimiter), start=1):
+                    if any(cell.strip() for cell in cells):
+                        yield i, cells
+        except csv.Error as e:
+            raise ImportFailure(f"{self.path}: not a readable CSV ({e})") from None
+        except OSError as e:
+            raise _unreadable(self.path, e) from None
+        finally:
+            csv.field_size_limit(limit)
+
+    def rows(self) -> Iterator[tuple[int, dict[str, str] | None, str | None]]:
+        columns = self.columns
+        records = self._records()
+        if self.has_header:
+            next(records, None)
+        for i, cells in records:
+            if len(cells) != len(columns):
+                yield i, None, f"has {len(cells)} fields, the header has {len(columns)}"
+            elif any(len(cell) > MAX_CELL for cell in cells):
+                col, cell = next((c, v) for c, v in zip(columns, cells) if len(v) > MAX_CELL)
+                yield i, None, f"cell in column '{col}' has {len(cell):,} characters (limit {MAX_CELL:,})"
+            else:
+                yield i, dict(zip(columns, cells)), None
+
+
 @dataclass
 class Table:
     """A CSV read as strings: its columns and (row number, cells by column) for each data row."""
@@ -227,52 +317,21 @@ class Table:
 
 
 def read_table(path: Path, *, header: list[str] | None = None) -> Table:
-    """Read a CSV whatever its delimiter (, ; TAB |), BOM and line endings.
-
-    With `header`, the file has no header row and these are its columns. Raises ImportFailure for
-    an empty file or a header without data rows.
-    """
-    text = read_text(path)
-    first = text.lstrip("\r\n").split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(first))
-    limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, len(text) + 1))   # an oversized cell rejects its row, not the file
-    try:
-        records = [(i, r) for i, r in enumerate(reader, start=1)]
-    except csv.Error as e:
-        raise ImportFailure(f"{path}: not a readable CSV ({e})") from None
-    finally:
-        csv.field_size_limit(limit)
-    records = [(i, r) for i, r in records if any(cell.strip() for cell in r)]
-    if header is None:
-        columns = [c.strip() for c in records[0][1]]
-        records = records[1:]
-        if not all(is_utf8(c) for c in columns):
-            raise ImportFailure(f"{path}: the header row is not valid UTF-8 ({first.rstrip(chr(13))}); "
-                                "save the file as UTF-8 and import again")
-        broken = next((c for c in columns if "\r" in c or "\n" in c), None)
-        if broken is not None:
-            raise ImportFailure(f"{path}: column name {broken!r} in the header contains a line break")
-        if len(set(columns)) != len(columns):
-            dup = sorted({c for c in columns if columns.count(c) > 1})
-            raise ImportFailure(f"{path}: repeated column name(s) in the header: {', '.join(dup)}")
-    else:
-        columns = list(header)
-    if not records:
-        raise ImportFailure(f"{path}: header only, no data rows")
+    """A whole CSV in memory (`CsvStream` reads it row by row). Raises ImportFailure for an empty
+    file or a header without data rows."""
+    stream = CsvStream(path, header=header)
     rows, bad = [], []
-    for i, cells in records:
-        if len(cells) != len(columns):
-            bad.append((i, f"has {len(cells)} fields, the header has {len(columns)}"))
-        elif any(len(cell) > MAX_CELL for cell in cells):
-            col, cell = next((c, v) for c, v in zip(columns, cells) if len(v) > MAX_CELL)
-            bad.append((i, f"cell in column '{col}' has {len(cell):,} characters (limit {MAX_CELL:,})"))
+    for i, cells, why in stream.rows():
+        if cells is None:
+            bad.append((i, why))
         else:
-            rows.append((i, dict(zip(columns, cells))))
-    return Table(path=path, columns=columns, rows=rows, bad_rows=bad)
+            rows.append((i, cells))
+    if not rows and not bad:
+        raise ImportFailure(f"{path}: header only, no data rows")
+    return Table(path=path, columns=stream.columns, rows=rows, bad_rows=bad)
 
 
-def require_columns(table: Table, *names: str) -> None:
+def require_columns(table: Table | CsvStream, *names: str) -> None:
     """ImportFailure naming the file and the columns it has, when one of `names` is missing."""
     missing = [n for n in names if n not in table.columns]
     if missing:
@@ -308,7 +367,7 @@ def display_path(path: Path, root: Path) -> str:
         return str(path)
 
 
-def generic_spec(raw_labels: list[str], opts: ImportOptions) -> LabelSpec:
+def generic_spec(label_counts: Mapping[str, int], opts: ImportOptions) -> LabelSpec:
     """Label rules for folders and CSVs.
 
     The vocabulary (--vocabulary, default auto): with --classes, "expression" when every name given
@@ -322,7 +381,10 @@ def generic_spec(raw_labels: list[str], opts: ImportOptions) -> LabelSpec:
         raise ImportFailure(f"--vocabulary '{vocab}' is not one of: auto, {', '.join(C.VOCABULARIES)}")
     if numbers is not None and vocab == "open":
         raise ImportFailure("--numeric-labels names expression codes; it cannot be combined with --vocabulary open")
-    present = [C.clean_name(r) for r in raw_labels if str(r).strip()]
+    present: Counter[str] = Counter()   # class name as written -> rows
+    for raw, n in label_counts.items():
+        if str(raw).strip():
+            present[C.clean_name(raw)] += n
     if opts.classes:
         given = [C.clean_name(c) for c in opts.classes]
         for c in given:
@@ -346,8 +408,8 @@ def generic_spec(raw_labels: list[str], opts: ImportOptions) -> LabelSpec:
                 raise ImportFailure(f"{opts.root}: every label is a number: name their order with "
                                     f"--numeric-labels {'|'.join(NUMERIC_ORDERS)}, or keep the numbers "
                                     "as class names with --vocabulary open")
-            n_expr = sum(map(C.is_expression, present))
-            vocab = "expression" if n_expr and 2 * n_expr >= len(present) else "open"
+            n_expr = sum(n for p, n in present.items() if C.is_expression(p))
+            vocab = "expression" if n_expr and 2 * n_expr >= sum(present.values()) else "open"
         if vocab == "expression":
             classes = C.order_classes(sorted({n for n in map(C.try_normalize, present) if n}))
         else:
@@ -374,3 +436,9 @@ def find_csv(opts: ImportOptions, default: str | None = None) -> Path:
         raise ImportFailure(f"{opts.root}: no *.csv file (name one with --csv)")
     raise ImportFailure(f"{opts.root}: {len(found)} CSV files ({', '.join(Path(f).name for f in found)}); "
                         "name one with --csv")
+
+
+def fingerprint(text: str) -> int:
+    """A 64-bit digest of `text`, the same in every process (bounded-memory sets of ids and paths;
+    equal fingerprints are compared again as text where it matters)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=8).digest(), "little")

@@ -2,19 +2,26 @@
 from __future__ import annotations
 
 import argparse
+import os
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+
+import numpy as np
 
 from data_tools.importers.base import (
     Collected,
+    CsvStream,
+    ImportFailure,
     ImportOptions,
     Record,
-    bad_row_records,
     display_path,
     find_csv,
+    fingerprint,
     generic_spec,
     normalize_split,
-    read_table,
     require_columns,
-    unique_ids,
+    stem_id,
 )
 from data_tools.paths import PathEscapeError, RootGuard
 
@@ -43,6 +50,8 @@ def _relative(guard: RootGuard, path: str) -> str:
     """The path relative to --root where it names a place inside it (an absolute path too), so the
     sample_id made from it is the same however the CSV spells it; anything else as given (the
     validation rejects it with its reason)."""
+    if path and not os.path.isabs(path) and os.path.normpath(path) == path and not path.startswith(".."):
+        return path   # already in the form (the validation still checks where it leads)
     try:
         return guard.relative(path)
     except PathEscapeError:
@@ -50,19 +59,23 @@ def _relative(guard: RootGuard, path: str) -> str:
 
 
 def collect(opts: ImportOptions) -> Collected:
+    """Reads the CSV twice, row by row, so that memory stays bounded however long it is: once for the
+    label list and for file names shared by two extensions (x.png, x.jpg keep their extension in the
+    sample_id), then as the stream of records the validation consumes."""
     path = find_csv(opts)
-    table = read_table(path)
+    table = CsvStream(path)
     split_col = _column(table.columns, opts.split_col, "split")
     id_col = _column(table.columns, opts.id_col, "sample_id")
     group_col = _column(table.columns, opts.group_col, "group")
     require_columns(table, *[c for c in (opts.path_col, opts.label_col, split_col, id_col, group_col) if c])
     used = {opts.path_col, opts.label_col, split_col, id_col, group_col}
+    label_columns = tuple(c for c in LABEL_COLUMNS if c in table.columns and c not in used)
     shown = display_path(path, opts.root)
-    records = bad_row_records(table, shown)
     guard = RootGuard(opts.root.resolve())
-    paths = [_relative(guard, cells[opts.path_col].strip().replace("\\", "/")) for _, cells in table.rows]
-    for (i, cells), rel, sid in zip(table.rows, paths, unique_ids(paths)):
-        rec = Record(file=shown, row=i, sample_id=cells[id_col].strip() if id_col else sid, path=rel,
+
+    def record(i: int, cells: dict[str, str]) -> Record:
+        rel = _relative(guard, cells[opts.path_col].strip().replace("\\", "/"))
+        rec = Record(file=shown, row=i, sample_id=cells[id_col].strip() if id_col else "", path=rel,
                      label=cells[opts.label_col])
         if split_col:
             raw = cells[split_col]
@@ -76,9 +89,42 @@ def collect(opts: ImportOptions) -> Collected:
         for col, value in cells.items():
             if col not in used:
                 rec.extras[f"orig_{col}" if col in RESERVED else col] = value
-        records.append(rec)
-    label_columns = tuple(c for c in LABEL_COLUMNS if c in table.columns and c not in used)
-    found = [v for r in records if r.reason is None for v in [r.label] + [r.extras[c] for c in label_columns]]
-    spec = generic_spec(found, opts)
-    return Collected(records=records, labels=spec, image_root=opts.root.resolve(), source=str(path),
-                     label_columns=label_columns)
+        return rec
+
+    labels: Counter[str] = Counter()
+    stems, paths = array("Q"), array("Q")
+    n_rows = 0
+    for i, cells, _ in table.rows():
+        n_rows += 1
+        if cells is None:
+            continue
+        rec = record(i, cells)
+        if rec.reason is None:
+            labels.update([rec.label, *(rec.extras[c] for c in label_columns)])
+        stems.append(fingerprint(stem_id(rec.path)))
+        paths.append(fingerprint(rec.path))
+    if not n_rows:
+        raise ImportFailure(f"{path}: header only, no data rows")
+    shared = _shared_stems(stems, paths)
+    del stems, paths
+
+    def records() -> Iterator[Record]:
+        for i, cells, why in table.rows():
+            if cells is None:
+                yield Record(file=shown, row=i, sample_id="", path="", label="", reason=why)
+                continue
+            rec = record(i, cells)
+            if not id_col:
+                stem = stem_id(rec.path)
+                rec.sample_id = rec.path.replace("\\", "/") if fingerprint(stem) in shared else stem
+            yield rec
+
+    return Collected(records=records(), labels=generic_spec(labels, opts), image_root=opts.root.resolve(),
+                     source=str(path), label_columns=label_columns)
+
+
+def _shared_stems(stems: array, paths: array) -> set[int]:
+    """Fingerprints of the stems that two different paths share."""
+    pairs = np.unique(np.stack([np.frombuffer(stems, np.uint64), np.frombuffer(paths, np.uint64)], axis=1), axis=0)
+    first = pairs[:, 0]
+    return {int(s) for s in first[1:][first[1:] == first[:-1]]}

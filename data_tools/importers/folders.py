@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections import Counter
 from pathlib import Path
 
 from data_tools.images import is_image_name
@@ -91,6 +92,6 @@ def collect(opts: ImportOptions) -> Collected:
         records.append(rec)
     if not records:
         raise ImportFailure(f"{root}: no image files in class folders")
-    spec = generic_spec([r.label for r in records if r.reason is None], opts)
+    spec = generic_spec(Counter(r.label for r in records if r.reason is None), opts)
     return Collected(records=records, labels=spec, image_root=root.resolve(), source=str(root),
                      extra={"layout": "split/class/file" if split_layout else "class/file"})

@@ -15,17 +15,25 @@ Imported + rejected always equals read.
 from __future__ import annotations
 
 import os
+import pickle
 import re
+import tempfile
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import islice
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pandas as pd
 
 from data_tools import faces, manifest
 from data_tools.images import ImageError, load_image, printable, probe_image, write_image
-from data_tools.importers.base import Collected, ImportFailure, ImportOptions, Record, is_utf8
+from data_tools.importers.base import Collected, ImportFailure, ImportOptions, Record, fingerprint, is_utf8
 from data_tools.importers.splits import assign_splits
 from data_tools.paths import PathEscapeError, RootGuard
 
@@ -35,138 +43,87 @@ _BREAK = re.compile(r"[\r\n]")
 
 @dataclass
 class ImportResult:
-    """What an import wrote: the folder, its manifest and report, and the counts."""
+    """What an import wrote: the folder, its counts, and its manifest and report (read from the folder
+    when first asked for: a large import is never held in memory whole)."""
     out: Path
-    manifest: pd.DataFrame
-    report: pd.DataFrame
     info: manifest.DatasetInfo
 
     @property
     def counts(self) -> dict:
         return self.info.counts
 
+    @cached_property
+    def manifest(self) -> pd.DataFrame:
+        return manifest.read_manifest_csv(self.out / manifest.MANIFEST)
 
-def _where(rec: Record) -> str:
-    return f"row {rec.row}" if rec.row != "" else f"'{rec.path}'"
+    @cached_property
+    def report(self) -> pd.DataFrame:
+        report = manifest.read_manifest_csv(self.out / manifest.REPORT)
+        report["row"] = [int(r) if r.isdigit() else r for r in report["row"]]
+        return report
+
+
+def _where(row: int | str, path: str) -> str:
+    return f"row {row}" if row != "" else f"'{path}'"
 
 
 class _Checker:
-    """Runs the checks over the records, keeping every rejected one with its reason."""
+    """The checks of one row (rules 1-4 and 6 above); the rules across rows are in `check_and_write`."""
 
     def __init__(self, col: Collected, opts: ImportOptions):
         self.col, self.opts = col, opts
-        self.rejected: dict[int, str] = {}    # record index -> reason
-        self.labels: dict[int, dict[str, str]] = {}  # record index -> resolved label columns
+        self.guard = RootGuard(col.image_root) if col.image_root is not None else None
+        self.dirs: dict[str, str] = {}   # resolved folders, for the guard (one pass)
+        self.group_rx = None
+        if opts.group_regex:
+            try:
+                self.group_rx = re.compile(opts.group_regex)
+            except re.error as e:
+                raise ImportFailure(f"--group-regex '{opts.group_regex}' is not a valid regular "
+                                    f"expression ({e})") from None
+        self.checks_images = col.materialize is not None or (col.image_root is not None and not opts.labels_only)
+        # the import writes each row's image into the dataset folder (a crop, FER2013 pixels, ...)
+        self.writes_images = col.image_root is None or opts.crop_faces or col.materialize is not None
 
-    def alive(self) -> list[int]:
-        return [i for i in range(len(self.col.records)) if i not in self.rejected]
-
-    def reject(self, i: int, reason: str) -> None:
-        self.rejected.setdefault(i, reason)
-
-    def format_rules(self) -> None:
-        for i, rec in enumerate(self.col.records):
-            if rec.reason:
-                self.reject(i, rec.reason)
-
-    def labels_(self) -> None:
+    def row(self, rec: Record) -> tuple[str | None, dict[str, str]]:
+        """(reason, {}) for a row that breaks rules 1-4, else (None, its label columns resolved).
+        The path becomes its checked form relative to the image root; the group may come from the name."""
+        if rec.reason:
+            return rec.reason, {}
         spec = self.col.labels
-        for i in self.alive():
-            rec = self.col.records[i]
-            name, why = spec.resolve(rec.label)
-            if why:
-                self.reject(i, why)
-                continue
-            resolved = {"label": name}
-            for column in self.col.label_columns:
-                if column in rec.extras:
-                    other, why = spec.resolve(rec.extras[column])
-                    if why:
-                        self.reject(i, f"{column}: {why}")
-                        break
-                    resolved[column] = other
-            self.labels[i] = resolved
-
-    def ids_and_paths(self) -> None:
-        guard = RootGuard(self.col.image_root) if self.col.image_root is not None else None
-        for i in self.alive():
-            rec = self.col.records[i]
-            if not rec.sample_id.strip():
-                self.reject(i, "empty sample_id")
-            elif not is_utf8(rec.path) or not is_utf8(rec.sample_id):
-                self.reject(i, "file name is not valid UTF-8")
-            elif what := next((k for k, v in (("sample_id", rec.sample_id), ("path", rec.path))
-                               if _BREAK.search(v)), None):
-                self.reject(i, f"{what} contains a line break (a manifest row cannot hold it)")
-            elif not rec.path.strip():
-                self.reject(i, "empty path")
-            elif guard is not None:
-                try:
-                    rec.path = guard.relative(rec.path)
-                except PathEscapeError as e:
-                    self.reject(i, e.reason)
-
-    def groups(self) -> None:
-        if not self.opts.group_regex:
-            return
-        try:
-            rx = re.compile(self.opts.group_regex)
-        except re.error as e:
-            raise ImportFailure(f"--group-regex '{self.opts.group_regex}' is not a valid regular "
-                                f"expression ({e})") from None
-        for i in self.alive():
-            rec = self.col.records[i]
-            if rec.extras.get("group"):
-                continue
-            m = rx.search(os.path.basename(rec.path))
+        name, why = spec.resolve(rec.label)
+        if why:
+            return why, {}
+        resolved = {"label": name}
+        for column in self.col.label_columns:
+            if column in rec.extras:
+                other, why = spec.resolve(rec.extras[column])
+                if why:
+                    return f"{column}: {why}", {}
+                resolved[column] = other
+        if not rec.sample_id.strip():
+            return "empty sample_id", {}
+        if not is_utf8(rec.path) or not is_utf8(rec.sample_id):
+            return "file name is not valid UTF-8", {}
+        what = next((k for k, v in (("sample_id", rec.sample_id), ("path", rec.path)) if _BREAK.search(v)), None)
+        if what:
+            return f"{what} contains a line break (a manifest row cannot hold it)", {}
+        if not rec.path.strip():
+            return "empty path", {}
+        if self.guard is not None:
+            try:
+                rec.path = self.guard.relative(rec.path, self.dirs)
+            except PathEscapeError as e:
+                return e.reason, {}
+        if self.group_rx is not None and not rec.extras.get("group"):
+            m = self.group_rx.search(os.path.basename(rec.path))
             if not m:
-                self.reject(i, f"file name does not match --group-regex '{self.opts.group_regex}'")
-            else:
-                rec.extras["group"] = m.group(1) if rx.groups else m.group(0)
+                return f"file name does not match --group-regex '{self.opts.group_regex}'", {}
+            rec.extras["group"] = m.group(1) if self.group_rx.groups else m.group(0)
+        return None, resolved
 
-    def duplicates(self) -> None:
-        recs = self.col.records
-        by_path: dict[str, list[int]] = {}
-        for i in self.alive():
-            by_path.setdefault(recs[i].path, []).append(i)
-        for idx in by_path.values():
-            if len(idx) < 2:
-                continue
-            if len({self.labels[i]["label"] for i in idx}) > 1:
-                for i in idx:
-                    others = "; ".join(f"'{recs[j].label}' ({_where(recs[j])})" for j in idx if j != i)
-                    self.reject(i, f"conflict: the same image is also listed as {others}")
-            else:
-                for i in idx[1:]:
-                    self.reject(i, f"duplicate: the same image is already listed ({_where(recs[idx[0]])})")
-        first: dict[str, int] = {}
-        for i in self.alive():
-            sid = recs[i].sample_id
-            if sid in first:
-                self.reject(i, f"duplicate sample_id '{sid}' (first at {_where(recs[first[sid]])})")
-            else:
-                first[sid] = i
-
-    def images(self) -> None:
-        col, opts = self.col, self.opts
-        if col.image_root is None and col.materialize is None:
-            return
-        if col.image_root is not None and opts.labels_only:
-            return
-        todo = self.alive()
-        workers = opts.jobs or min(8, 2 * (os.cpu_count() or 2))
-        if len(todo) < 32:
-            results = [self._image_task(col.records[i]) for i in todo]
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(self._image_task, (col.records[i] for i in todo)))
-        for i, (new_path, why) in zip(todo, results):
-            if why:
-                self.reject(i, why)
-            else:
-                col.records[i].path = new_path
-
-    def _image_task(self, rec: Record) -> tuple[str, str | None]:
+    def image(self, rec: Record) -> tuple[str, str | None]:
+        """(the row's path in the dataset, None) or (its path, the reason its image is refused)."""
         col, opts = self.col, self.opts
         src = None
         if col.image_root is not None:
@@ -195,57 +152,242 @@ class _Checker:
             return rec.path, f"cannot process image ({type(e).__name__}: {printable(str(e).strip())[:200]})"
 
 
+@dataclass
+class _Entry:
+    """A row as it waits in the spool: the record after rules 1-4 and, if checked, its image."""
+    rec: Record
+    labels: dict[str, str]           # resolved label columns ({} when rejected by rules 1-4)
+    path: str                        # the record's path in the dataset (a crop's or a written image's)
+
+
+class _Ledger:
+    """What must be known of every row across chunks, in a few bytes per row: fingerprints of its path
+    and sample_id, its class, split, group and image state, and the reasons of rejected rows."""
+    IMAGE_UNCHECKED, IMAGE_OK, IMAGE_BAD = 0, 1, 2
+
+    def __init__(self) -> None:
+        self.path_fp, self.id_fp = array("Q"), array("Q")
+        self.label = array("i")       # class index; -1: rejected by rules 1-4
+        self.split = array("b")       # index in manifest.SPLITS; -1: none given
+        self.group = array("i")       # index in group_names; -1: none
+        self.image = array("b")
+        self.columns = array("i")     # index in column_sets: the extra manifest columns of the row
+        self.group_names: dict[str, int] = {}
+        self.column_sets: dict[tuple[str, ...], int] = {}
+        self.reason: dict[int, str] = {}        # rules 1-4
+        self.image_reason: dict[int, str] = {}  # rule 6
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def add(self, rec: Record, why: str | None, labels: dict[str, str], classes: dict[str, int]) -> int:
+        i = len(self)
+        if why is not None:
+            self.reason[i] = why
+        self.path_fp.append(fingerprint(rec.path) if why is None else 0)
+        self.id_fp.append(fingerprint(rec.sample_id) if why is None else 0)
+        self.label.append(classes[labels["label"]] if why is None else -1)
+        self.split.append(SPLIT_INDEX.get(rec.split, -1))
+        group = rec.extras.get("group")
+        self.group.append(-1 if group is None else self.group_names.setdefault(group, len(self.group_names)))
+        self.image.append(self.IMAGE_UNCHECKED)
+        keys = tuple(k for k in (*rec.extras, *labels) if k not in manifest.REQUIRED_COLUMNS)
+        self.columns.append(self.column_sets.setdefault(keys, len(self.column_sets)))
+        return i
+
+
+SPLIT_INDEX = {name: i for i, name in enumerate(manifest.SPLITS)}
+CHUNK = 5_000      # rows checked (and their images decoded in parallel) at a time
+
+
+def _chunks(items: Iterable[Record]) -> Iterator[list[Record]]:
+    it = iter(items)
+    while chunk := list(islice(it, CHUNK)):
+        yield chunk
+
+
+def _spooled(spool) -> Iterator[_Entry]:
+    spool.seek(0)
+    while True:
+        try:
+            yield from pickle.load(spool)
+        except EOFError:
+            return
+
+
+def _repeated(fp: array, alive: np.ndarray) -> np.ndarray:
+    """Indices (ascending) of the live rows whose fingerprint another live row shares."""
+    idx = np.flatnonzero(alive)
+    _, inverse, counts = np.unique(np.frombuffer(fp, np.uint64)[idx], return_inverse=True, return_counts=True)
+    return idx[counts[inverse] > 1]
+
+
 def _reason_kind(reason: str) -> str:
     return re.sub(r"row \d+", "row N", re.sub(r"'[^']*'", "'...'", reason))
 
 
 def check_and_write(col: Collected, opts: ImportOptions, fmt: str) -> ImportResult:
-    """Validate the collected rows, split them, and write the dataset folder."""
+    """Validate the collected rows, split them, and write the dataset folder.
+
+    One pass over the rows, a chunk at a time: rules 1-4, then the images of rows whose path and
+    sample_id are new (a repeated one is rejected by rule 5 whatever its image), in parallel; the rows
+    wait in an anonymous temporary file (the spool). Then rule 5 from the fingerprints (rows that share
+    one are compared as text), the split, and a second pass over the spool writes the folder."""
     chk = _Checker(col, opts)
-    chk.format_rules()
-    chk.labels_()
-    chk.ids_and_paths()
-    chk.groups()
-    chk.duplicates()
-    chk.images()
-    kept = chk.alive()
-    recs = col.records
-    needs_split = [i for i in kept if recs[i].split is None]
-    if needs_split:
-        groups = [recs[i].extras.get("group") for i in needs_split] if opts.group_regex or any(
-            recs[i].extras.get("group") for i in needs_split) else None
-        splits = assign_splits([chk.labels[i]["label"] for i in needs_split], groups=groups,
-                               test_fraction=opts.test_fraction, val_fraction=opts.val_fraction,
-                               seed=opts.seed)
-        for i, s in zip(needs_split, splits):
-            recs[i].split = s
-    rows = []
-    for i in kept:
-        r = recs[i]
-        row = {"sample_id": r.sample_id, "path": r.path, "label": chk.labels[i]["label"], "split": r.split}
-        row.update({k: printable(v) if isinstance(v, str) else v for k, v in r.extras.items()})
-        row.update(chk.labels[i])
-        rows.append(row)
-    man = pd.DataFrame(rows, columns=_columns(rows)).fillna("")
-    report = pd.DataFrame(
-        [{"file": printable(recs[i].file), "row": recs[i].row, "sample_id": printable(recs[i].sample_id),
-          "path": printable(recs[i].path), "label": printable(recs[i].label), "reason": printable(why)}
-         for i, why in sorted(chk.rejected.items())], columns=manifest.REPORT_COLUMNS)
-    if len(man) + len(report) != len(recs):  # the promise of the report; never expected to break
-        raise RuntimeError(f"internal: {len(man)} imported + {len(report)} rejected != {len(recs)} read")
-    made_here = col.image_root is None or opts.crop_faces or col.materialize is not None
-    image_root = "." if made_here else str(col.image_root)
-    counts = manifest.counts_of(man, n_rejected=len(report))
-    counts["rejected_by_reason"] = report["reason"].map(_reason_kind).value_counts().to_dict()
-    info = manifest.DatasetInfo(classes=list(col.labels.classes), image_root=image_root, format=fmt,
-                                counts=counts, source=col.source,
+    led = _Ledger()
+    classes = {c: k for k, c in enumerate(col.labels.classes)}
+    seen_paths: set[int] = set()
+    seen_ids: set[int] = set()
+    workers = opts.jobs or min(8, 2 * (os.cpu_count() or 2))
+    with tempfile.TemporaryFile() as spool, ThreadPoolExecutor(max_workers=workers) as pool:
+        for chunk in _chunks(col.records):
+            entries, todo = [], []
+            for rec in chunk:
+                why, labels = chk.row(rec)
+                i = led.add(rec, why, labels, classes)
+                entries.append(_Entry(rec, labels, rec.path))
+                if why is None and chk.checks_images:
+                    new = led.path_fp[i] not in seen_paths and led.id_fp[i] not in seen_ids
+                    seen_paths.add(led.path_fp[i])
+                    seen_ids.add(led.id_fp[i])
+                    if new:
+                        todo.append((i, entries[-1]))
+            for (i, entry), (path, why) in zip(todo, pool.map(chk.image, (e.rec for _, e in todo))):
+                entry.path = path
+                led.image[i] = led.IMAGE_BAD if why else led.IMAGE_OK
+                if why:
+                    led.image_reason[i] = why
+            pickle.dump(entries, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        del seen_paths, seen_ids
+        duplicates, fixed = _rule5(led, spool, chk)
+        kept, splits = _split(led, col, opts, duplicates)
+        reasons = {**led.image_reason, **duplicates, **led.reason}
+        info = _info(col, chk, fmt, led, kept, splits, reasons)
+        columns = list(manifest.REQUIRED_COLUMNS)
+        kept_sets = np.frombuffer(led.columns, np.int32)[kept]
+        sets, first = np.unique(kept_sets, return_index=True)
+        names_of = {k: v for v, k in led.column_sets.items()}
+        for s in sets[np.argsort(first)]:
+            columns.extend(k for k in names_of[int(s)] if k not in columns)
+        with manifest.writing_dataset(opts.out, columns, info) as add:
+            for rows, report in _written(_spooled(spool), led, kept, splits, reasons, fixed, chk):
+                add(pd.DataFrame(rows, columns=columns).fillna("") if rows else None,
+                    pd.DataFrame(report, columns=manifest.REPORT_COLUMNS) if report else None)
+    return ImportResult(out=opts.out, info=info)
+
+
+def _rule5(led: _Ledger, spool, chk: _Checker) -> tuple[dict[int, str], dict[int, str]]:
+    """Rule 5 (the same image twice, a sample_id twice) over every row: {index: reason} of the rows it
+    rejects, and {index: path in the dataset} of kept rows whose image was not checked in the pass
+    (their sample_id repeated one that rule 5 rejected) after checking it now."""
+    alive = np.frombuffer(led.label, np.int32) >= 0
+    by_path, by_id = _repeated(led.path_fp, alive), _repeated(led.id_fp, alive)
+    if not len(by_path) and not len(by_id):
+        return {}, {}
+    wanted = set(by_path.tolist()) | set(by_id.tolist())
+    rows = {i: e for i, e in enumerate(_spooled(spool)) if i in wanted}
+    reason: dict[int, str] = {}
+
+    def where(i: int) -> str:
+        return _where(rows[i].rec.row, rows[i].rec.path)
+
+    groups: dict[str, list[int]] = {}
+    for i in by_path.tolist():
+        groups.setdefault(rows[i].rec.path, []).append(i)
+    for idx in groups.values():
+        if len(idx) < 2:
+            continue
+        if len({led.label[i] for i in idx}) > 1:
+            for i in idx:
+                others = "; ".join(f"'{rows[j].rec.label}' ({where(j)})" for j in idx if j != i)
+                reason[i] = f"conflict: the same image is also listed as {others}"
+        else:
+            for i in idx[1:]:
+                reason[i] = f"duplicate: the same image is already listed ({where(idx[0])})"
+    first: dict[str, int] = {}
+    for i in by_id.tolist():
+        if i in reason:
+            continue
+        sid = rows[i].rec.sample_id
+        if sid in first:
+            reason[i] = f"duplicate sample_id '{sid}' (first at {where(first[sid])})"
+        else:
+            first[sid] = i
+    fixed: dict[int, str] = {}
+    for i in sorted(wanted - set(reason)):
+        if chk.checks_images and led.image[i] == led.IMAGE_UNCHECKED:
+            path, why = chk.image(rows[i].rec)
+            led.image[i] = led.IMAGE_BAD if why else led.IMAGE_OK
+            if why:
+                led.image_reason[i] = why
+            else:
+                fixed[i] = path
+    return reason, fixed
+
+
+def _split(led: _Ledger, col: Collected, opts: ImportOptions, duplicates: dict[int, str]
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The kept rows (mask) and each row's split index (given, or the seeded split of rule 7)."""
+    labels = np.frombuffer(led.label, np.int32)
+    kept = (labels >= 0) & (np.frombuffer(led.image, np.int8) != led.IMAGE_BAD)
+    kept[list(duplicates)] = False
+    splits = np.frombuffer(led.split, np.int8).astype(np.int64)
+    needs = np.flatnonzero(kept & (splits < 0))
+    if len(needs):
+        names = list(led.group_names)
+        codes = np.frombuffer(led.group, np.int32)[needs]
+        groups = [names[g] if g >= 0 else None for g in codes.tolist()]
+        given = bool(opts.group_regex) or any(groups)
+        assigned = assign_splits([col.labels.classes[k] for k in labels[needs].tolist()],
+                                 groups=groups if given else None, test_fraction=opts.test_fraction,
+                                 val_fraction=opts.val_fraction, seed=opts.seed)
+        splits[needs] = [SPLIT_INDEX[s] for s in assigned]
+    return kept, splits
+
+
+def _info(col: Collected, chk: _Checker, fmt: str, led: _Ledger, kept: np.ndarray, splits: np.ndarray,
+          reasons: dict[int, str]) -> manifest.DatasetInfo:
+    """dataset.json: classes, where the images are, and the counts (read = imported + rejected)."""
+    n_kept = int(kept.sum())
+    if n_kept + len(reasons) != len(led):  # the promise of the report; never expected to break
+        raise RuntimeError(f"internal: {n_kept} imported + {len(reasons)} rejected != {len(led)} read")
+    per_split: dict[str, dict[str, int]] = {}
+    labels = np.frombuffer(led.label, np.int32)[kept]
+    pairs, counts = np.unique(np.stack([splits[kept], labels]), axis=1, return_counts=True)
+    order = sorted(range(len(counts)), key=lambda k: (manifest.SPLITS[pairs[0, k]], col.labels.classes[pairs[1, k]]))
+    for k in order:
+        per_split.setdefault(manifest.SPLITS[pairs[0, k]], {})[col.labels.classes[pairs[1, k]]] = int(counts[k])
+    by_reason = Counter(_reason_kind(r) for _, r in sorted(reasons.items()))
+    counts_ = {"read": len(led), "imported": n_kept, "rejected": len(reasons), "per_split": per_split,
+               "rejected_by_reason": dict(by_reason.most_common())}
+    return manifest.DatasetInfo(classes=list(col.labels.classes),
+                                image_root="." if chk.writes_images else str(col.image_root),
+                                format=fmt, counts=counts_, source=col.source,
                                 extra={"vocabulary": col.labels.vocabulary, **col.extra})
-    manifest.write_dataset(opts.out, man, info, report)
-    return ImportResult(out=opts.out, manifest=man, report=report, info=info)
 
 
-def _columns(rows: list[dict]) -> list[str]:
-    cols = list(manifest.REQUIRED_COLUMNS)
-    for row in rows:
-        cols.extend(k for k in row if k not in cols)
-    return cols
+def _written(entries: Iterator[_Entry], led: _Ledger, kept: np.ndarray, splits: np.ndarray,
+             reasons: dict[int, str], fixed: dict[int, str], chk: _Checker) -> Iterator[tuple[list, list]]:
+    """(manifest rows, report rows) a chunk at a time, in the order the rows were read. A file the
+    import wrote for a row it then rejected (a crop of a conflicting listing) is removed."""
+    rows: list[dict] = []
+    report: list[dict] = []
+    image = np.frombuffer(led.image, np.int8)
+    for i, e in enumerate(entries):
+        r = e.rec
+        if kept[i]:
+            row = {"sample_id": r.sample_id, "path": fixed.get(i, e.path), "label": e.labels["label"],
+                   "split": manifest.SPLITS[splits[i]]}
+            row.update({k: printable(v) if isinstance(v, str) else v for k, v in r.extras.items()})
+            row.update(e.labels)
+            rows.append(row)
+        else:
+            if chk.writes_images and image[i] == _Ledger.IMAGE_OK:
+                Path(chk.opts.out, e.path).unlink(missing_ok=True)
+            report.append({"file": printable(r.file), "row": r.row, "sample_id": printable(r.sample_id),
+                           "path": printable(r.path), "label": printable(r.label), "reason": printable(reasons[i])})
+        if len(rows) + len(report) >= CHUNK:
+            yield rows, report
+            rows, report = [], []
+    if rows or report:
+        yield rows, report
