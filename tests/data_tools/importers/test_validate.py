@@ -92,3 +92,31 @@ def test_memory_does_not_grow_with_the_rows_held_whole(run_import, tmp_path):
     small = _peak_of_labels_only_import(run_import, tmp_path / "small", 10_000)
     large = _peak_of_labels_only_import(run_import, tmp_path / "large", 30_000)
     assert large - small < 6 * 2**20, f"peak {small / 2**20:.1f} MB -> {large / 2**20:.1f} MB"
+
+
+def test_many_images_are_checked_in_worker_processes(run_import, tmp_path, special_images, monkeypatch):
+    """Over _ImageChecks.MIN_PROCESS_BATCH rows a chunk: the images decode in worker processes, and
+    every bad one still gets its exact reason on its own row."""
+    monkeypatch.setattr(validate, "CHUNK", 700)   # two chunks: the pool is reused
+    root = tmp_path / "many"
+    (root / "img").mkdir(parents=True)
+    lines = ["path,label"]
+    for i in range(1200):
+        if i % 300 != 7:
+            shutil.copy(special_images["rgb_png"], root / "img" / f"{i}.png")
+        lines.append(f"img/{i}.png,{'happy' if i % 2 else 'sad'}")
+    shutil.copy(special_images["text_jpg"], root / "img" / "607.png")
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    made = []
+
+    class Pool(validate.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            made.append(self)
+            super().__init__(*args, **kwargs)
+    monkeypatch.setattr(validate, "ProcessPoolExecutor", Pool)
+    res = run_import("csv", root, jobs=2)
+    assert len(made) == 1
+    assert dict(zip(res.report["row"], res.report["reason"])) == {
+        9: "missing file", 309: "missing file",
+        609: "unreadable image: not an image (format not recognised)", 909: "missing file"}
+    assert res.counts["imported"] == 1196
