@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 from pathlib import Path
 
 from data_tools import classes as C
@@ -9,14 +10,12 @@ from data_tools.faces import crop_box
 from data_tools.images import load_image, write_image
 from data_tools.importers.base import (
     Collected,
+    CsvStream,
     ImportFailure,
     ImportOptions,
     LabelSpec,
     Record,
-    bad_row_records,
     display_path,
-    read_table,
-    read_text,
     require_columns,
     stem_id,
 )
@@ -80,29 +79,42 @@ def _tables(opts: ImportOptions) -> list[tuple[Path, str]]:
 
 
 def collect(opts: ImportOptions) -> Collected:
+    """Streams the label CSVs (AffectNet's training.csv has 287,651 rows): the records are read as
+    the validation consumes them."""
     if opts.use_face_box and opts.labels_only:
         raise ImportFailure("--use-face-box needs the images; it cannot be combined with --labels-only")
     image_root = next((opts.root / d for d in IMAGE_DIRS if (opts.root / d).is_dir()), opts.root)
-    records: list[Record] = []
+    tables = []
     for path, split in _tables(opts):
-        has_header = COLUMNS[0] in read_text(path).split("\n", 1)[0]
-        table = read_table(path, header=None if has_header else COLUMNS)
+        table = CsvStream(path, header=COLUMNS)
+        if COLUMNS[0] in table.first_line:
+            table = CsvStream(path)
         require_columns(table, "subDirectory_filePath", "expression")
-        shown = display_path(path, opts.root)
-        records += bad_row_records(table, shown)
-        for i, cells in table.rows:
-            rel = cells["subDirectory_filePath"].strip()
-            rec = Record(file=shown, row=i, sample_id=stem_id(rel), path=rel,
-                         label=cells["expression"], split=split)
-            for k in BOX + ["valence", "arousal"]:
-                if k in cells:
-                    rec.extras[k] = cells[k].strip()
-            if opts.use_face_box:
-                try:
-                    rec.payload = parse_box(cells)
-                except ValueError as e:
-                    rec.reason = str(e)
-            records.append(rec)
-    return Collected(records=records, labels=spec(opts.affectnet_classes), image_root=image_root.resolve(),
+        tables.append((table, display_path(path, opts.root), split))
+
+    def records() -> Iterator[Record]:
+        for table, shown, split in tables:
+            read = 0
+            for i, cells, why in table.rows():
+                read += 1
+                if cells is None:
+                    yield Record(file=shown, row=i, sample_id="", path="", label="", reason=why)
+                    continue
+                rel = cells["subDirectory_filePath"].strip()
+                rec = Record(file=shown, row=i, sample_id=stem_id(rel), path=rel,
+                             label=cells["expression"], split=split)
+                for k in BOX + ["valence", "arousal"]:
+                    if k in cells:
+                        rec.extras[k] = cells[k].strip()
+                if opts.use_face_box:
+                    try:
+                        rec.payload = parse_box(cells)
+                    except ValueError as e:
+                        rec.reason = str(e)
+                yield rec
+            if not read:
+                raise ImportFailure(f"{table.path}: header only, no data rows")
+
+    return Collected(records=records(), labels=spec(opts.affectnet_classes), image_root=image_root.resolve(),
                      source=str(opts.root), materialize=_crop if opts.use_face_box else None,
                      extra={"affectnet_classes": opts.affectnet_classes})

@@ -234,7 +234,7 @@ class CsvStream:
 
     def __init__(self, path: Path, header: list[str] | None = None):
         self.path = Path(path)
-        first = self._first_line()
+        self.first_line = first = self._first_line()
         self.delimiter = sniff_delimiter(first)
         self.has_header = header is None
         if header is not None:
