@@ -72,6 +72,8 @@ class TrainConfig:
     crop_pad: int = field(default=0, metadata=flag("random crop from the image padded by this many pixels (0: off)"))
     hflip_p: float = field(default=0.0, metadata=flag("random left-right mirror of the training view (0: off)"))
     dropout: float = field(default=0.0, metadata=flag("dropout before the linear head"))
+    label_smoothing: float = field(default=0.0, metadata=flag(
+        "label smoothing of the training cross-entropy (0: off); the logged per-sample loss stays plain"))
     budget_minutes: float = field(default=0.0, metadata=flag(
         "choose the epochs so that training fits this many minutes at the measured speed (0: off)"))
     seed: int = field(default=0, metadata=flag("random seed"))
@@ -232,6 +234,7 @@ def validate(cfg: TrainConfig) -> None:
         (0 <= cfg.hflip_p <= 1, f"--hflip-p must be in 0..1 (got {cfg.hflip_p})"),
         (0 <= cfg.dropout < 1, f"--dropout must be in [0, 1) (got {cfg.dropout})"),
         (cfg.budget_minutes >= 0, f"--budget-minutes must be >= 0 (got {cfg.budget_minutes})"),
+        (0 <= cfg.label_smoothing < 1, f"--label-smoothing must be in [0, 1) (got {cfg.label_smoothing})"),
         (cfg.score_every >= 0, f"--score-every must be >= 0 (got {cfg.score_every})"),
         (cfg.erase_repeats >= 0, f"--erase-repeats must be >= 0 (got {cfg.erase_repeats})"),
         (cfg.folds == 0 or cfg.folds >= 2, f"--folds must be 0 (off) or >= 2 (got {cfg.folds})"),

@@ -49,11 +49,13 @@ class EacLoss:
 
 
 def eac_loss(logits1: Tensor, feats1: Tensor, feats2: Tensor | None, weight: Tensor, labels: Tensor,
-             lam: float, *, per_sample: bool = True) -> EacLoss:
+             lam: float, *, per_sample: bool = True, label_smoothing: float = 0.0) -> EacLoss:
     """EAC's imbalanced loss: CE on view 1 only + lam * mean (M1 - flip(M2))^2 over (n, k, i, j), with
-    CAMs from the classifier weight DETACHED (L_att trains the backbone only). feats2=None -> plain CE."""
+    CAMs from the classifier weight DETACHED (L_att trains the backbone only). feats2=None -> plain CE.
+    `label_smoothing` softens the CE that trains; `ce_per_sample` (what is logged) stays the plain CE."""
     ce_per = F.cross_entropy(logits1.float(), labels, reduction="none")
-    ce = ce_per.mean()
+    ce = (F.cross_entropy(logits1.float(), labels, label_smoothing=label_smoothing) if label_smoothing
+          else ce_per.mean())
     if feats2 is None:
         nan = torch.full_like(ce_per, float("nan"))
         return EacLoss(ce, ce, torch.zeros_like(ce), ce_per.detach(), nan)
@@ -100,7 +102,7 @@ class StepContext:
 def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: np.ndarray, labels: np.ndarray,
                     order: np.ndarray, *, epoch: int, seed: int, batch_size: int, mode: str, lam: float,
                     aug: AugmentSpec, ctx: StepContext, true_labels: np.ndarray | None = None,
-                    lam_warmup: float = 0.0, log_signals: bool = True,
+                    lam_warmup: float = 0.0, log_signals: bool = True, label_smoothing: float = 0.0,
                     step_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> EpochResult:
     """Train over `order` (this rank's indices); returns means and per-sample signals (loss, p_label,
     margin, pred, flip_consistency, erased, flip_agree, probs (N, K)) gathered by index on rank 0.
@@ -125,7 +127,7 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
             logits, feats = model(torch.cat([v1, v2]) if two else v1)
         ramp = min(1.0, (epoch - 1 + (step - 1) / steps) / lam_warmup) if lam_warmup > 0 else 1.0
         out = eac_loss(logits[:n], feats[:n], feats[n:] if two else None, head.weight, y, lam * ramp,
-                       per_sample=log_signals)
+                       per_sample=log_signals, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         lv = out.total.detach().float()
         nonfinite, stop = any_flag(ctx.dist, not bool(torch.isfinite(lv)), ctx.should_stop(), device=ctx.device)

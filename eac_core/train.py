@@ -156,7 +156,7 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
                               epoch_order(len(train), cfg.seed, epoch, info.rank, info.world), epoch=epoch,
                               seed=cfg.seed, batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam,
                               lam_warmup=cfg.lam_warmup, aug=tr.aug, ctx=ctx, true_labels=train.true_labels,
-                              step_scheduler=tr.step_scheduler)
+                              label_smoothing=cfg.label_smoothing, step_scheduler=tr.step_scheduler)
         reporter.end_epoch()
         lr = tr.optimizer.param_groups[0]["lr"]
         tr.end_epoch()

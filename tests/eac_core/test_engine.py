@@ -53,6 +53,17 @@ def test_ce_mode_has_no_consistency_term():
     assert math.isnan(out.flip_consistency.item())
 
 
+def test_label_smoothing_trains_on_soft_targets_and_logs_the_plain_loss():
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.5, 0.5, 3.0]])
+    labels = torch.tensor([0, 1])
+    out = eac_loss(logits, logits, None, torch.zeros(3, 3), labels, lam=5.0, label_smoothing=0.3)
+    logp = torch.log_softmax(logits, 1)
+    plain = -logp[torch.arange(2), labels]
+    soft = (0.7 * plain - 0.3 * logp.mean(1)).mean()      # (1 - eps) * CE + eps * CE against uniform
+    assert torch.allclose(out.ce_per_sample, plain) and torch.allclose(out.total, soft)
+    assert not torch.allclose(out.total, plain.mean())
+
+
 def test_margins():
     logits = torch.tensor([[2.0, 1.0, 0.5], [2.0, 1.0, 0.5]])
     assert margins(logits, torch.tensor([0, 2])).tolist() == pytest.approx([1.0, -1.5])
