@@ -116,7 +116,7 @@ def collect(opts: ImportOptions) -> Collected:
             rec = record(i, cells)
             if not id_col:
                 stem = stem_id(rec.path)
-                rec.sample_id = rec.path.replace("\\", "/") if fingerprint(stem) in shared else stem
+                rec.sample_id = rec.path if fingerprint(stem) in shared else stem   # path: "/" already
             yield rec
 
     return Collected(records=records(), labels=generic_spec(labels, opts), image_root=opts.root.resolve(),
