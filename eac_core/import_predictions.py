@@ -169,7 +169,7 @@ def build_run(dataset_dir: str | Path, probs_path: str | Path, out: str | Path, 
                "loss": -np.log(np.clip(p_label, 1e-12, None)), "margin": p_label - other.max(1)}
     extra = {}
     if emb is not None and n > 1:
-        extra["knn_p_label"] = knn_label_agreement(emb, labels, k=min(10, n - 1))
+        extra["knn_p_label"] = knn_label_agreement(emb, labels)
     table = build_scores(frame, classes, labels, signals, extra, provisional=False, suspicion=SCORES[score])
     oos = oos_columns(probs, np.full(n, -1), labels, classes)
     oos.index = table.index

@@ -45,7 +45,20 @@ class _Residual(nn.Module):
         return self.act(self.body(x) + self.skip(x))
 
 
-def compact_features(widths: tuple[int, int, int, int] = (16, 32, 64, 128)) -> tuple[nn.Module, int]:
+DEFAULT_WIDTHS = {"compact": (16, 32, 64, 128), "cnn": (32, 64, 128, 256, 256)}
+
+
+def scaled_widths(arch: str, mult: float) -> tuple[int, ...] | None:
+    """The stage widths of `arch` times `mult`, rounded to multiples of 8 (None: the defaults, or an
+    architecture without width settings)."""
+    if mult == 1 or arch not in DEFAULT_WIDTHS:
+        return None
+    if not mult > 0:
+        raise ValueError(f"width multiplier must be > 0, got {mult}")
+    return tuple(max(8, int(round(w * mult / 8)) * 8) for w in DEFAULT_WIDTHS[arch])
+
+
+def compact_features(widths: tuple[int, int, int, int] = DEFAULT_WIDTHS["compact"]) -> tuple[nn.Module, int]:
     """A small residual network with total stride 8 (64 px in -> 8x8 CAM grid). The full-resolution
     stage is a single thin strided conv because that is what costs time on a CPU."""
     w0, w1, w2, w3 = widths
@@ -58,7 +71,7 @@ def compact_features(widths: tuple[int, int, int, int] = (16, 32, 64, 128)) -> t
     return net, w3
 
 
-def cnn_features(widths: tuple[int, ...] = (32, 64, 128, 256, 256)) -> tuple[nn.Module, int]:
+def cnn_features(widths: tuple[int, ...] = DEFAULT_WIDTHS["cnn"]) -> tuple[nn.Module, int]:
     """A plain five-convolution network for small faces (3x3 conv, BatchNorm, ReLU; the first conv
     strided, max-pools after the second and third): total stride 8, so 48 px in -> a 6x6 CAM grid.
     Measured on FER2013 real noise it learns faces far better than `compact` on CPU (bench/README.md)."""

@@ -10,7 +10,7 @@ from torch import nn
 
 from eac_core.config import TrainConfig
 from eac_core.data import AugmentSpec
-from eac_core.models import build_model
+from eac_core.models import build_model, scaled_widths
 from eac_core.preprocess import Preprocessing
 from eac_core.pretrained import load_pretrained
 
@@ -43,7 +43,7 @@ def build_training(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, dev
                    *, seed: int | None = None) -> Training:
     """Model (seeded with `seed`, default cfg.seed; pretrained weights loaded), optimiser and schedule."""
     torch.manual_seed(cfg.seed if seed is None else seed)
-    model = build_model(cfg.arch, num_classes, dropout=cfg.dropout)
+    model = build_model(cfg.arch, num_classes, widths=scaled_widths(cfg.arch, cfg.width), dropout=cfg.dropout)
     spec = load_pretrained(model, cfg.pretrained) if cfg.pretrained else Preprocessing()
     model.to(device)
     if device.type == "cuda":

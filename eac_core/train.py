@@ -344,6 +344,15 @@ def checkpoint(tr: Training, cfg: TrainConfig, classes: list[str], epoch: int) -
 
 def write_scores(run_dir: RunDir, train, classes: list[str], signals: dict, provisional: bool) -> pd.DataFrame:
     """scores.parquet from one pass's signals plus the training dynamics in the history."""
+    table = score_table(run_dir, train, classes, signals, provisional)
+    run_dir.write_scores(table)
+    return table
+
+
+def score_table(run_dir: RunDir, train, classes: list[str], signals: dict, provisional: bool,
+                knn_k: int | None = None) -> pd.DataFrame:
+    """The scores table of one clean pass's signals and the run's training dynamics (knn_k: the kNN
+    term's neighbour count, default knn_label_agreement's)."""
     extra = {col: run_dir.history_matrix(col)[1] for col in ("margin", "loss", "erased", "pred")}
     dyn = dynamics(extra["margin"], extra["loss"], extra["erased"], extra["pred"], train.labels)
     _, clean_margin = run_dir.history_matrix("clean_margin")
@@ -352,10 +361,9 @@ def write_scores(run_dir: RunDir, train, classes: list[str], signals: dict, prov
     else:
         dyn["aum_clean"] = dyn.get("aum", np.full(len(train), np.nan))
     if "features" in signals:
-        dyn["knn_p_label"] = knn_label_agreement(signals["features"], train.labels)
-    table = build_scores(train.frame, classes, train.labels, signals, dyn, provisional=provisional)
-    run_dir.write_scores(table)
-    return table
+        dyn["knn_p_label"] = knn_label_agreement(signals["features"], train.labels,
+                                                 **({"k": knn_k} if knn_k else {}))
+    return build_scores(train.frame, classes, train.labels, signals, dyn, provisional=provisional)
 
 
 def write_embedding(run_dir: RunDir, sample_ids: list[str], features: np.ndarray, seed: int = 0) -> None:

@@ -44,8 +44,8 @@ def test_auto_preset(fmt, device, preset):
     cfg = resolve(a, fmt)
     assert cfg.preset == preset
     if preset == "cpu":
-        assert (cfg.mode, cfg.arch, cfg.optimizer, cfg.schedule, cfg.crop_pad, cfg.hflip_p) == \
-            ("ce", "cnn", "sgd", "onecycle", 4, 0.5)
+        assert (cfg.mode, cfg.arch, cfg.width, cfg.optimizer, cfg.schedule, cfg.crop_pad, cfg.hflip_p) == \
+            ("ce", "cnn", 1.5, "sgd", "onecycle", 4, 0.5)
     else:
         assert (cfg.mode, cfg.arch, cfg.optimizer, cfg.schedule) == ("eac", "compact", "adam", "exp")
 
@@ -61,7 +61,8 @@ def test_explicit_flags_beat_the_preset():
                                              ("--crop-pad", "40", "--crop-pad must be in 0..24"),
                                              ("--dropout", "1", "--dropout must be in"),
                                              ("--momentum", "1", "--momentum must be in"),
-                                             ("--budget-minutes", "-1", "--budget-minutes must be >= 0")])
+                                             ("--budget-minutes", "-1", "--budget-minutes must be >= 0"),
+                                             ("--width", "0", r"--width must be in 0.25..8 \(got 0.0\)")])
 def test_bad_values_are_named(flag, value, msg):
     a = build_parser().parse_args(["--dataset", "d", "--out", "o", "--preset", "cpu", flag, value])
     with pytest.raises(ConfigError, match=msg):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from eac_core.data import AugmentSpec
+from eac_core.data import AugmentSpec, normalise
 from eac_core.engine import StepContext, eac_loss, evaluate, margins, score_clean, train_one_epoch
 from eac_core.models import build_model
 from eac_core.preprocess import Preprocessing
@@ -103,10 +103,20 @@ def test_clean_scoring_pass(tiny_epoch):
     np.testing.assert_allclose(s["probs"].sum(1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(s["erase_sensitivity"], 0.0, atol=1e-6)
     np.testing.assert_allclose(s["p_label"], s["probs"][np.arange(10), labels], rtol=1e-6)
-    # a mirrored copy of a sample scores the same as the original's mirror view
+    np.testing.assert_allclose(s["loss"], -np.log(s["p_label"]), rtol=1e-4)
+    # the prediction is the mean of the face's and its mirror's logits
+    model.eval()
+    with torch.no_grad():
+        x = normalise(torch.from_numpy(images), ctx.spec, ctx.device)
+        lm = (model(x)[0] + model(x.flip(3))[0]) / 2
+    np.testing.assert_allclose(s["probs"], lm.softmax(1).numpy(), rtol=1e-4, atol=1e-6)
+    # a mirrored copy of a sample scores the same as the original's mirror view, and its prediction,
+    # loss and embedding are the original's (both views are averaged)
     mirrored = images[:, :, ::-1].copy()
     s2 = score_clean(model, mirrored, labels, batch_size=4, ctx=ctx)
     np.testing.assert_allclose(s2["flip_consistency"], s["flip_consistency"], rtol=1e-4, atol=1e-7)
+    for k in ("probs", "loss", "margin", "features"):
+        np.testing.assert_allclose(s2[k], s[k], rtol=1e-4, atol=1e-5, err_msg=k)
     assert set(np.unique(s["flip_agree"])) <= {0.0, 1.0}
     acc = evaluate(model, images, labels, batch_size=4, ctx=ctx)
     assert acc == pytest.approx(float(np.mean(s["pred"] == labels)))

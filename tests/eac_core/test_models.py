@@ -69,6 +69,19 @@ def test_checkpoint_of_other_cnn_widths_rebuilds():
     assert [m.out_channels for m in rebuilt.modules() if isinstance(m, torch.nn.Conv2d)] == [8, 16, 24, 40, 48]
 
 
+def test_width_multiplier_scales_the_stages_and_the_training_model():
+    from eac_core.config import TrainConfig
+    from eac_core.models import scaled_widths
+    from eac_core.recipe import build_training
+    assert scaled_widths("cnn", 1.5) == (48, 96, 192, 384, 384)
+    assert scaled_widths("compact", 0.5) == (8, 16, 32, 64)
+    assert scaled_widths("cnn", 1.0) is None and scaled_widths("resnet18", 2.0) is None
+    cfg = TrainConfig(dataset="d", out="o", arch="cnn", width=1.5, optimizer="sgd", schedule="onecycle")
+    tr = build_training(cfg, 7, steps_per_epoch=3, device=torch.device("cpu"))
+    assert [m.out_channels for m in tr.model.modules() if isinstance(m, torch.nn.Conv2d)] == [48, 96, 192, 384, 384]
+    assert tr.model.fc.in_features == 384
+
+
 def test_dropout_acts_in_training_only():
     torch.manual_seed(0)
     m = build_model("cnn", 3, dropout=0.5)
