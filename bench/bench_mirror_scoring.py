@@ -2,7 +2,8 @@
 
 The final clean pass (eac_core.engine.score_clean) scores every training face. Before: the original view's
 logits and its pooled features, kNN with k = 10. Now: the mean of the face's and its mirror's logits
-(`mirror_average`), features averaged over both views, k = 25. Each finished run's final checkpoint is
+(`mirror_average`), features averaged over both views, k = eac_core.scores.knn_k (4 % of the average
+class size, 3..25). Each finished run's final checkpoint is
 re-scored both ways in this one process (the training dynamics in its history are shared) and the
 default `suspicion` of every variant is measured:
 
@@ -37,7 +38,8 @@ from eac_core.scores import CANDIDATES, DEFAULT_SUSPICION  # noqa: E402
 from eac_core.train import score_table  # noqa: E402
 
 VARIANTS = (("original view, k = 10 (before)", False, 10), ("original view, k = 25", False, 25),
-            ("mirror-averaged, k = 10", True, 10), ("mirror-averaged, k = 25 (now)", True, 25))
+            ("mirror-averaged, k = 10", True, 10), ("mirror-averaged, k = 25", True, 25),
+            ("mirror-averaged, k = knn_k (now)", True, None))
 
 
 def rescore(run: RunDir, scored_rows, truth_of) -> list[dict]:

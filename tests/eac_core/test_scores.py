@@ -85,3 +85,9 @@ def test_the_default_suspicion_fuses_aum_loss_and_knn():
     assert DEFAULT_SUSPICION == "fused_aum_loss_knn" and DEFAULT_SUSPICION in CANDIDATES
     t = pd.DataFrame({"aum": [3.0, 1.0, -1.0], "loss": [0.1, 0.5, 2.0], "knn_p_label": [1.0, np.nan, 0.0]})
     np.testing.assert_allclose(CANDIDATES[DEFAULT_SUSPICION](t), [1 / 3 + 1 / 3 + 0.5, 2 / 3 + 2 / 3 + 0.5, 3.0])
+
+
+def test_knn_k_grows_with_the_class_size_between_3_and_25():
+    from eac_core.scores import knn_k
+    assert [knn_k(n, 7) for n in (20, 780, 3000, 30348)] == [3, 4, 17, 25]
+    assert knn_k(50000, 100) == 20
