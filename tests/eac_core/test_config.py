@@ -45,7 +45,7 @@ def test_auto_preset(fmt, device, preset):
     assert cfg.preset == preset
     if preset == "cpu":
         assert (cfg.mode, cfg.arch, cfg.width, cfg.optimizer, cfg.schedule, cfg.crop_pad, cfg.hflip_p) == \
-            ("ce", "cnn", 1.5, "sgd", "onecycle", 4, 0.5)
+            ("ce", "cnn", 1.0, "sgd", "onecycle", 4, 0.5)
     else:
         assert (cfg.mode, cfg.arch, cfg.optimizer, cfg.schedule) == ("eac", "compact", "adam", "exp")
 
