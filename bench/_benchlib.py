@@ -65,6 +65,22 @@ def noisy(clean: Path, rate: float, seed: int) -> Path:
     return out
 
 
+def injected_default_runs(work: Path, skip: set[str], threads: int) -> list[tuple[str, Path]]:
+    """(name, run folder) of the injected-noise runs that choose and check the ranking: the demo and CK+48
+    with 20 % symmetric noise, each trained once with the trainer defaults (reused when finished)."""
+    sets = []
+    if "demo" not in skip:
+        sets.append(("demo 20 % (demo preset: EAC)", noisy(demo_clean(work), 0.2, 0)))
+    if "ckplus" not in skip and CKPLUS.is_dir():
+        sets.append(("CK+48 20 % (cpu preset: CE)", noisy(ckplus(work), 0.2, 0)))
+    runs = []
+    for name, ds in sets:
+        out = work / "runs" / f"signals_{ds.name}_default"
+        train_job(ds, out, [], device="cpu", threads=threads)
+        runs.append((name, out))
+    return runs
+
+
 def finished(run: Path) -> bool:
     t = run / "bench_timing.json"
     return t.is_file() and json.loads(t.read_text()).get("rc") == 0 and RunDir(run).scores_path.is_file()

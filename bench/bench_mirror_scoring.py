@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _benchlib import CKPLUS, DEFAULT_WORK, ckplus, demo_clean, log, noisy, train_job, write_result  # noqa: E402
+from _benchlib import DEFAULT_WORK, injected_default_runs, log, write_result  # noqa: E402
 from bench_real_noise import truth_mask  # noqa: E402
 from data_tools.manifest import load_dataset  # noqa: E402
 from eac_core.data import load_cached, make_splits  # noqa: E402
@@ -52,7 +52,7 @@ def rescore(run: RunDir, scored_rows, truth_of) -> list[dict]:
     train.images = load_cached(ds, train, int(cfg["image_size"]), cache)
     ex = Explainer.load(run.path)
     ctx = StepContext(device=torch.device("cpu"), spec=ex.preprocessing)
-    rows, clean_test_acc = [], None
+    rows = []
     for mirror in (False, True):
         signals = score_clean(ex.model, train.images, train.labels, batch_size=256, ctx=ctx, mirror=mirror)
         for name, m, k in VARIANTS:
@@ -60,9 +60,9 @@ def rescore(run: RunDir, scored_rows, truth_of) -> list[dict]:
                 continue
             table = score_table(run, train, ex.classes, signals, provisional=False, knn_k=k)
             sel = scored_rows(table)
-            sus = CANDIDATES[DEFAULT_SUSPICION](table)[sel]
-            rows.append({"variant": name, **detection_metrics(sus, truth_of(table)[sel]),
-                         "loss AP": detection_metrics(table["loss"].to_numpy()[sel], truth_of(table)[sel])["ap"]})
+            truth = truth_of(table)[sel]
+            rows.append({"variant": name, **detection_metrics(CANDIDATES[DEFAULT_SUSPICION](table)[sel], truth),
+                         "loss AP": detection_metrics(table["loss"].to_numpy()[sel], truth)["ap"]})
     return rows
 
 
@@ -79,26 +79,19 @@ def main(argv=None) -> int:
     skip = set(filter(None, a.skip.split(",")))
     out_rows = []
     if a.real_work is not None:
+        train, _ = make_splits(load_dataset(a.real_work / "dataset"))
+        pos, is_noisy = truth_mask(train.frame)
+        truth = np.zeros(len(train), bool)
+        truth[pos] = is_noisy
         for name in filter(None, a.real_runs.split(",")):
             run = RunDir(a.real_work / name)
             if not run.is_finished():
                 log(f"{run.path}: not finished, left out")
                 continue
-            train, _ = make_splits(load_dataset(a.real_work / "dataset"))
-            pos, is_noisy = truth_mask(train.frame)
-            truth = np.zeros(len(train), bool)
-            truth[pos] = is_noisy
             log(f"re-scoring {run.path}")
             for r in rescore(run, lambda t: pos, lambda t: truth):
                 out_rows.append({"data": f"fer2013_dev real ({name})", **r})
-    injected = []
-    if "demo" not in skip:
-        injected.append(("demo 20 % (demo preset: EAC)", noisy(demo_clean(a.work), 0.2, 0)))
-    if "ckplus" not in skip and CKPLUS.is_dir():
-        injected.append(("CK+48 20 % (cpu preset: CE)", noisy(ckplus(a.work), 0.2, 0)))
-    for name, ds in injected:
-        out = a.work / "runs" / f"signals_{ds.name}_default"
-        train_job(ds, out, [], device="cpu", threads=a.threads)
+    for name, out in injected_default_runs(a.work, skip, a.threads):
         log(f"re-scoring {out}")
         for r in rescore(RunDir(out), lambda t: np.arange(len(t)), noise_mask):
             out_rows.append({"data": name, **r})

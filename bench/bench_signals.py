@@ -22,7 +22,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _benchlib import CKPLUS, DEFAULT_WORK, ckplus, demo_clean, log, noisy, train_job, write_result  # noqa: E402
+from _benchlib import DEFAULT_WORK, injected_default_runs, log, write_result  # noqa: E402
 from bench_real_noise import truth_mask  # noqa: E402
 from eac_core.metrics import noise_mask, signal_table  # noqa: E402
 from eac_core.rundir import RunDir  # noqa: E402
@@ -39,14 +39,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     skip = set(filter(None, a.skip.split(",")))
     tables: dict[str, pd.DataFrame] = {}
-    injected = []
-    if "demo" not in skip:
-        injected.append(("demo 20 % (demo preset: EAC)", noisy(demo_clean(a.work), 0.2, 0), []))
-    if "ckplus" not in skip and CKPLUS.is_dir():
-        injected.append(("CK+48 20 % (cpu preset: CE)", noisy(ckplus(a.work), 0.2, 0), []))
-    for name, ds, args in injected:
-        out = a.work / "runs" / f"signals_{ds.name}_default"
-        train_job(ds, out, args, device="cpu", threads=a.threads)
+    for name, out in injected_default_runs(a.work, skip, a.threads):
         s = RunDir(out).read_scores()
         tables[name] = signal_table(s, noise_mask(s))
     if a.real_work is not None:
