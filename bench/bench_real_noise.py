@@ -104,9 +104,11 @@ def anchor_cnn(num_classes: int) -> nn.Module:
 
 
 def train_anchor(images: np.ndarray, labels: np.ndarray, num_classes: int, *, epochs: int, seed: int,
-                 device: torch.device) -> nn.Module:
+                 device: torch.device, build=anchor_cnn) -> nn.Module:
+    """The anchor's training loop; `build(num_classes)` -> a module returning logits (bench_heads.py
+    passes other heads)."""
     torch.manual_seed(seed)
-    model = anchor_cnn(num_classes).to(device)
+    model = build(num_classes).to(device)
     spec = Preprocessing()
     steps = -(-len(labels) // 128)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)

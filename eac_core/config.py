@@ -49,6 +49,9 @@ class TrainConfig:
                                                   "--budget-minutes)"))
     width: float = field(default=1.0, metadata=flag(
         "multiplier of the compact / cnn networks' channel widths (1: their own)"))
+    neck: int = field(default=0, metadata=flag(
+        "channels of a 1x1 conv-BN-ReLU after the backbone's last layer; CAMs and the kNN embedding use its "
+        "output (0: none)"))
     image_size: int = field(default=224, metadata=flag("input size in pixels"))
     batch_size: int = field(default=32, metadata=flag("images per step"))
     lr: float = field(default=1e-4, metadata=flag("learning rate (the peak for onecycle)"))
@@ -223,6 +226,7 @@ def validate(cfg: TrainConfig) -> None:
     checks = [
         (cfg.epochs >= 1, f"--epochs must be >= 1 (got {cfg.epochs})"),
         (0.25 <= cfg.width <= 8, f"--width must be in 0.25..8 (got {cfg.width})"),
+        (0 <= cfg.neck <= 8192, f"--neck must be in 0..8192 channels (got {cfg.neck})"),
         (16 <= cfg.image_size <= 1024, f"--image-size must be in 16..1024 (got {cfg.image_size})"),
         (cfg.batch_size >= 2, f"--batch-size must be >= 2 (got {cfg.batch_size})"),
         (cfg.lr > 0, f"--lr must be > 0 (got {cfg.lr})"),

@@ -26,8 +26,8 @@ class CamNet(nn.Module):
         return logits, f
 
 
-def _conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
+def _conv_bn(cin: int, cout: int, stride: int = 1, kernel: int = 3) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(cout),
                          nn.ReLU(inplace=True))
 
 
@@ -110,20 +110,29 @@ WIDTH_KEYS = {   # the conv weights whose output channels are the stage widths (
 
 
 def build_model(arch: str, num_classes: int, *, widths: tuple[int, ...] | None = None,
-                dropout: float = 0.0) -> CamNet:
+                dropout: float = 0.0, neck: int = 0) -> CamNet:
     """A CamNet by architecture name (one of ARCHS), randomly initialised; `widths` for compact / cnn;
-    `dropout` before the linear head (the CAM uses the same head, so CAMs are unaffected)."""
+    `dropout` before the linear head (the CAM uses the same head, so CAMs are unaffected); `neck` > 0
+    appends a 1x1 conv-BN-ReLU of that many channels to the feature stack (a per-position MLP layer: the
+    CAM stays linear in the last feature map, now the neck's output)."""
     if arch not in _FACTORY:
         raise ValueError(f"unknown architecture '{arch}' (one of: {', '.join(ARCHS)})")
     features, c = _FACTORY[arch](widths) if (arch in WIDTH_KEYS and widths) else _FACTORY[arch]()
+    if neck:
+        features.append(_conv_bn(c, int(neck), kernel=1))     # appended: the backbone's keys are unchanged
+        c = int(neck)
     return CamNet(features, c, num_classes, dropout=dropout)
 
 
 def model_for_state_dict(arch: str, num_classes: int, state_dict: dict) -> CamNet:
-    """The CamNet that `state_dict` was saved from: the compact network's stage widths are read from
-    the weight shapes, so checkpoints keep loading when the default widths change."""
+    """The CamNet that `state_dict` was saved from: the compact / cnn stage widths and the neck's channels
+    are read from the weight shapes, so checkpoints keep loading when the defaults change."""
     widths = None
     keys = WIDTH_KEYS.get(arch, ())
     if keys and all(k in state_dict for k in keys):
         widths = tuple(int(state_dict[k].shape[0]) for k in keys)
-    return build_model(arch, num_classes, widths=widths)
+    model = build_model(arch, num_classes, widths=widths)
+    neck_key = f"features.{len(model.features)}.0.weight"          # the layer build_model appends
+    if neck_key in state_dict:
+        model = build_model(arch, num_classes, widths=widths, neck=int(state_dict[neck_key].shape[0]))
+    return model

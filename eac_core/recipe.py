@@ -43,7 +43,8 @@ def build_training(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, dev
                    *, seed: int | None = None) -> Training:
     """Model (seeded with `seed`, default cfg.seed; pretrained weights loaded), optimiser and schedule."""
     torch.manual_seed(cfg.seed if seed is None else seed)
-    model = build_model(cfg.arch, num_classes, widths=scaled_widths(cfg.arch, cfg.width), dropout=cfg.dropout)
+    model = build_model(cfg.arch, num_classes, widths=scaled_widths(cfg.arch, cfg.width), dropout=cfg.dropout,
+                        neck=cfg.neck)
     spec = load_pretrained(model, cfg.pretrained) if cfg.pretrained else Preprocessing()
     model.to(device)
     if device.type == "cuda":

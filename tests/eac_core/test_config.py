@@ -62,7 +62,8 @@ def test_explicit_flags_beat_the_preset():
                                              ("--dropout", "1", "--dropout must be in"),
                                              ("--momentum", "1", "--momentum must be in"),
                                              ("--budget-minutes", "-1", "--budget-minutes must be >= 0"),
-                                             ("--width", "0", r"--width must be in 0.25..8 \(got 0.0\)")])
+                                             ("--width", "0", r"--width must be in 0.25..8 \(got 0.0\)"),
+                                             ("--neck", "-8", r"--neck must be in 0..8192 channels \(got -8\)")])
 def test_bad_values_are_named(flag, value, msg):
     a = build_parser().parse_args(["--dataset", "d", "--out", "o", "--preset", "cpu", flag, value])
     with pytest.raises(ConfigError, match=msg):

@@ -82,6 +82,30 @@ def test_width_multiplier_scales_the_stages_and_the_training_model():
     assert tr.model.fc.in_features == 384
 
 
+def test_neck_is_a_1x1_layer_the_cam_and_the_checkpoint_see():
+    from eac_core.config import TrainConfig
+    from eac_core.models import model_for_state_dict
+    from eac_core.recipe import build_training
+    cfg = TrainConfig(dataset="d", out="o", arch="cnn", neck=64, optimizer="sgd", schedule="onecycle")
+    m = build_training(cfg, 7, steps_per_epoch=3, device=torch.device("cpu")).model
+    convs = [(c.out_channels, c.kernel_size) for c in m.modules() if isinstance(c, torch.nn.Conv2d)]
+    assert convs == [(32, (3, 3)), (64, (3, 3)), (128, (3, 3)), (256, (3, 3)), (256, (3, 3)), (64, (1, 1))]
+    assert m.fc.in_features == 64 and m.num_features == 64
+    m.eval()
+    x = torch.randn(2, 3, 48, 48)
+    with torch.no_grad():
+        logits, feats = m(x)
+        assert feats.shape == (2, 64, 6, 6)
+        # the CAM stays linear in the last map: the logits are the head applied to its mean
+        torch.testing.assert_close(logits, m.fc(feats.mean(dim=(2, 3))))
+        rebuilt = model_for_state_dict("cnn", 7, m.state_dict())
+        rebuilt.load_state_dict(m.state_dict(), strict=True)
+        rebuilt.eval()
+        torch.testing.assert_close(rebuilt(x)[0], logits)
+    # a checkpoint without a neck still rebuilds without one
+    assert model_for_state_dict("cnn", 7, build_model("cnn", 7).state_dict()).num_features == 256
+
+
 def test_dropout_acts_in_training_only():
     torch.manual_seed(0)
     m = build_model("cnn", 3, dropout=0.5)
