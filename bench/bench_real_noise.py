@@ -260,7 +260,7 @@ def main(argv=None) -> int:
             scores, cfg = run.read_scores(), run.read_config()
             test_acc = float(run.read_summary()["test_acc"].iloc[-1])
             label = (f"product {cfg['mode']} ({cfg['preset']} preset: {cfg['arch']} x{cfg.get('width', 1.0):g}, "
-                     f"{cfg['epochs']} ep, "
+                     f"{cfg['epochs']} ep, {'neck %s, ' % cfg['neck'] if cfg.get('neck') else ''}"
                      f"erase p {cfg['erase_p']}, pixel noise {cfg['gauss_noise_std']}, lam {cfg['lam']})")
             # `suspicion` as the CURRENT default defines it (a function of the stored columns)
             add(f"{label}, `suspicion` = {DEFAULT_SUSPICION}", CANDIDATES[DEFAULT_SUSPICION](scores), test_acc,
