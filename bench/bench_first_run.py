@@ -23,13 +23,7 @@ from eac_core.rundir import list_runs  # noqa: E402
 def is_final(run) -> bool:
     """The run's scores.parquet holds the final ranking: the trainer writes it, not provisional, before
     it draws the embedding map and marks the run done."""
-    if not run.has("scores"):
-        return False
-    try:
-        scores = run.read_scores(columns=["provisional"])
-    except Exception:                  # caught mid-replace or an older run without the column
-        return False
-    return not bool(scores["provisional"].any())
+    return run.has("scores") and not bool(run.read_scores(columns=["provisional"])["provisional"].any())
 
 
 def main(argv=None) -> int:
@@ -72,7 +66,7 @@ def main(argv=None) -> int:
                     done = time.perf_counter() - t0
                     break
                 time.sleep(0.5)
-            rows.append(("click → final ranking written (what the Review page shows from then on)", final or done))
+            rows.append(("click → final ranking written (what the Review page shows from then on)", final))
             rows.append(("click → training done (the embedding map too)", done))
             browser.close()
     finally:

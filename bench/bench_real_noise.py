@@ -275,7 +275,7 @@ def main(argv=None) -> int:
     head = (f"# Real-noise detection on fer2013_dev ({n_train} training rows"
             f"{'' if not a.train_rows else f': {a.train_rows} sampled Training rows + the ranked slice'}; "
             f"{len(pos)} determined slice rows, k = {k} mislabeled; random AP = {noisy.mean():.3f})\n\n"
-            f"`python bench/bench_real_noise.py {' '.join(argv if argv is not None else sys.argv[1:])}`, "
+            f"`python bench/bench_real_noise.py {shlex.join(argv if argv is not None else sys.argv[1:])}`, "
             f"{a.threads} threads, seed {a.seed}, {time.strftime('%Y-%m-%d')}\n\n")
     text = head + table.to_markdown(index=False, floatfmt=".3f") + "\n"
     if signal_rows:

@@ -76,21 +76,18 @@ def project_2d(features, *, seed: int = 0, method: str = "umap", fit_max: int = 
         f = _pca(f, min(PCA_DIMS, n), seed)
     f = f.astype(np.float32)
     import umap                                     # numba: imported only when a map is drawn
-    kw = dict(n_components=2, n_neighbors=UMAP_NEIGHBORS, min_dist=UMAP_MIN_DIST, n_epochs=UMAP_EPOCHS,
-              random_state=seed, n_jobs=1)
-    if n <= fit_max and n < UMAP_EXACT_BELOW:
-        # umap-learn finds the neighbours of a small set exactly, from a distance matrix it builds one pair
-        # per Python call; scikit-learn's vectorised matrix gives the same neighbours, 9 s sooner at 3,000
-        from sklearn.metrics import pairwise_distances
+    # umap-learn finds a small set's neighbours exactly, from a distance matrix it builds one pair per Python
+    # call; scikit-learn's vectorised matrix gives the same neighbours (no transform needed on this path)
+    exact = n <= fit_max and n < UMAP_EXACT_BELOW
+    reducer = umap.UMAP(n_components=2, n_neighbors=UMAP_NEIGHBORS, min_dist=UMAP_MIN_DIST, n_epochs=UMAP_EPOCHS,
+                        random_state=seed, n_jobs=1, metric="precomputed" if exact else "euclidean")
+    if n <= fit_max:
         import warnings
-        d = pairwise_distances(f, metric="euclidean")
+        from sklearn.metrics import pairwise_distances
         with warnings.catch_warnings():           # "inverse_transform will be unavailable": never used here
             warnings.filterwarnings("ignore", message=".*precomputed metric.*")
-            xy = umap.UMAP(metric="precomputed", **kw).fit_transform(d)
+            xy = reducer.fit_transform(pairwise_distances(f, metric="euclidean") if exact else f)
         return Projection(xy.astype(np.float32), "umap")
-    reducer = umap.UMAP(**kw)
-    if n <= fit_max:
-        return Projection(reducer.fit_transform(f).astype(np.float32), "umap")
     fit = np.sort(np.random.default_rng(seed).choice(n, fit_max, replace=False))
     rest = np.setdiff1d(np.arange(n), fit)
     xy = np.empty((n, 2), np.float32)
