@@ -20,7 +20,7 @@ from pathlib import Path
 import psutil
 
 from app.components.project import REPO_ROOT, home
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 # Entry points a job runs: with no recorded start time, a live PID counts as ours only when its command
 # line names one of them (a guard against PID reuse).

@@ -16,7 +16,7 @@ from pathlib import Path
 from app import jobs
 from app.components.project import PathRefused, check_path, datasets_dir, home, runs_dir
 from eac_core.config import train_command
-from eac_core.rundir import RunDir, list_runs
+from data_tools.rundir import RunDir, list_runs
 
 IMPORT_TIMEOUT_S = 3600
 # Sizes of the first-run demo (environment overrides let tests and the browser e2e use a tiny one).

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORK = ROOT / ".cache" / "bench"

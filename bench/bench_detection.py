@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _benchlib import DEFAULT_WORK, demo_clean, log, mean_sd, noisy, run_pool, write_result  # noqa: E402
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 from eac_core.metrics import detection_metrics, noise_mask, signal_table  # noqa: E402
 
 

@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _benchlib import DEFAULT_WORK, ROOT, log, sh, write_result  # noqa: E402
 from data_tools.manifest import load_dataset  # noqa: E402
 from eac_core.embedding import FIT_MAX, PCA_DIMS, project_2d  # noqa: E402
-from eac_core.rundir import RunDir  # noqa: E402
+from data_tools.rundir import RunDir  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "fer2013_dev"
 K = 10

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "app"))
 import browser_support as bs  # noqa: E402
 
-from eac_core.rundir import list_runs  # noqa: E402
+from data_tools.rundir import list_runs  # noqa: E402
 
 
 def is_final(run) -> bool:

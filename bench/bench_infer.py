@@ -26,10 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from data_tools.rundir import RunDir  # noqa: E402
+from eac_core.checkpoint import read_checkpoint, write_checkpoint  # noqa: E402
 from eac_core.infer import Explainer, read_image  # noqa: E402
 from eac_core.models import build_model  # noqa: E402
 from eac_core.preprocess import Preprocessing  # noqa: E402
-from eac_core.rundir import RunDir  # noqa: E402
 
 FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "ckplus48"
 CLASSES = ["neutral", "happy", "sad", "surprise", "fear", "disgust", "anger"]
@@ -47,9 +48,9 @@ def images(n: int) -> list[Path] | list[np.ndarray]:
 def write_run(d: Path, size: int) -> Path:
     torch.manual_seed(0)
     m = build_model("compact", len(CLASSES))
-    RunDir(d).write_checkpoint({"model": m.state_dict(), "arch": "compact", "classes": CLASSES,
-                                "num_classes": len(CLASSES), "image_size": size,
-                                "preprocessing": Preprocessing().to_dict(), "epoch": 0, "config": {}})
+    write_checkpoint(RunDir(d), {"model": m.state_dict(), "arch": "compact", "classes": CLASSES,
+                                 "num_classes": len(CLASSES), "image_size": size,
+                                 "preprocessing": Preprocessing().to_dict(), "epoch": 0, "config": {}})
     return d
 
 
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
             runs.append(write_run(d, s))
         for run in runs:
             ex = Explainer.load(run, device=a.device)
-            arch = RunDir(run).read_checkpoint(map_location="cpu")["arch"]
+            arch = read_checkpoint(run, map_location="cpu")["arch"]
             for th in a.threads:
                 torch.set_num_threads(th)
                 p50, p95, mean = measure(ex, inputs, a.display)

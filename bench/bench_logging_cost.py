@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _benchlib import DEFAULT_WORK, demo_clean, log, noisy, write_result  # noqa: E402
 from data_tools.manifest import load_dataset  # noqa: E402
 from eac_core import engine  # noqa: E402
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 from eac_core import train as train_mod  # noqa: E402
 from eac_core.config import PRESET_VALUES  # noqa: E402
 from eac_core.data import AugmentSpec, epoch_order, fixed_erasures, load_cached, make_splits  # noqa: E402

@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "eac_core"))
 from _benchlib import DEFAULT_WORK, log, mean_sd, noisy, run_pool, write_result  # noqa: E402
 from bench_detection import anchor_metrics  # noqa: E402
 from eac_core.metrics import detection_metrics, noise_mask  # noqa: E402
-from eac_core.rundir import RunDir  # noqa: E402
+from data_tools.rundir import RunDir  # noqa: E402
 from many_classes import COLOURS, SHAPES, make_images  # noqa: E402
 
 COLOUR_NAMES = ("red", "green", "blue", "yellow", "white")

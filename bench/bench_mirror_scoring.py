@@ -33,7 +33,7 @@ from eac_core.data import load_cached, make_splits  # noqa: E402
 from eac_core.engine import StepContext, score_clean  # noqa: E402
 from eac_core.infer import Explainer  # noqa: E402
 from eac_core.metrics import detection_metrics, noise_mask  # noqa: E402
-from eac_core.rundir import RunDir  # noqa: E402
+from data_tools.rundir import RunDir  # noqa: E402
 from eac_core.scores import CANDIDATES, DEFAULT_SUSPICION  # noqa: E402
 from eac_core.train import score_table  # noqa: E402
 

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _benchlib import DEFAULT_WORK, RESULTS, log  # noqa: E402
 from eac_core import noise_share as ns  # noqa: E402
 from eac_core.metrics import noise_mask  # noqa: E402
-from eac_core.rundir import RunDir  # noqa: E402
+from data_tools.rundir import RunDir  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "fer2013_dev"
 

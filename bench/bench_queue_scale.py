@@ -25,7 +25,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from make_scale_project import HOME, RUN, build, source_run  # noqa: E402
 
 from app.components.queue import QueueFilter, filter_queue, score_columns, with_decisions  # noqa: E402
-from eac_core.rundir import RunDir  # noqa: E402
+from data_tools.rundir import RunDir  # noqa: E402
 
 TARGET_MS = 200
 

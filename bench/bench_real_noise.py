@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _benchlib import DEFAULT_WORK, log, write_result  # noqa: E402
 from data_tools.manifest import load_dataset  # noqa: E402
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 from eac_core.data import epoch_generator, epoch_order, batches, load_cached, make_splits, normalise, shift_and_mirror  # noqa: E402
 from eac_core.preprocess import Preprocessing  # noqa: E402
 from eac_core.scores import CANDIDATES, DEFAULT_SUSPICION, cleanlab_suspicion  # noqa: E402

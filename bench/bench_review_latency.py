@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "app"))
 import browser_support as bs  # noqa: E402
 
-from eac_core.rundir import RunDir  # noqa: E402
+from data_tools.rundir import RunDir  # noqa: E402
 
 TARGET_P50_MS = 300.0
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _benchlib import (CKPLUS, DEFAULT_WORK, ckplus, demo_clean, finished, log, mean_sd, noisy,  # noqa: E402
                        run_pool, write_result)
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 
 def main(argv=None) -> int:

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _benchlib import DEFAULT_WORK, injected_default_runs, log, write_result  # noqa: E402
 from bench_real_noise import truth_mask  # noqa: E402
 from eac_core.metrics import noise_mask, signal_table  # noqa: E402
-from eac_core.rundir import RunDir  # noqa: E402
+from data_tools.rundir import RunDir  # noqa: E402
 
 
 def main(argv=None) -> int:

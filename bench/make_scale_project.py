@@ -22,7 +22,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from eac_core.rundir import RunDir  # noqa: E402
+from data_tools.rundir import RunDir  # noqa: E402
 
 RUN = "synthetic-300k"
 N_IMAGES = 64

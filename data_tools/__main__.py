@@ -12,7 +12,7 @@ COMMANDS = {
     "import": ("data_tools.importers.cli", "import a dataset as distributed into a dataset folder"),
     "demo": ("data_tools.demo", "generate the embedded synthetic demo dataset"),
     "noise": ("data_tools.noise", "inject controlled label noise into a dataset's training split"),
-    "export": ("data_tools.export", "export corrected labels from an audit database"),
+    "export": ("data_tools.export.cli", "export corrected labels from an audit database"),
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 from eac_core.config import TrainConfig
 from eac_core.data import Split, epoch_order
 from eac_core.distributed import ddp

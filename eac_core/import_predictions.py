@@ -9,7 +9,7 @@ cross-validation, as cleanlab expects). Optional `emb_<anything>` columns hold a
 face: the run's embedding map is their 2-D projection (eac_core.embedding.project_2d) and the kNN
 label agreement (`knn_p_label`) is computed from them. Faces of the dataset that FILE does not list are not in the run.
 
-The run directory is written through eac_core.rundir.RunDir like a trained one: `config.json`
+The run directory is written through data_tools.rundir.RunDir like a trained one: `config.json`
 (`mode` = "imported", the probability file), `progress.json` (done), `scores.parquet` (the contract
 columns: `prob_<class>` and `oos_prob_<class>` both hold FILE's probabilities, `pred`, `p_label`, `loss`
 = -log p_label, `margin` = p_label - the largest other probability, cleanlab's label-quality scores,
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 SUM_TOLERANCE = 1e-3
 SCORES = {"self_confidence": "cleanlab_self_confidence", "normalized_margin": "cleanlab_normalized_margin"}

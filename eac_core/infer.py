@@ -25,12 +25,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from data_tools.rundir import RunDir
+
 from . import overlay as ov
 from .cam import compute_cams, flip_consistency, flip_consistency_of_features
+from .checkpoint import load_torch_file
 from .models import CamNet, model_for_state_dict
 from .preprocess import Preprocessing, resize_uint8, to_tensor
 from .pretrained import apply_layout, checkpoint_layout
-from .rundir import RunDir, load_torch_file
 
 __all__ = ["Explainer", "Explanation", "read_image"]
 

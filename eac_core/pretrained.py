@@ -42,7 +42,7 @@ from torch import Tensor, nn
 from data_tools.safepickle import RestrictedUnpickler, UnsafePickleError, read_numpy_pickle
 
 from .preprocess import VGGFACE2_CAFFE, Preprocessing
-from .rundir import CheckpointError, load_torch_file
+from .checkpoint import CheckpointError, load_torch_file
 
 __all__ = ["PretrainedError", "UnsafePickleError", "load_pretrained", "read_state_dict",
            "read_numpy_pickle", "checkpoint_layout", "caffe_to_torchvision", "torchvision_to_camnet", "apply_layout",

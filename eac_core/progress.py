@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 
 class StopFlag:

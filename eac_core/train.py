@@ -1,5 +1,5 @@
 """`python -m eac_core.train`: train with Erasing Attention Consistency on a dataset folder and write
-the run directory (see rundir.py). A thin loop over engine.train_one_epoch / evaluate / score_clean.
+the run directory (see data_tools/rundir.py). A thin loop over engine.train_one_epoch / evaluate / score_clean.
 
 In EAC mode both views (the erased image and its mirror) go through the network as ONE concatenated
 batch, so BatchNorm sees both views at once (always)."""
@@ -17,7 +17,9 @@ import pandas as pd
 import torch
 
 from data_tools.manifest import ManifestError, load_dataset
+from data_tools.rundir import RunDir
 from eac_core import faults
+from eac_core.checkpoint import read_checkpoint, write_checkpoint
 from eac_core.config import ConfigError, TrainConfig, available_cores, build_parser, cuda_available, resolve
 from eac_core.data import DataError, epoch_order, fixed_erasures, load_cached, make_splits
 from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, reduce_max, shutdown
@@ -26,7 +28,6 @@ from eac_core.engine import NonFiniteLoss, StepContext, Stopped, evaluate, score
 from eac_core.pretrained import layout_of
 from eac_core.progress import Progress, StopFlag
 from eac_core.recipe import Training, build_training
-from eac_core.rundir import RunDir
 from eac_core.scores import build_scores, dynamics, knn_label_agreement
 
 log = logging.getLogger("eac_core.train")
@@ -86,7 +87,7 @@ def prepare(args) -> tuple[TrainConfig, dict | None]:
             raise ConfigError(f"--epochs: the {saved.schedule} schedule of {run.path} was planned for "
                               f"{planned} epochs and cannot change on --resume")
         saved.resume = True
-        return saved, (run.read_checkpoint() if run.has("checkpoint") else None)
+        return saved, (read_checkpoint(run) if run.has("checkpoint") else None)
     if args.budget_minutes is not None and args.epochs is not None:
         raise ConfigError("give --epochs or --budget-minutes, not both")
     cfg = resolve(args, ds.info.format)
@@ -324,7 +325,7 @@ def persist_epoch(run_dir: RunDir, train, classes: list[str], signals: dict, cle
     run_dir.write_summary(summary)
     write_scores(run_dir, train, classes, signals, provisional=True)
     faults.point("history-written", epoch)
-    run_dir.write_checkpoint(ckpt)
+    write_checkpoint(run_dir, ckpt)
     faults.point("checkpoint-renamed", epoch)
     log.info("epoch %d: loss %.4f (ce %.4f att %.5f) train_acc %.3f test_acc %.3f lr %.2e %.1fs", epoch,
              row["loss"], row["ce_loss"], row["att_loss"], row["train_acc"], row["test_acc"], row["lr"], row["seconds"])

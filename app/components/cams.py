@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from app.components import loaders
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 PANEL = 192  # px; every panel has this size so nothing moves between suspects
 

@@ -12,7 +12,7 @@ import streamlit as st
 from app.components import ui
 from app.components.queue import neighbours, next_after
 from data_tools.audit import ANY, StaleDecision, describe
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 CURRENT, QUEUE, FLASH, ERROR, NOTE = "review_current", "review_queue", "review_flash", "review_error", "review_note"
 GOTO = "review_goto"        # a face another page sends the reviewer to (it wins over the session's own)

@@ -16,8 +16,8 @@ import streamlit as st
 
 from app.components.project import check_path, runs_dir
 from data_tools.manifest import INFO, MANIFEST, REPORT
-from eac_core import rundir
-from eac_core.rundir import RunDir
+from data_tools import rundir
+from data_tools.rundir import RunDir
 
 
 def mtime(path: str | os.PathLike) -> float:
@@ -28,9 +28,9 @@ def mtime(path: str | os.PathLike) -> float:
         return 0.0
 
 
-# -- runs (every file through eac_core.rundir.RunDir) ---------------------------------------------
+# -- runs (every file through data_tools.rundir.RunDir) -------------------------------------------
 def list_runs() -> list[RunDir]:
-    """The runs under runs/, the most recently active first (eac_core.rundir.list_runs: the one rule)."""
+    """The runs under runs/, the most recently active first (data_tools.rundir.list_runs: the one rule)."""
     return rundir.list_runs(runs_dir())
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 from app import jobs, workflows
 from app.components import charts, loaders, ui
 from app.components.project import PathRefused, check_path, dataset_dirs
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 POLL_S = 2.0
 

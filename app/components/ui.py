@@ -13,7 +13,7 @@ import streamlit as st
 from app.components import loaders
 from app.components.safetext import md_code, md_escape  # noqa: F401  (ui.md_escape for the pages)
 from app.components.project import load_settings
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 log = logging.getLogger("fer_audit.app")
 

@@ -10,7 +10,7 @@ import streamlit as st
 from app import jobs, workflows
 from app.components import loaders, training, ui
 from data_tools.manifest import INFO
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 OWN_FORMATS = {"rafdb": "rafdb", "ferplus": "ferplus"}   # dataset format -> export kind
 

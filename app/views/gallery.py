@@ -9,7 +9,7 @@ import streamlit as st
 from app.components import charts, loaders, ui
 from app.components.gallery import GalleryFilter, batch_decisions, gallery_faces, metadata_columns
 from data_tools.audit import StaleDecision
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 COLS, ROWS = 6, 4                      # one page of the grid
 THUMB = 112                            # px

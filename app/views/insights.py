@@ -11,7 +11,7 @@ from app.components import charts, loaders, metrics, ui
 from app.components.decisions import GOTO
 from eac_core import metrics as run_metrics
 from eac_core import noise_share
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 N_SUSPECTS = 0.1   # share of the ranking highlighted on the embedding map
 MATRIX_CLASSES = 20   # above this many classes, matrices are shown as their largest off-diagonal pairs

@@ -16,7 +16,7 @@ from app.components.decisions import CURRENT, DRAWN, ERROR, FLASH, GOTO, QUEUE, 
 from app.components.palette import badge
 from app.components.queue import STATUSES, QueueFilter, bulk_candidates, filter_queue, score_columns, with_decisions
 from data_tools.manifest import MANIFEST
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 BULK, SYNCED = "review_bulk_preview", "review_url_samples"   # SYNCED: the ids this session put in the URL
 RANKING, MOVED = "review_ranking", "review_moved"   # the ranking drawn last; where a re-rank took the reviewer

@@ -6,7 +6,7 @@ import streamlit as st
 from app import jobs, workflows
 from app.components import loaders, training, ui
 from app.components.project import runs_dir
-from eac_core.rundir import RunDir, runs_table
+from data_tools.rundir import RunDir, runs_table
 
 
 def render() -> None:

@@ -13,7 +13,7 @@ def run_path(home: Path) -> Path:
 
 
 def scores_of(home: Path):
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     return RunDir(run_path(home)).read_scores().sort_values("rank").reset_index(drop=True)
 
 
@@ -27,7 +27,7 @@ def rerank(run: Path, order: list[str], *, provisional: bool) -> None:
     as a trainer writing a newer (provisional or final) ranking would."""
     import os
 
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     rd = RunDir(run)
     s = rd.read_scores()
     s["sample_id"] = s["sample_id"].astype(str)

@@ -62,7 +62,7 @@ def _press(page, key: str, *, then: str, toast: str | None = None) -> None:
 def _plan(home: Path):
     """The five top suspects, the sixth, the classes, and the keys/expected outcome for each."""
     from data_tools.manifest import load_dataset
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     classes = list(load_dataset(home / "datasets" / "demo").classes)
     s = RunDir(home / "runs" / RUN).read_scores().sort_values("rank").reset_index(drop=True)
     s["sample_id"] = s["sample_id"].astype(str)
@@ -222,7 +222,7 @@ def test_two_tabs_keep_each_others_decisions(home, server, browser):
     """Two tabs on the same audit, each deciding with its keys: neither loses the other's decision,
     and one tab's undo cancels its own decision, never the other tab's newer one (issue 9, hole 8)."""
     from data_tools.audit import Audit
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     audit = Audit.open(home / "runs" / RUN / "audit.sqlite")
     before = audit.latest()
     s = RunDir(home / "runs" / RUN).read_scores().sort_values("rank")

@@ -42,7 +42,7 @@ def _toast(page, pattern: str) -> None:
 def test_relabel_through_the_class_picker_and_export(home, server, browser, tmp_path):
     from app.components.decisions import digit_classes
     from data_tools.audit import Audit
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     names = class_names(K)
     scores = RunDir(home / "runs" / RUN).read_scores().sort_values("rank")
     scores["sample_id"] = scores["sample_id"].astype(str)

@@ -37,7 +37,7 @@ def _audit(home: Path):
 
 
 def _ranking(home: Path) -> list[str]:
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     return [str(x) for x in RunDir(home / "runs" / RUN).read_scores().sort_values("rank")["sample_id"]]
 
 
@@ -86,7 +86,7 @@ def test_the_final_ranking_takes_the_reviewer_to_its_best_undecided_suspect(home
     rerank(home / "runs" / RUN, ids, provisional=True)
     sleeper = subprocess.Popen(["sleep", "600"])                # stands for the trainer: the run is active
     import psutil
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     RunDir(home / "runs" / RUN).write_job({"pid": sleeper.pid, "pid_created": psutil.Process(sleeper.pid).create_time(),
                                            "argv": ["sleep", "600"], "before": [], "kind": "train"})
     ctx = browser.new_context(viewport={"width": 1600, "height": 1000})

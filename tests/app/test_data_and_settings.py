@@ -128,7 +128,7 @@ def test_data_page_imports_own_predictions_into_a_run(project, app, tmp_path):
     file gets the command's one line, naming file and row."""
     import numpy as np
     import pandas as pd
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     ds = project / "datasets" / "demo"
     classes = json.loads((ds / "dataset.json").read_text())["classes"]
     m = pd.read_csv(ds / "manifest.csv", dtype=str)

@@ -58,7 +58,7 @@ def test_a_second_launch_opens_the_existing_audit(project, app):
 
 
 def test_provisional_ranking_is_marked(project, app):
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     run = run_path(project)
     s = pd.read_parquet(run / "scores.parquet")
     s["provisional"] = True

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from app import jobs
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 SLEEP = "import time; time.sleep(60)"
 

@@ -59,7 +59,7 @@ def test_insights_noise_share_has_an_interval_and_its_measured_error(project, ap
     interval, the bench's measured error of that estimator, and the run's own truth; no bare number."""
     from eac_core import noise_share as ns
     from eac_core.metrics import noise_mask
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     from apptest_support import run_path
     measured = ns.measured_error()
     if measured is None:

@@ -71,7 +71,7 @@ def many(trained_many, tmp_path, monkeypatch) -> Path:
 
 
 def _scores(home: Path) -> pd.DataFrame:
-    from eac_core.rundir import RunDir
+    from data_tools.rundir import RunDir
     return RunDir(home / "runs" / "many").read_scores().set_index("sample_id")
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from app import jobs, workflows
 from apptest_support import audit_of, run_path, scores_of
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 
 @pytest.fixture()

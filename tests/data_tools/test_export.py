@@ -326,7 +326,7 @@ def test_interrupted_export_keeps_previous_file(ds, audited, tmp_path, monkeypat
         raise KeyboardInterrupt
 
     target = {"csv": "render_csv", "rafdb": "render_rafdb_list", "ferplus": "render_ferplus_csv"}[kind]
-    monkeypatch.setattr(ex, target, half_then_fail)
+    monkeypatch.setattr(ex.formats, target, half_then_fail)      # the writers look their renderer up there
     if kind in ex._FILE_RENDERERS:
         monkeypatch.setitem(ex._FILE_RENDERERS, kind, half_then_fail)
     with pytest.raises(KeyboardInterrupt):
@@ -494,6 +494,64 @@ def test_cli_refuses_to_write_over_what_it_reads(ds, audited, tmp_path, capsys):
     assert {p: p.read_bytes() for p in watched} == before
     assert audited.latest()["sample_id"].tolist() == ["007", "s2", "s3", "s4"]
     assert sorted(p.name for p in ds.iterdir()) == ["dataset.json", "manifest.csv", "report.csv"]
+
+
+def test_cli_refuses_another_runs_files_and_the_scores_it_reads(ds, audited, tmp_path, capsys):
+    """Issue 22 hole 11: the files of ANY run, any audit database, another dataset's files and the
+    --scores file are refused, not only the exported run's (which the caller names)."""
+    other = tmp_path / "runs" / "other"
+    other_audit = Audit.open(other / "audit.sqlite", dataset=str(ds))
+    other_audit.record("s6", "keep", reviewer="eve")
+    (other / "config.json").write_text(json.dumps({"dataset": str(ds)}))
+    pd.DataFrame({"sample_id": ["s6"], "suspicion": [0.5]}).to_parquet(other / "scores.parquet")
+    (other / "checkpoint.pt").write_bytes(b"weights")
+    (other / "history").mkdir()
+    (other / "history" / "epoch_0001.npy").write_bytes(b"history")
+    loose = Audit.open(tmp_path / "loose" / "notes.db")                  # an audit outside any run folder
+    loose.record("s2", "remove")
+    scores = tmp_path / "elsewhere" / "my_scores.parquet"
+    scores.parent.mkdir()
+    pd.DataFrame({"sample_id": ["s2"], "suspicion": [0.75]}).to_parquet(scores)
+    second = write_dataset(tmp_path / "datasets" / "second", load_dataset(ds).manifest,
+                           DatasetInfo(classes=list(RAFDB_ORDER), image_root="../../images", format="csv"))
+    watched = [other / "audit.sqlite", other / "config.json", other / "scores.parquet", other / "checkpoint.pt",
+               other / "history" / "epoch_0001.npy", loose.path, scores, second / "manifest.csv",
+               second / "dataset.json"]
+    before = {p: p.read_bytes() for p in watched}
+    every = ex.FORMATS
+    targets = {other / "audit.sqlite": (every, "run other's audit.sqlite"),
+               other / "config.json": (every, "run other's config.json"),
+               other / "scores.parquet": (every, "run other's scores.parquet"),
+               other / "checkpoint.pt": (every, "run other's checkpoint.pt"),
+               other / "summary.csv": (every, "run other's summary.csv"),                 # not written yet
+               other / "history" / "epoch_0001.npy": (every, "inside run other's history folder"),
+               other: (every, "the run folder other"),
+               loose.path: (every, "an SQLite database (an audit?)"),
+               scores: (every, "the scores file this export reads"),
+               second / "manifest.csv": (every, "dataset second's manifest.csv")}
+    tried = 0
+    for out, (kinds, what) in targets.items():
+        for kind in kinds:
+            rc = cli_main(["export", "--audit", str(audited.path), "--format", kind, "--out", str(out),
+                           "--scores", str(scores)])
+            err = capsys.readouterr().err
+            assert (rc, err) == (2, f"error: {out}: is {what}; refusing to overwrite it (choose another --out)\n"), \
+                (kind, out)
+            tried += 1
+    assert tried == 10 * 4
+    assert {p: p.read_bytes() for p in watched} == before
+    assert other_audit.latest()["sample_id"].tolist() == ["s6"] and loose.latest()["sample_id"].tolist() == ["s2"]
+    assert sorted(p.name for p in other.iterdir()) == ["audit.sqlite", "checkpoint.pt", "config.json", "history",
+                                                       "scores.parquet"]
+    # the library function refuses them by default too: no caller has to name what to protect
+    d, t = load_dataset(ds), _table(ds, audited)
+    with pytest.raises(ex.ExportError, match=r"is run other's audit\.sqlite; refusing"):
+        ex.export("csv", t, d, other / "audit.sqlite")
+    with pytest.raises(ex.ExportError, match=r"is the run folder other; refusing"):
+        ex.export("manifest", t, d, other)
+    # a new file in a folder that is not a run, and a re-export over an earlier export, stay allowed
+    assert ex.export("csv", t, d, tmp_path / "elsewhere" / "corrected.csv").is_file()
+    assert ex.export("csv", t, d, tmp_path / "elsewhere" / "corrected.csv").is_file()
 
 
 def test_refusal_names_what_the_destination_is(ds, audited, tmp_path):

@@ -1,6 +1,6 @@
 """Hostile checkpoint files (issue 9, hole 5): a checkpoint.pt that holds code, or no checkpoint at all,
 is answered with one line that never passes on torch's advice to retry with weights_only=False, and
-nothing in the file runs. Covers the trainer (--resume), RunDir, the app's explainer and --pretrained."""
+nothing in the file runs. Covers the trainer (--resume), eac_core.checkpoint, the app's explainer and --pretrained."""
 from __future__ import annotations
 
 import json
@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from data_tools.rundir import RunDir
 from eac_core import train
+from eac_core.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from eac_core.infer import Explainer
 from eac_core.models import build_model
 from eac_core.pretrained import PretrainedError, load_pretrained
-from eac_core.rundir import CheckpointError, RunDir
 from test_data import make_shapes_dataset
 
 FAST = ["--preset", "demo", "--image-size", "32", "--batch-size", "16", "--threads", "1", "--epochs", "1"]
@@ -59,7 +60,7 @@ def test_read_checkpoint_one_line_no_unsafe_advice(tmp_path, kind):
     marker = tmp_path / "pwned"
     reason = _hostile(run.checkpoint_path, kind, marker)
     with pytest.raises(CheckpointError) as e:
-        run.read_checkpoint()
+        read_checkpoint(run)
     msg = str(e.value)
     assert isinstance(e.value, ValueError)
     assert msg.startswith(f"{run.checkpoint_path}: {reason}")
@@ -154,7 +155,7 @@ def test_a_resumed_run_cleans_up_after_a_kill(finished_run, tmp_path, capsys):
 def test_a_full_disk_during_a_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch):
     """Issue 9 ("Proof in CI"): the previous checkpoint stays whole and the message names the file."""
     run = RunDir(tmp_path / "run")
-    run.write_checkpoint({"model": {"w": torch.ones(3)}, "epoch": 1})
+    write_checkpoint(run, {"model": {"w": torch.ones(3)}, "epoch": 1})
 
     def half_then_full(obj, f, *args, **kwargs):
         Path(f).write_bytes(b"PK\x03\x04 half a checkpoint")
@@ -162,9 +163,9 @@ def test_a_full_disk_during_a_checkpoint_write_keeps_the_previous_one(tmp_path, 
 
     monkeypatch.setattr(torch, "save", half_then_full)
     with pytest.raises(OSError) as e:
-        run.write_checkpoint({"model": {"w": torch.zeros(3)}, "epoch": 2})
+        write_checkpoint(run, {"model": {"w": torch.zeros(3)}, "epoch": 2})
     assert str(e.value) == f"[Errno 28] No space left on device: '{run.checkpoint_path}'"
     monkeypatch.undo()
-    ckpt = run.read_checkpoint()
+    ckpt = read_checkpoint(run)
     assert ckpt["epoch"] == 1 and torch.equal(ckpt["model"]["w"], torch.ones(3))
     assert _left(run.path) == []

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 from test_data import make_shapes_dataset
 
 pytestmark = pytest.mark.slow

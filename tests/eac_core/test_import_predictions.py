@@ -10,7 +10,7 @@ import pytest
 
 from data_tools.manifest import DatasetInfo, write_dataset
 from eac_core import import_predictions as ip
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 
 CLASSES = ["happy", "sad", "angry"]
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from data_tools.rundir import RunDir
 from eac_core import faults
-from eac_core.rundir import RunDir
+from eac_core.checkpoint import read_checkpoint
 from test_data import make_shapes_dataset
 
 pytestmark = pytest.mark.slow
@@ -72,7 +73,7 @@ def test_sigkill_at_every_point_then_resume_matches_uninterrupted(dataset, refer
                                 timeout=300)
         assert killed.returncode == -signal.SIGKILL, \
             f"not killed at {spec}: rc {killed.returncode}\n{killed.stderr[-1500:]}"
-        assert run.read_checkpoint()["epoch"] == ckpt_epoch, spec
+        assert read_checkpoint(run)["epoch"] == ckpt_epoch, spec
         assert run.read_progress()["state"] == "running", spec          # a SIGKILL leaves no goodbye
         if spec.startswith("checkpoint-written"):
             assert [t for t in _temps(run) if t.name.startswith(".checkpoint.pt.")], "no half-renamed checkpoint"

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
+from eac_core.checkpoint import read_checkpoint
 from test_data import make_shapes_dataset
 
 pytestmark = pytest.mark.slow
@@ -57,7 +58,7 @@ def test_resume_after_sigkill_matches_uninterrupted(dataset, tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=30)
-    assert RunDir(killed).read_checkpoint()["epoch"] == 1
+    assert read_checkpoint(killed)["epoch"] == 1
     assert RunDir(killed).read_progress()["state"] == "running"          # a SIGKILL leaves no goodbye
 
     res = subprocess.run(_cmd(dataset, killed, "--resume"), cwd=ROOT, env=_env(), capture_output=True, text=True,

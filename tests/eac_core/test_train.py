@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from eac_core import metrics, train
-from eac_core.rundir import RunDir
+from data_tools.rundir import RunDir
 from eac_core.models import build_model
 from eac_core.preprocess import Preprocessing
 from test_data import make_shapes_dataset

@@ -3,7 +3,8 @@ file of a run holds what, how the trainer writes it (always atomically) and how 
 
 `RunDir(path)` is the object every reader uses (the app, the export, the explainer): paths of every
 file, `read_*`, modification times, `dataset_dir()`, `classes()`; `list_runs(root)` is the one listing
-of runs.
+of runs. It is a data contract (numpy, pandas, no torch), so it lives on the data floor where the export
+reads it; the checkpoint's torch I/O is `eac_core.checkpoint`, beside the model.
 
 Layout of runs/<name>/:
   config.json, progress.json, summary.csv, scores.parquet, embedding.parquet, checkpoint.pt, train.log,
@@ -19,12 +20,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,7 @@ FILES = {"config": CONFIG, "progress": PROGRESS, "summary": SUMMARY, "scores": S
 MARKERS = ("config", "progress", "job", "scores")
 # Files whose change means the run moved on (the listing puts the most recently active run first).
 ACTIVITY = MARKERS + ("summary",)
-SUMMARY_COLUMNS = ["epoch", "loss", "ce_loss", "att_loss", "train_acc", "train_acc_true", "test_acc", "lr",
+SUMMARY_COLUMNS = ["epoch", "loss", "ce_loss", "att_loss", "cam_energy", "train_acc", "train_acc_true", "test_acc", "lr",
                    "seconds", "images_per_sec"]
 TRAIN_HISTORY = ("loss", "p_label", "margin", "pred", "flip_consistency", "erased", "flip_agree")
 CLEAN_HISTORY = ("clean_loss", "clean_p_label", "clean_margin", "clean_pred", "clean_flip_consistency",
@@ -56,40 +56,6 @@ STATES = ("running", "done", "failed", "stopped")
 HISTORY_DTYPE = np.float16
 _HISTORY_READ = (np.dtype(np.float16), np.dtype(np.float32))
 _STR_COLUMNS = ("sample_id", "label", "pred", "true_label", "split")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint (or weights file) that is refused; the message is one line naming the file."""
-
-
-_GLOBAL = re.compile(r"unsupported GLOBAL ([\w.]+)")
-
-
-def load_torch_file(path: str | os.PathLike, map_location: str = "cpu", what: str = "checkpoint") -> Any:
-    """torch.load(path, weights_only=True), its failures answered with one line naming the file.
-    torch's own message advises retrying with weights_only=False, which would run whatever code the
-    file holds; that advice is never passed on: a file naming code is refused as hostile."""
-    import pickle
-
-    import torch
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, AttributeError,
-            ImportError, KeyError, TypeError, IndexError) as e:
-        text = str(e)
-        found = _GLOBAL.search(text)
-        if found:
-            raise CheckpointError(f"{path}: refused to load: it holds Python code or objects ({found.group(1)}), "
-                                  f"which a {what} never holds; nothing in it was run") from None
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not _TORCH_ADVICE.search(ln)]
-        detail = (lines[0] if lines else type(e).__name__)[:200]
-        raise CheckpointError(f"{path}: not a {what} this tool can read ({detail})") from None
-
-
-_TORCH_ADVICE = re.compile(r"weights.only|Weights only|trusted source|file an issue|documentation of torch",
-                           re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -196,14 +162,6 @@ class RunDir:
         df = pd.read_parquet(self.embedding_path)
         df["sample_id"] = df["sample_id"].astype(str)
         return df
-
-    def read_checkpoint(self, map_location: str = "cpu") -> dict:
-        """checkpoint.pt loaded with weights_only=True; CheckpointError (one line) when it cannot be."""
-        ckpt = load_torch_file(self.checkpoint_path, map_location)
-        if not isinstance(ckpt, dict):
-            raise CheckpointError(f"{self.checkpoint_path}: not a checkpoint this tool can read "
-                                  f"(it holds a {type(ckpt).__name__}, not a dict)")
-        return ckpt
 
     def final_test_acc(self) -> float | None:
         """The last measured test accuracy, or None."""
@@ -391,13 +349,6 @@ class RunDir:
         for p in found:
             p.unlink(missing_ok=True)
         return found
-
-    def write_checkpoint(self, checkpoint: dict) -> None:
-        import torch
-        from eac_core import faults
-        with atomic.atomic_path(self.checkpoint_path) as tmp:
-            torch.save(checkpoint, tmp)
-            faults.point("checkpoint-written", checkpoint.get("epoch"))   # crash tests: complete, not renamed
 
 
 def _test_acc(summary: pd.DataFrame) -> pd.Series:

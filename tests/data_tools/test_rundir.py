@@ -1,4 +1,4 @@
-"""eac_core.rundir: the run directory's writers and the reading API the app uses."""
+"""data_tools.rundir: the run directory's writers and the reading API the app uses."""
 from __future__ import annotations
 
 import time
@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eac_core import rundir
-from eac_core.rundir import RunDir
+from data_tools import rundir
+from data_tools.rundir import RunDir
 
 
 def _history_run(run, n=500, epochs=6):
