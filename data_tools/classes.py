@@ -65,6 +65,7 @@ def order_classes(names: list[str]) -> list[str]:
 VOCABULARIES = ("expression", "open")
 MAX_NAME = 100  # characters in a class name: it is shown in the review app and names prob_<class> columns
 _BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # can make two names look alike
+BIDI = frozenset(_BIDI)  # the same set, for the manifest's sample_id and path check
 
 
 def clean_name(name: str) -> str:

@@ -39,7 +39,6 @@ from data_tools.importers.splits import assign_splits
 from data_tools.paths import PathEscapeError, RootGuard
 
 CROPS = "crops"  # folder in the dataset folder for face crops
-_BREAK = re.compile(r"[\r\n]")
 
 
 @dataclass
@@ -106,9 +105,12 @@ class _Checker:
             return "empty sample_id", {}
         if not is_utf8(rec.path) or not is_utf8(rec.sample_id):
             return "file name is not valid UTF-8", {}
-        what = next((k for k, v in (("sample_id", rec.sample_id), ("path", rec.path)) if _BREAK.search(v)), None)
-        if what:
-            return f"{what} contains a line break (a manifest row cannot hold it)", {}
+        for what, value in (("sample_id", rec.sample_id), ("path", rec.path)):
+            problem = manifest.text_problem(value)
+            if problem is not None and problem.startswith("contains a line break"):
+                return f"{what} contains a line break (a manifest row cannot hold it)", {}
+            if problem is not None:
+                return f"{what} {problem}: it can make two names look alike", {}
         if not rec.path.strip():
             return "empty path", {}
         if self.guard is not None:

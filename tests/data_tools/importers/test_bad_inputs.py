@@ -262,3 +262,18 @@ def test_a_line_break_in_a_column_name_is_a_one_line_error(run_import, img_root)
     with pytest.raises(ImportFailure) as err:
         run_import("csv", img_root)
     assert str(err.value) == f"{path}: column name 'no\\rte' in the header contains a line break"
+
+
+def test_other_line_separators_and_bidi_controls_reject_the_row(run_import, img_root, check_counts):
+    """Issue 22 item 6: U+2028, U+2029, U+0085 and the bidi overrides, which the manifest refuses on
+    every read, are rejected here with their row instead of failing the whole import."""
+    _csv(img_root, "sample_id,path,label\ns\u20281,img/a.png,happy\ns2,img/b\u2029.png,sad\n"
+                   "s\u00853,img/c.png,sad\ns\u202e4,img/d.png,sad\ns5,img/a.png,happy\n")
+    res = run_import("csv", img_root, labels_only=True, test_fraction=0)
+    check_counts(res)
+    assert list(zip(res.report["row"], res.report["reason"])) == [
+        (2, "sample_id contains a line break (a manifest row cannot hold it)"),
+        (3, "path contains a line break (a manifest row cannot hold it)"),
+        (4, "sample_id contains a line break (a manifest row cannot hold it)"),
+        (5, "sample_id contains a bidi control (U+202E): it can make two names look alike")]
+    assert res.manifest["sample_id"].tolist() == ["s5"]
