@@ -31,6 +31,7 @@ class ImportOptions:
     """Everything `python -m data_tools import` can be told (format-specific fields say which)."""
     root: Path
     out: Path
+    replace: bool = False            # an existing dataset at `out` may be replaced (--replace)
     labels_only: bool = False        # no image checks; rows keep their file names
     crop_faces: bool = False         # detect the largest face and write a crop into the dataset folder
     jobs: int = 0                    # image-checking threads (0: automatic)

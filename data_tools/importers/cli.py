@@ -7,7 +7,7 @@ import types
 from pathlib import Path
 
 from data_tools import classes as C
-from data_tools.importers import FORMATS, ImportFailure, import_dataset
+from data_tools.importers import FORMATS, NothingImported, import_dataset
 from data_tools.importers.base import NUMERIC_ORDERS, ImportOptions, listed
 
 
@@ -30,6 +30,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", required=True, choices=list(FORMATS), help="how the dataset is distributed")
     p.add_argument("--root", required=True, type=Path, help="the dataset as distributed")
     p.add_argument("--out", required=True, type=Path, help="the dataset folder to write (datasets/<name>)")
+    p.add_argument("--replace", action="store_true",
+                   help="replace the dataset --out holds (runs and audits that use it then read the new one); "
+                        "the new folder is written beside it and swapped in only when the import succeeds")
     p.add_argument("--labels-only", action="store_true",
                    help="import the labels without checking images (rows keep their file names)")
     p.add_argument("--crop-faces", action="store_true",
@@ -59,11 +62,20 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     fields = set(ImportOptions.__dataclass_fields__) - {"root", "out"}
     options = {k: v for k, v in vars(args).items() if k in fields and v is not None}
-    result = import_dataset(args.format, args.root, args.out, **options)
+    try:
+        result = import_dataset(args.format, args.root, args.out, **options)
+    except NothingImported as e:
+        _summary(args, e.result)
+        raise
+    _summary(args, result)
+    return 0
+
+
+def _summary(args: argparse.Namespace, result) -> None:
     c = result.counts
     splits = ", ".join(f"{s} {sum(n.values())}" for s, n in sorted(c["per_split"].items()))
-    print(f"imported {c['imported']} of {c['read']} rows ({c['rejected']} rejected) into {result.out}"
-          + (f": {splits}" if splits else ""))
+    print(f"imported {c['imported']} of {c['read']} rows ({c['rejected']} rejected)"
+          + (f" into {result.out}" if c["imported"] else "") + (f": {splits}" if splits else ""))
     classes, vocabulary = result.info.classes, result.info.extra.get("vocabulary", "expression")
     print(f"  {len(classes)} classes ({vocabulary} vocabulary): {listed(classes, 10)}")
     for reason, n in list(c.get("rejected_by_reason", {}).items())[:8]:
@@ -72,7 +84,3 @@ def main(args: argparse.Namespace) -> int:
             and any(r.startswith("label '...' is not one of") for r in c.get("rejected_by_reason", {}))):
         print("  (labels that are not expression names were rejected; --vocabulary open keeps every "
               "label as a class name)")
-    if c["imported"] == 0:
-        raise ImportFailure(f"no rows imported: all {c['read']} rows were rejected "
-                            f"(reasons in {result.out / 'report.csv'})")
-    return 0

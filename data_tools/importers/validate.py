@@ -282,8 +282,9 @@ def _reason_kind(reason: str) -> str:
     return re.sub(r"row \d+", "row N", re.sub(r"'[^']*'", "'...'", reason))
 
 
-def check_and_write(col: Collected, opts: ImportOptions, fmt: str) -> ImportResult:
-    """Validate the collected rows, split them, and write the dataset folder.
+def check_and_write(col: Collected, opts: ImportOptions, fmt: str, name: str = "") -> ImportResult:
+    """Validate the collected rows, split them, and write the dataset folder `opts.out` (`name`: the
+    dataset's name in dataset.json, when the folder is a staging folder named otherwise).
 
     One pass over the rows, a chunk at a time: rules 1-4, then the images of rows whose path and
     sample_id are new (a repeated one is rejected by rule 5 whatever its image), in parallel; the rows
@@ -319,6 +320,7 @@ def check_and_write(col: Collected, opts: ImportOptions, fmt: str) -> ImportResu
         kept, splits = _split(led, col, opts, duplicates)
         reasons = {**led.image_reason, **duplicates, **led.reason}
         info = _info(col, chk, fmt, led, kept, splits, reasons)
+        info.name = name
         columns = list(manifest.REQUIRED_COLUMNS)
         kept_sets = np.frombuffer(led.columns, np.int32)[kept]
         sets, first = np.unique(kept_sets, return_index=True)

@@ -123,8 +123,8 @@ def test_assign_splits_groups_are_disjoint():
 def test_dataset_folder_inside_the_root_is_not_walked(tmp_path, special_images):
     from data_tools.importers import import_dataset
     root = _tree(tmp_path / "t", ["happy/a.png", "sad/b.png"], special_images["rgb_png"])
-    for _ in range(2):  # the second import must not see the first one's files or crops
-        res = import_dataset("folders", root, root / "happy" / "ds", crop_faces=False)
+    for again in (False, True):  # the second import must not see the first one's files or crops
+        res = import_dataset("folders", root, root / "happy" / "ds", crop_faces=False, replace=again)
         assert len(res.manifest) == 2 and len(res.report) == 0
 
 

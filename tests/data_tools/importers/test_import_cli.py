@@ -48,9 +48,11 @@ def test_success_prints_a_summary(tmp_path, tree, capsys):
     assert info["counts"]["read"] == 4 and info["image_root"] == str(tree.resolve())
 
 
-def test_reimport_into_the_same_dataset_folder_is_allowed(tmp_path, tree, capsys):
+def test_reimport_into_the_same_dataset_folder_is_allowed_with_replace(tmp_path, tree, capsys):
     argv = ["import", "--format", "folders", "--root", str(tree), "--out", str(tmp_path / "ds")]
-    assert main(argv) == 0 and main(argv) == 0
+    assert main(argv) == 0 and main([*argv, "--replace"]) == 0
+    assert _one_line_error(capsys, argv) == (f"error: --out {tmp_path / 'ds'} already holds the dataset 'ds' "
+                                             "(3 images); pass --replace to replace it")
 
 
 def test_one_line_errors(tmp_path, tree, capsys):
@@ -84,9 +86,10 @@ def test_all_rows_rejected_writes_the_report_and_fails(tmp_path, capsys):
     (root / "happy" / "x.png").write_bytes(b"")
     err = _one_line_error(capsys, ["import", "--format", "folders", "--root", str(root), "--out",
                                    str(tmp_path / "ds")])
-    assert err == (f"error: no rows imported: all 1 rows were rejected "
-                   f"(reasons in {tmp_path / 'ds' / 'report.csv'})")
-    assert (tmp_path / "ds" / "report.csv").read_text().count("\n") == 2
+    assert err == (f"error: no rows imported from {root}: all 1 rows were rejected "
+                   f"(reasons in {tmp_path / 'ds.rejected.csv'}); no dataset was written")
+    assert (tmp_path / "ds.rejected.csv").read_text().count("\n") == 2
+    assert not (tmp_path / "ds").exists()     # issue 22: an import that imports nothing writes no dataset
 
 
 def test_runs_as_a_module(tmp_path, tree):
