@@ -72,7 +72,7 @@ def measure(mode: str, a, ds, train, test, device, classes) -> dict:
     aug = AugmentSpec(0.5, (0.02, 0.25), (0.3, 3.3), 5.5, 0.5, "erase-then-flip")
     ctx = engine.StepContext(device=device, spec=Preprocessing(), dist=DistInfo(), amp=device.type == "cuda",
                              channels_last=False)
-    kw = dict(batch_size=bs, mode=mode, lam=5.0, lam_warmup=0.0, aug=aug, ctx=ctx)
+    kw = dict(batch_size=bs, objective=engine.Objective(mode, 5.0), aug=aug, ctx=ctx)
     # warm-up epoch (also a realistic, partly trained state), then save the state every variant starts from
     warm = engine.train_one_epoch(model, opt, train.images, train.labels, epoch_order(len(train), 0, 1), epoch=1,
                                   seed=0, **kw)

@@ -30,9 +30,23 @@ def flip_consistency_of_class(cams: Tensor, cams_of_flipped: Tensor, cls: Tensor
     return d.pow(2).flatten(1).mean(1)
 
 
-def attention_consistency_loss(cams: Tensor, cams_of_flipped: Tensor) -> Tensor:
-    """EAC's L_att: mean over (n, k, i, j) of (M1 - flip(M2))^2 (a scalar)."""
-    return (cams - flip_cams(cams_of_flipped)).pow(2).mean()
+ATT_FORMS = ("paper", "relative")
+
+
+def attention_consistency_loss(cams: Tensor, cams_of_flipped: Tensor, form: str = "paper") -> Tensor:
+    """EAC's L_att (a scalar). `paper`: mean over (n, k, i, j) of (M1 - flip(M2))^2, whose size follows the
+    backbone's feature and weight scale (so one lambda means different things on different networks, and
+    a network can lower it by shrinking its maps). `relative`: the same squared difference divided by the
+    maps' mean energy (M1^2 + M2^2) / 2 over the batch, both sums over (n, k, i, j): scale-free, 0 when the
+    maps mirror exactly, about 2 when they are unrelated, and not lowered by shrinking the maps (the
+    denominator is not detached)."""
+    diff = (cams - flip_cams(cams_of_flipped)).pow(2)
+    if form == "paper":
+        return diff.mean()
+    if form != "relative":
+        raise ValueError(f"unknown attention-consistency form '{form}' (one of {', '.join(ATT_FORMS)})")
+    energy = (cams.pow(2).mean() + cams_of_flipped.pow(2).mean()) / 2
+    return diff.mean() / energy.clamp_min(torch.finfo(energy.dtype).tiny)
 
 
 def flip_consistency_of_features(features: Tensor, features_of_flipped: Tensor, weight: Tensor, *,

@@ -19,7 +19,9 @@ ARCHS = ("compact", "cnn", "resnet18", "resnet34", "resnet50")
 
 MODES = ("eac", "ce")
 FLIP_ORDERS = ("erase-then-flip", "flip-then-erase")
-PRESETS = ("auto", "paper", "cpu", "demo")
+ATT_FORMS = ("paper", "relative")     # eac_core.cam.ATT_FORMS (checked equal by a test), spelled without torch
+VIEWS = ("concat", "separate")
+PRESETS = ("auto", "paper", "cpu", "demo", "finetune")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("exp", "onecycle", "cosine")
 
@@ -43,7 +45,8 @@ class TrainConfig:
     arch: str = field(default="resnet50", metadata=flag("backbone", choices=ARCHS))
     preset: str = field(default="auto", metadata=flag(
         "paper: ResNet-50 224 px 60 epochs; cpu: 5-conv net at 48 px for real faces on a CPU; "
-        "demo: the compact net for the demo; auto (default): demo / cpu / paper by dataset and device",
+        "demo: the compact net for the demo; finetune: from --pretrained weights; "
+        "auto (default): demo / finetune / cpu / paper by dataset, --pretrained and device",
         choices=PRESETS))
     epochs: int = field(default=60, metadata=flag("total number of epochs (default: the preset's, or from "
                                                   "--budget-minutes)"))
@@ -59,6 +62,13 @@ class TrainConfig:
     lam: float = field(default=5.0, metadata=flag("weight of the attention consistency loss (5)"))
     lam_warmup: float = field(default=0.0, metadata=flag(
         "ramp lambda linearly from 0 over this many epochs (0 = constant, the paper)"))
+    att_form: str = field(default="paper", metadata=flag(
+        "form of the attention consistency loss: paper (mean squared CAM difference, scale follows the "
+        "backbone) or relative (the same over the maps' energy: one lambda means the same on every backbone)",
+        choices=ATT_FORMS))
+    views: str = field(default="concat", metadata=flag(
+        "EAC's two views through the network as one concatenated batch (BatchNorm sees both) or as two "
+        "separate forward passes", choices=VIEWS))
     erase_p: float = field(default=0.5, metadata=flag("probability of random erasing"))
     erase_scale: tuple[float, float] = field(default=(0.02, 0.25), metadata=flag(
         "erased area fraction", nargs=2, metavar=("MIN", "MAX")))
@@ -84,7 +94,9 @@ class TrainConfig:
     seed: int = field(default=0, metadata=flag("random seed"))
     device: str = field(default="auto", metadata=flag("auto, cpu or cuda", choices=("auto", "cpu", "cuda")))
     pretrained: str = field(default="", metadata=flag(
-        "weight file (torchvision state dict or resnet50_ft_weight.pkl)"))
+        "weights to start from: a file (torchvision state dict, resnet50_ft_weight.pkl, a checkpoint.pt), a "
+        "finished run folder, or imagenet (torchvision's weights from the local torch hub cache); with "
+        "--preset auto the fine-tuning recipe is used (preset finetune)"))
     resume: bool = field(default=False, metadata=flag("continue the run in --out from its last checkpoint",
                                                       action="store_true"))
     score_every: int = field(default=0, metadata=flag("clean-view scoring pass every K epochs (0: only at the end)"))
@@ -126,7 +138,14 @@ PRESET_VALUES: dict[str, dict[str, Any]] = {
                 schedule="onecycle", crop_pad=4, hflip_p=0.5, dropout=0.4, erase_repeats=2, lam_warmup=4.0,
                 erase_p=0.0, gauss_noise_std=0.0),   # CE without erasing / pixel noise: test acc 0.598 vs 0.573, AP higher
     "demo": dict(arch="compact", image_size=48, epochs=8, batch_size=64, lr=1e-3, erase_repeats=2, lam_warmup=3.0),
+    # fine-tuning pretrained weights (--pretrained with --preset auto), chosen on bench/bench_pretrained.py
+    # (CK+48 and JAFFE fine-tuned from a FER2013-pretrained cnn under injected noise; bench/README.md)
+    "finetune": dict(mode="eac", att_form="relative", lam=1.0, lam_warmup=0.0, epochs=30, batch_size=64,
+                     optimizer="sgd", lr=0.01, weight_decay=5e-4, schedule="onecycle", hflip_p=0.5, dropout=0.4,
+                     erase_p=0.5, gauss_noise_std=0.0, erase_repeats=2),
 }
+# What --pretrained weights of this tool's own runs fix unless given: the network they fit and its input size.
+INHERITED = ("arch", "width", "neck", "image_size")
 PAPER_LR = {"resnet18": 2e-4}          # the paper's ResNet-18 learning rate
 
 
@@ -136,12 +155,15 @@ def cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def choose_preset(preset: str, device: str, dataset_format: str) -> str:
-    """`auto` -> `demo` for the demo dataset, `cpu` when no GPU will be used, else `paper`."""
+def choose_preset(preset: str, device: str, dataset_format: str, pretrained: bool = False) -> str:
+    """`auto` -> `demo` for the demo dataset, `finetune` with pretrained weights, `cpu` when no GPU will be
+    used, else `paper`."""
     if preset != "auto":
         return preset
     if dataset_format == "demo":
         return "demo"
+    if pretrained:
+        return "finetune"
     if device == "cpu" or (device == "auto" and not cuda_available()):
         return "cpu"
     return "paper"
@@ -205,13 +227,18 @@ def resolve(args: argparse.Namespace, dataset_format: str) -> TrainConfig:
     """Fill a TrainConfig from parsed arguments and the preset; raises ConfigError on bad values."""
     given = {k: v for k, v in vars(args).items() if v is not None and k != "resume"}
     cfg = TrainConfig()
-    preset = choose_preset(given.get("preset", "auto"), given.get("device", "auto"), dataset_format)
+    preset = choose_preset(given.get("preset", "auto"), given.get("device", "auto"), dataset_format,
+                           bool(given.get("pretrained")))
     for k, v in PRESET_VALUES[preset].items():
         setattr(cfg, k, v)
     if preset == "paper" and "lr" not in given:
         cfg.lr = PAPER_LR.get(given.get("arch", cfg.arch), cfg.lr)
+    if given.get("pretrained"):
+        given["pretrained"] = pretrained_file(given, cfg)
     for k, v in given.items():
         setattr(cfg, k, tuple(v) if isinstance(v, list) else v)
+    if preset == "finetune" and "crop_pad" not in given:
+        cfg.crop_pad = max(1, round(cfg.image_size / 12))      # the cpu preset's 4 px at 48 px, in proportion
     cfg.preset = preset
     cfg.resume = bool(args.resume)
     cfg.dataset = str(Path(cfg.dataset).resolve())
@@ -219,6 +246,22 @@ def resolve(args: argparse.Namespace, dataset_format: str) -> TrainConfig:
     cfg.code_version = code_version()
     validate(cfg)
     return cfg
+
+
+def pretrained_file(given: dict[str, Any], cfg: TrainConfig) -> str:
+    """The absolute weights file `--pretrained` names (a file, a run folder, `imagenet`), after filling
+    `cfg` with what weights of this tool's own runs fix (INHERITED: the network and input size they were
+    trained with) unless given; ConfigError (one line) when there is no such file."""
+    from eac_core.pretrained import PretrainedError, resolve_source, source_config
+    try:
+        path = resolve_source(given["pretrained"], given.get("arch", cfg.arch))
+        src = source_config(path)
+    except PretrainedError as e:
+        raise ConfigError(str(e)) from None
+    for k in INHERITED:
+        if k not in given and k in src:
+            setattr(cfg, k, src[k])
+    return str(path.resolve())
 
 
 def validate(cfg: TrainConfig) -> None:
@@ -251,6 +294,8 @@ def validate(cfg: TrainConfig) -> None:
         (cfg.limit >= 0, f"--limit must be >= 0 (got {cfg.limit})"),
         (cfg.threads >= 0, f"--threads must be >= 0 (got {cfg.threads})"),
         (not cfg.pretrained or Path(cfg.pretrained).is_file(), f"--pretrained {cfg.pretrained}: no such file"),
+        (cfg.att_form in ATT_FORMS, f"--att-form must be one of {', '.join(ATT_FORMS)} (got {cfg.att_form})"),
+        (cfg.views in VIEWS, f"--views must be one of {', '.join(VIEWS)} (got {cfg.views})"),
     ]
     for ok, msg in checks:
         if not ok:

@@ -38,32 +38,65 @@ def margins(logits: Tensor, labels: Tensor) -> Tensor:
     return given - other
 
 
+@dataclass(frozen=True)
+class Objective:
+    """What a training step minimises: plain CE (`mode` ce) or EAC's CE on view 1 + lam * L_att.
+    `lam_warmup` > 0 ramps lambda linearly from 0 over that many epochs (0: the paper's constant);
+    `att_form` is L_att's form (cam.ATT_FORMS: `paper`, the mean squared CAM difference; `relative`, the
+    same over the maps' energy); `views` `concat` sends both views through the network as one batch
+    (BatchNorm sees both), `separate` as two forward passes (the authors' code); `label_smoothing`
+    softens the CE that trains (the logged per-sample loss stays plain)."""
+    mode: str = "eac"
+    lam: float = 5.0
+    lam_warmup: float = 0.0
+    att_form: str = "paper"
+    views: str = "concat"
+    label_smoothing: float = 0.0
+
+    @property
+    def two_views(self) -> bool:
+        return self.mode == "eac"
+
+    def lam_at(self, epoch: int, step: int, steps: int) -> float:
+        """Lambda at `step` (1-based) of `steps` in `epoch` (1-based), after the warm-up ramp."""
+        if self.lam_warmup <= 0:
+            return self.lam
+        return self.lam * min(1.0, (epoch - 1 + (step - 1) / steps) / self.lam_warmup)
+
+    @classmethod
+    def from_config(cls, cfg) -> "Objective":
+        return cls(cfg.mode, cfg.lam, cfg.lam_warmup, cfg.att_form, cfg.views, cfg.label_smoothing)
+
+
 @dataclass
 class EacLoss:
-    """Loss terms of one step: total, CE, attention consistency, and per-sample signals (detached)."""
+    """Loss terms of one step: total, CE, attention consistency, the CAM energy (mean M1^2 over
+    (n, k, i, j); NaN in CE mode) and per-sample signals (detached)."""
     total: Tensor
     ce: Tensor
     att: Tensor
     ce_per_sample: Tensor
     flip_consistency: Tensor     # (N,) NaN in CE mode
+    cam_energy: Tensor
 
 
 def eac_loss(logits1: Tensor, feats1: Tensor, feats2: Tensor | None, weight: Tensor, labels: Tensor,
-             lam: float, *, per_sample: bool = True, label_smoothing: float = 0.0) -> EacLoss:
-    """EAC's imbalanced loss: CE on view 1 only + lam * mean (M1 - flip(M2))^2 over (n, k, i, j), with
-    CAMs from the classifier weight DETACHED (L_att trains the backbone only). feats2=None -> plain CE.
-    `label_smoothing` softens the CE that trains; `ce_per_sample` (what is logged) stays the plain CE."""
+             lam: float, *, per_sample: bool = True, label_smoothing: float = 0.0, att_form: str = "paper") -> EacLoss:
+    """EAC's imbalanced loss: CE on view 1 only + lam * L_att(M1, flip(M2)) (cam.attention_consistency_loss,
+    form `att_form`), with CAMs from the classifier weight DETACHED (L_att trains the backbone only).
+    feats2=None -> plain CE. `label_smoothing` softens the CE that trains; `ce_per_sample` (what is
+    logged) stays the plain CE."""
     ce_per = F.cross_entropy(logits1.float(), labels, reduction="none")
     ce = (F.cross_entropy(logits1.float(), labels, label_smoothing=label_smoothing) if label_smoothing
           else ce_per.mean())
     if feats2 is None:
         nan = torch.full_like(ce_per, float("nan"))
-        return EacLoss(ce, ce, torch.zeros_like(ce), ce_per.detach(), nan)
+        return EacLoss(ce, ce, torch.zeros_like(ce), ce_per.detach(), nan, torch.full_like(ce, float("nan")))
     w = weight.detach().float()
     m1, m2 = compute_cams(feats1.float(), w), compute_cams(feats2.float(), w)
-    att = attention_consistency_loss(m1, m2)
+    att = attention_consistency_loss(m1, m2, att_form)
     fc = flip_consistency(m1.detach(), m2.detach()) if per_sample else torch.full_like(ce_per, float("nan"))
-    return EacLoss(ce + lam * att, ce, att, ce_per.detach(), fc)
+    return EacLoss(ce + lam * att, ce, att, ce_per.detach(), fc, m1.detach().pow(2).mean())
 
 
 @dataclass
@@ -72,6 +105,7 @@ class EpochResult:
     loss: float = 0.0
     ce_loss: float = 0.0
     att_loss: float = 0.0
+    cam_energy: float = float("nan")
     train_acc: float = float("nan")
     train_acc_true: float = float("nan")
     images: int = 0
@@ -100,22 +134,22 @@ class StepContext:
 
 
 def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: np.ndarray, labels: np.ndarray,
-                    order: np.ndarray, *, epoch: int, seed: int, batch_size: int, mode: str, lam: float,
+                    order: np.ndarray, *, epoch: int, seed: int, batch_size: int, objective: Objective,
                     aug: AugmentSpec, ctx: StepContext, true_labels: np.ndarray | None = None,
-                    lam_warmup: float = 0.0, log_signals: bool = True, label_smoothing: float = 0.0,
+                    log_signals: bool = True,
                     step_scheduler: torch.optim.lr_scheduler.LRScheduler | None = None) -> EpochResult:
-    """Train over `order` (this rank's indices); returns means and per-sample signals (loss, p_label,
-    margin, pred, flip_consistency, erased, flip_agree, probs (N, K)) gathered by index on rank 0.
-    `lam_warmup` > 0 ramps lambda linearly from 0 to `lam` over that many epochs (0: the paper's constant).
+    """Train over `order` (this rank's indices) on `objective`; returns means and per-sample signals (loss,
+    p_label, margin, pred, flip_consistency, erased, flip_agree, probs (N, K)) gathered by index on rank 0.
     `log_signals=False` skips the per-sample signals (signals None): what the logging-cost benchmark compares.
     `step_scheduler` (OneCycle, cosine) is stepped after every optimiser step."""
     model.train()
-    two = mode == "eac"
+    two = objective.two_views
     head = unwrap(model).fc
     y_all = torch.from_numpy(labels)
     blist = batches(order, batch_size)
     steps, t0, seen = len(blist), time.perf_counter(), 0
     sums = torch.zeros(3, dtype=torch.float64)
+    energy = torch.zeros((), dtype=torch.float64)
     collected: list[tuple[Tensor, ...]] = []
     for step, (xb, idx) in enumerate(iterate_uint8(images, blist, ctx.workers, pin=ctx.device.type == "cuda"),
                                      start=1):
@@ -124,10 +158,17 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         v1, v2, erased = make_views(xb, ctx.spec, aug, gen, ctx.device, two, ctx.channels_last)
         n = v1.shape[0]
         with ctx.autocast():
-            logits, feats = model(torch.cat([v1, v2]) if two else v1)
-        ramp = min(1.0, (epoch - 1 + (step - 1) / steps) / lam_warmup) if lam_warmup > 0 else 1.0
-        out = eac_loss(logits[:n], feats[:n], feats[n:] if two else None, head.weight, y, lam * ramp,
-                       per_sample=log_signals, label_smoothing=label_smoothing)
+            if two and objective.views == "separate":
+                # two forward passes: BatchNorm normalises each view by its own batch statistics. The second
+                # goes through the bare module (its gradients join the same backward, so DDP still reduces once)
+                logits, feats = model(v1)
+                logits2, feats2 = unwrap(model)(v2)
+                logits, feats = torch.cat([logits, logits2]), torch.cat([feats, feats2])
+            else:
+                logits, feats = model(torch.cat([v1, v2]) if two else v1)
+        out = eac_loss(logits[:n], feats[:n], feats[n:] if two else None, head.weight, y,
+                       objective.lam_at(epoch, step, steps), per_sample=log_signals,
+                       label_smoothing=objective.label_smoothing, att_form=objective.att_form)
         optimizer.zero_grad(set_to_none=True)
         lv = out.total.detach().float()
         nonfinite, stop = any_flag(ctx.dist, not bool(torch.isfinite(lv)), ctx.should_stop(), device=ctx.device)
@@ -141,6 +182,7 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
             step_scheduler.step()
         with torch.no_grad():
             sums += torch.stack([lv, out.ce.detach().float(), out.att.detach().float()]).cpu().double() * n
+            energy += out.cam_energy.float().cpu().double() * n
             if log_signals:
                 lg = logits[:n].detach().float()
                 p = lg.softmax(1)
@@ -152,8 +194,9 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         seen += n
         ctx.on_step(step, steps, seen)
     seconds = time.perf_counter() - t0
-    res = EpochResult(*(sums / max(seen, 1)).tolist(), images=seen, seconds=seconds)
-    res.loss = res.ce_loss + lam * res.att_loss if two else res.ce_loss   # the objective at full lambda
+    res = EpochResult(*(sums / max(seen, 1)).tolist(), cam_energy=float(energy / max(seen, 1)), images=seen,
+                      seconds=seconds)
+    res.loss = res.ce_loss + objective.lam * res.att_loss if two else res.ce_loss   # the objective at full lambda
     if not log_signals:
         return res
     names = ("loss", "p_label", "margin", "pred", "flip_consistency", "erased", "flip_agree", "probs")

@@ -12,7 +12,7 @@ from data_tools.rundir import RunDir
 from eac_core.config import TrainConfig
 from eac_core.data import Split, epoch_order
 from eac_core.distributed import ddp
-from eac_core.engine import StepContext, score_clean, train_one_epoch
+from eac_core.engine import Objective, StepContext, score_clean, train_one_epoch
 from eac_core.recipe import build_training
 from eac_core.preprocess import Preprocessing
 
@@ -30,15 +30,17 @@ def fold_ids(labels: np.ndarray, k: int, seed: int) -> np.ndarray:
 
 
 def oos_probabilities(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray, num_classes: int,
-                      spec: Preprocessing, ctx: StepContext, progress=None) -> tuple[np.ndarray, np.ndarray] | None:
-    """(probs (N, K) out of sample, fold ids (N,)); None on ranks other than 0."""
+                      spec: Preprocessing, ctx: StepContext, progress=None,
+                      classes: list[str] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(probs (N, K) out of sample, fold ids (N,)); None on ranks other than 0. `classes`: the dataset's,
+    so that pretrained weights keep their head only for the same classes (recipe.build_training)."""
     folds = fold_ids(labels, cfg.folds, cfg.seed)
     probs = np.full((len(labels), num_classes), np.nan, dtype=np.float32)
     info = ctx.dist
     for f in range(cfg.folds):
         tr, held = np.flatnonzero(folds != f), np.flatnonzero(folds == f)
         steps = -(-len(epoch_order(len(tr), cfg.seed, 1, info.rank, info.world)) // cfg.batch_size)
-        t = build_training(cfg, num_classes, steps, ctx.device, seed=cfg.seed + 1000 * (f + 1))
+        t = build_training(cfg, num_classes, steps, ctx.device, seed=cfg.seed + 1000 * (f + 1), classes=classes)
         net = ddp(t.model, info, ctx.device)
         x_tr, y_tr = images[tr], labels[tr]
         for epoch in range(1, cfg.epochs + 1):
@@ -47,7 +49,7 @@ def oos_probabilities(cfg: TrainConfig, images: np.ndarray, labels: np.ndarray, 
                 progress.update(phase=f"folds {f + 1}/{cfg.folds}", epoch=epoch, step=0,
                                 steps=-(-len(order) // cfg.batch_size))
             train_one_epoch(net, t.optimizer, x_tr, y_tr, order, epoch=epoch, seed=cfg.seed + 7919 * (f + 1),
-                            batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, lam_warmup=cfg.lam_warmup, aug=t.aug,
+                            batch_size=cfg.batch_size, objective=Objective.from_config(cfg), aug=t.aug,
                             ctx=ctx, step_scheduler=t.step_scheduler)
             t.end_epoch()
         res = score_clean(net, images[held], labels[held], batch_size=cfg.batch_size, ctx=ctx)
@@ -78,7 +80,7 @@ def oos_columns(probs: np.ndarray, folds: np.ndarray, labels: np.ndarray, classe
 def run_folds(cfg: TrainConfig, train: Split, classes: list[str], spec: Preprocessing, ctx: StepContext,
               out: Path | None, progress=None) -> None:
     """Compute the out-of-sample columns and add them to scores.parquet (rank 0 writes)."""
-    res = oos_probabilities(cfg, train.images, train.labels, len(classes), spec, ctx, progress)
+    res = oos_probabilities(cfg, train.images, train.labels, len(classes), spec, ctx, progress, classes=classes)
     if res is None or out is None:
         return
     table = RunDir(out).read_scores()

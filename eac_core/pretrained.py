@@ -44,7 +44,8 @@ from data_tools.safepickle import RestrictedUnpickler, UnsafePickleError, read_n
 from .preprocess import VGGFACE2_CAFFE, Preprocessing
 from .checkpoint import CheckpointError, load_torch_file
 
-__all__ = ["PretrainedError", "UnsafePickleError", "load_pretrained", "read_state_dict",
+__all__ = ["PretrainedError", "UnsafePickleError", "load_pretrained", "read_state_dict", "resolve_source",
+           "source_config", "IMAGENET_FILES",
            "read_numpy_pickle", "checkpoint_layout", "caffe_to_torchvision", "torchvision_to_camnet", "apply_layout",
            "layout_of", "LAYOUTS"]
 
@@ -259,6 +260,65 @@ def apply_layout(model: nn.Module, layout: str) -> nn.Module:
     return model
 
 
+# ----------------------------------------------------------------------------- where the weights are
+# torchvision's ImageNet weights per backbone (the file names of their download addresses, which the hub cache
+# keeps): the tool never downloads; `imagenet` finds them in the cache or says where to put them.
+IMAGENET_FILES = {"resnet18": "resnet18-f37072fd.pth", "resnet34": "resnet34-b627a593.pth",
+                  "resnet50": "resnet50-11ad3fa6.pth"}
+IMAGENET_URL = "https://download.pytorch.org/models/"
+
+
+def hub_checkpoint_dir() -> Path:
+    """torch's hub cache folder of downloaded weights (torch.hub.get_dir()/checkpoints: $TORCH_HOME/hub, else
+    $XDG_CACHE_HOME/torch/hub, else ~/.cache/torch/hub)."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def resolve_source(source: str | Path, arch: str) -> Path:
+    """The weights file that `--pretrained source` names: a file as is; a run folder -> its checkpoint.pt;
+    `imagenet` -> torchvision's ImageNet weights of `arch` in the hub cache. PretrainedError (one line)
+    when there is none, saying which file to put where for `imagenet`."""
+    text = str(source)
+    if text.lower() == "imagenet":
+        name = IMAGENET_FILES.get(arch)
+        if name is None:
+            raise PretrainedError(f"--pretrained imagenet: torchvision has ImageNet weights for "
+                                  f"{', '.join(IMAGENET_FILES)}, not for --arch {arch}")
+        path = hub_checkpoint_dir() / name
+        if not path.is_file():
+            raise PretrainedError(f"--pretrained imagenet: {path} not found; nothing is downloaded: place "
+                                  f"{name} (from {IMAGENET_URL}{name}) there, or pass the file's path")
+        return path
+    path = Path(source)
+    if path.is_dir():
+        from data_tools.rundir import RunDir
+        ckpt = RunDir(path).checkpoint_path
+        if not ckpt.is_file():
+            raise PretrainedError(f"--pretrained {path}: a folder, but not a run with a checkpoint.pt")
+        return ckpt
+    if not path.is_file():
+        raise PretrainedError(f"--pretrained {path}: no such file or run folder")
+    return path
+
+
+def source_config(path: str | Path) -> dict:
+    """The training config stored in a weights file written by this tool (checkpoint.pt: arch, width, neck,
+    image_size, classes ...), {} for any other file (torchvision state dicts, the face pickle)."""
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        return {}
+    try:
+        obj = load_torch_file(path, what="weights file")
+    except CheckpointError as e:
+        raise PretrainedError(str(e)) from None
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("config"), Mapping):
+        return {}
+    cfg = dict(obj["config"])
+    if isinstance(obj.get("classes"), list):
+        cfg["classes"] = list(obj["classes"])
+    return cfg
+
+
 # ----------------------------------------------------------------------------- loading
 def _names(names, limit: int = 12) -> str:
     names = list(names)
@@ -266,7 +326,8 @@ def _names(names, limit: int = 12) -> str:
     return shown + (f" ... (+{len(names) - limit} more)" if len(names) > limit else "")
 
 
-def load_pretrained(model: nn.Module, path: str | Path, *, caffe_layout: bool | None = None) -> Preprocessing:
+def load_pretrained(model: nn.Module, path: str | Path, *, caffe_layout: bool | None = None,
+                    classes: list[str] | None = None) -> Preprocessing:
     """Copy the weights in `path` into `model` (a CamNet) and return the input Preprocessing they expect.
 
     The source classifier is kept only when its shape equals our head's; otherwise (the 8,631-way
@@ -274,11 +335,24 @@ def load_pretrained(model: nn.Module, path: str | Path, *, caffe_layout: bool | 
     unexpected or mis-shaped tensors raise PretrainedError naming them (BatchNorm's
     num_batches_tracked may be absent). Numpy pickles are the face-pretrained Caffe ResNet-50: they
     switch a resnet50 to the Caffe layout (``caffe_layout=False`` keeps torchvision's) and return
-    VGGFACE2_CAFFE. Torch files return the preprocessing stored in the checkpoint, else ImageNet's."""
+    VGGFACE2_CAFFE. Torch files return the preprocessing stored in the checkpoint, else ImageNet's.
+    `classes` (the dataset's, in order) and a checkpoint that names its own: the same classes in another
+    order have the head's rows reordered to match; other classes leave the head freshly initialised
+    (a head trained for other classes is not a start for these, even when the count is the same)."""
     sd, kind, meta = read_state_dict(path)
     if kind == "pickle" and is_caffe_named(sd):
         sd = caffe_to_torchvision(sd)
     sd = torchvision_to_camnet(sd)
+    src = meta.get("classes")
+    if classes is not None and isinstance(src, list) and list(src) != list(classes):
+        if sorted(map(str, src)) == sorted(classes) and len(set(classes)) == len(classes):
+            order = [list(src).index(c) for c in classes]
+            for k in ("fc.weight", "fc.bias"):
+                if k in sd:
+                    sd[k] = sd[k][order]
+        else:
+            for k in [k for k in sd if k.startswith("fc.")]:
+                sd.pop(k)
 
     target = model.state_dict()
     dropped_head = False

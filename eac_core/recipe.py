@@ -40,12 +40,13 @@ def augment_spec(cfg: TrainConfig) -> AugmentSpec:
 
 
 def build_training(cfg: TrainConfig, num_classes: int, steps_per_epoch: int, device: torch.device,
-                   *, seed: int | None = None) -> Training:
-    """Model (seeded with `seed`, default cfg.seed; pretrained weights loaded), optimiser and schedule."""
+                   *, seed: int | None = None, classes: list[str] | None = None) -> Training:
+    """Model (seeded with `seed`, default cfg.seed; pretrained weights loaded, their head kept only for the
+    same `classes`), optimiser and schedule."""
     torch.manual_seed(cfg.seed if seed is None else seed)
     model = build_model(cfg.arch, num_classes, widths=scaled_widths(cfg.arch, cfg.width), dropout=cfg.dropout,
                         neck=cfg.neck)
-    spec = load_pretrained(model, cfg.pretrained) if cfg.pretrained else Preprocessing()
+    spec = load_pretrained(model, cfg.pretrained, classes=classes) if cfg.pretrained else Preprocessing()
     model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)

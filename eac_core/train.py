@@ -24,7 +24,7 @@ from eac_core.config import ConfigError, TrainConfig, available_cores, build_par
 from eac_core.data import DataError, epoch_order, fixed_erasures, load_cached, make_splits
 from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, reduce_max, shutdown
 from eac_core.embedding import embedding_table, project_2d
-from eac_core.engine import NonFiniteLoss, StepContext, Stopped, evaluate, score_clean, train_one_epoch, unwrap
+from eac_core.engine import NonFiniteLoss, Objective, StepContext, Stopped, evaluate, score_clean, train_one_epoch, unwrap
 from eac_core.pretrained import layout_of
 from eac_core.progress import Progress, StopFlag
 from eac_core.recipe import Training, build_training
@@ -137,7 +137,7 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
     if cfg.budget_minutes and ckpt is None:
         progress.update(phase="calibrate")
         cfg.epochs = epochs_for_budget(cfg, train, len(classes), steps, device, info)
-    tr = build_training(cfg, len(classes), steps, device)
+    tr = build_training(cfg, len(classes), steps, device, classes=classes)
     cfg.preprocessing = tr.spec.to_dict()
     start = restore(tr, ckpt)
     if main_rank:
@@ -155,9 +155,8 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
         reporter.begin_epoch(epoch)
         res = train_one_epoch(net, tr.optimizer, train.images, train.labels,
                               epoch_order(len(train), cfg.seed, epoch, info.rank, info.world), epoch=epoch,
-                              seed=cfg.seed, batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam,
-                              lam_warmup=cfg.lam_warmup, aug=tr.aug, ctx=ctx, true_labels=train.true_labels,
-                              label_smoothing=cfg.label_smoothing, step_scheduler=tr.step_scheduler)
+                              seed=cfg.seed, batch_size=cfg.batch_size, objective=Objective.from_config(cfg),
+                              aug=tr.aug, ctx=ctx, true_labels=train.true_labels, step_scheduler=tr.step_scheduler)
         reporter.end_epoch()
         lr = tr.optimizer.param_groups[0]["lr"]
         tr.end_epoch()
@@ -247,8 +246,8 @@ def epochs_for_budget(cfg: TrainConfig, train, num_classes: int, steps: int, dev
                       channels_last=device.type == "cuda")
     order = epoch_order(len(train), cfg.seed, 0)
     timed = [order[i:i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)][:6]
-    kw = dict(epoch=1, seed=cfg.seed, batch_size=cfg.batch_size, mode=cfg.mode, lam=cfg.lam, aug=probe.aug, ctx=ctx,
-              log_signals=False)
+    kw = dict(epoch=1, seed=cfg.seed, batch_size=cfg.batch_size, objective=Objective.from_config(cfg), aug=probe.aug,
+              ctx=ctx, log_signals=False)
     warm, timed = (timed[:2], timed[2:]) if len(timed) > 2 else (timed[:1], timed)   # tiny sets: time the warm-up too
     train_one_epoch(probe.model, probe.optimizer, train.images, train.labels, np.concatenate(warm), **kw)
     t0 = time.perf_counter()
@@ -310,6 +309,7 @@ class Reporter:
 def summary_row(epoch: int, res, test_acc: float, lr: float, seconds: float, world: int) -> dict:
     """One summary.csv row (columns: RunDir's SUMMARY_COLUMNS)."""
     return {"epoch": epoch, "loss": res.loss, "ce_loss": res.ce_loss, "att_loss": res.att_loss,
+            "cam_energy": res.cam_energy,
             "train_acc": res.train_acc, "train_acc_true": res.train_acc_true, "test_acc": test_acc, "lr": lr,
             "seconds": round(seconds, 3), "images_per_sec": round(res.images_per_sec * world, 1)}
 

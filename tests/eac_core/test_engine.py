@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from eac_core.data import AugmentSpec, normalise
-from eac_core.engine import StepContext, eac_loss, evaluate, margins, score_clean, train_one_epoch
+from eac_core.engine import Objective, StepContext, eac_loss, evaluate, margins, score_clean, train_one_epoch
 from eac_core.models import build_model
 from eac_core.preprocess import Preprocessing
 
@@ -79,8 +79,8 @@ def tiny_epoch():
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     ctx = StepContext(device=torch.device("cpu"), spec=Preprocessing())
     order = np.array([3, 1, 4, 0, 9, 2, 6, 5, 8, 7])
-    res = train_one_epoch(model, opt, images, labels, order, epoch=1, seed=0, batch_size=4, mode="eac", lam=5.0,
-                          aug=AugmentSpec(), ctx=ctx)
+    res = train_one_epoch(model, opt, images, labels, order, epoch=1, seed=0, batch_size=4,
+                          objective=Objective("eac", 5.0), aug=AugmentSpec(), ctx=ctx)
     return model, images, labels, ctx, res
 
 
@@ -132,8 +132,8 @@ def test_logging_off_trains_identically_and_returns_no_signals():
         torch.manual_seed(0)
         model = build_model("compact", 3)
         opt = torch.optim.Adam(model.parameters(), 1e-3)
-        res = train_one_epoch(model, opt, images, labels, order, epoch=1, seed=0, batch_size=4, mode="eac",
-                              lam=5.0, aug=AugmentSpec(), ctx=StepContext(device=torch.device("cpu"),
+        res = train_one_epoch(model, opt, images, labels, order, epoch=1, seed=0, batch_size=4,
+                              objective=Objective("eac", 5.0), aug=AugmentSpec(), ctx=StepContext(device=torch.device("cpu"),
                                                                         spec=Preprocessing()), log_signals=log)
         runs.append((model, res))
     (m_log, r_log), (m_off, r_off) = runs
@@ -141,3 +141,64 @@ def test_logging_off_trains_identically_and_returns_no_signals():
     assert r_off.loss == r_log.loss and r_off.att_loss == r_log.att_loss
     for a, b in zip(m_log.state_dict().values(), m_off.state_dict().values()):
         assert torch.equal(a, b)
+
+
+def test_relative_consistency_is_scale_free_and_paper_form_is_not():
+    """The relative form does not change when the maps are scaled (a network cannot lower it by shrinking
+    its maps); the paper's form scales with the square."""
+    from eac_core.cam import attention_consistency_loss
+    g = torch.Generator().manual_seed(0)
+    m1, m2 = torch.randn(4, 3, 5, 5, generator=g), torch.randn(4, 3, 5, 5, generator=g)
+    for s in (0.01, 1.0, 30.0):
+        assert attention_consistency_loss(s * m1, s * m2, "relative").item() == pytest.approx(
+            attention_consistency_loss(m1, m2, "relative").item(), rel=1e-4)
+        assert attention_consistency_loss(s * m1, s * m2, "paper").item() == pytest.approx(
+            s * s * attention_consistency_loss(m1, m2, "paper").item(), rel=1e-4)
+    # exact mirrors: 0; a map against its negated mirror: (2m)^2 / m^2 = 4 ... ; unrelated maps: about 2
+    assert attention_consistency_loss(m1, m1.flip(-1), "relative").item() == pytest.approx(0.0, abs=1e-7)
+    assert attention_consistency_loss(m1, -m1.flip(-1), "relative").item() == pytest.approx(4.0, rel=1e-5)
+    big = torch.randn(64, 7, 6, 6, generator=g), torch.randn(64, 7, 6, 6, generator=g)
+    assert attention_consistency_loss(*big, "relative").item() == pytest.approx(2.0, abs=0.1)
+    # hand-computed: one pixel, m1 = 3, mirrored m2 = 1 -> (3 - 1)^2 / ((9 + 1) / 2) = 0.8
+    a, b = torch.full((1, 1, 1, 1), 3.0), torch.full((1, 1, 1, 1), 1.0)
+    assert attention_consistency_loss(a, b, "relative").item() == pytest.approx(0.8)
+    assert attention_consistency_loss(a, b, "paper").item() == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="unknown attention-consistency form"):
+        attention_consistency_loss(a, b, "other")
+
+
+def test_objective_lambda_ramp():
+    o = Objective("eac", 5.0, lam_warmup=2.0)
+    assert o.lam_at(1, 1, 10) == 0.0 and o.lam_at(2, 1, 10) == pytest.approx(2.5)
+    assert o.lam_at(3, 1, 10) == 5.0 and Objective("eac", 5.0).lam_at(1, 1, 10) == 5.0
+
+
+@pytest.mark.parametrize("views", ["concat", "separate"])
+def test_views_concat_and_separate(views):
+    """Both ways of sending EAC's two views train; they differ only through BatchNorm's batch statistics,
+    so the first step's CE (view 1 alone in `separate`, both views in `concat`) differs and the att term is
+    logged for both; the CAM energy is logged in EAC mode and NaN in CE mode."""
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)
+    labels = rng.integers(0, 3, 8)
+    torch.manual_seed(0)
+    model = build_model("compact", 3)
+    opt = torch.optim.SGD(model.parameters(), 0.0)            # lr 0: the same weights for every pass
+    ctx = StepContext(device=torch.device("cpu"), spec=Preprocessing())
+    res = train_one_epoch(model, opt, images, labels, np.arange(8), epoch=1, seed=0, batch_size=8,
+                          objective=Objective("eac", 1.0, views=views, att_form="relative"), aug=AugmentSpec(), ctx=ctx)
+    assert np.isfinite(res.att_loss) and 0 < res.att_loss < 4 and res.cam_energy > 0
+    # view 1 alone through the network in train mode: the CE `separate` must reproduce
+    model.train()
+    from eac_core.data import epoch_generator, make_views
+    v1, _, _ = make_views(torch.from_numpy(images), ctx.spec, AugmentSpec(), epoch_generator(0, 1, stream=1001),
+                          ctx.device, True, False)
+    with torch.no_grad():
+        ce_alone = torch.nn.functional.cross_entropy(model(v1)[0], torch.from_numpy(labels)).item()
+    if views == "separate":
+        assert res.ce_loss == pytest.approx(ce_alone, rel=1e-4)
+    else:
+        assert res.ce_loss != pytest.approx(ce_alone, rel=1e-4)
+    ce = train_one_epoch(model, opt, images, labels, np.arange(8), epoch=1, seed=0, batch_size=8,
+                         objective=Objective("ce"), aug=AugmentSpec(), ctx=ctx)
+    assert np.isnan(ce.cam_energy) and ce.att_loss == 0.0
