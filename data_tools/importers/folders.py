@@ -32,15 +32,21 @@ def _skip(name: str) -> bool:
     return name.startswith(".") or name in IGNORED
 
 
+SYMLINKED_FOLDER = "symlinked folder (not followed: its images would be counted again, possibly under another class)"
+SYMLINKED_FILE = "symlink to a file inside the root (not followed: the image would be counted twice, possibly " \
+                 "under another class)"
+
+
 def walk(root: Path, skip: Path | None = None) -> list[tuple[str, str | None]]:
-    """(relative path, reason or None) for every file below `root`, sorted; symlinked folders that
-    lead outside `root` are listed once with their reason instead of being walked. `skip` (the
-    dataset folder being written, when it lies inside `root`) is not walked."""
+    """(relative path, reason or None) for every file below `root`, sorted. Symlinked folders are
+    not walked (issue 22: `happy/up -> ../sad` made sad images count as happy): each is listed once
+    with its reason, so it is a report row. `skip` (the dataset folder being written, when it lies
+    inside `root`) is not walked."""
     out: list[tuple[str, str | None]] = []
     seen: set[str] = {os.path.realpath(skip)} if skip is not None else set()
-    for top, dirs, files in os.walk(root, followlinks=True):
+    for top, dirs, files in os.walk(root, followlinks=False):
         real = os.path.realpath(top)
-        if real in seen:  # a symlink loop, or a folder linked twice
+        if real in seen:  # the dataset folder being written
             dirs[:] = []
             continue
         seen.add(real)
@@ -53,12 +59,19 @@ def walk(root: Path, skip: Path | None = None) -> list[tuple[str, str | None]]:
         for d in sorted(dirs):
             if _skip(d):
                 continue
-            if os.path.islink(os.path.join(top, d)) and not is_within(os.path.join(top, d), [root]):
+            if not os.path.islink(os.path.join(top, d)):
+                keep.append(d)
+            elif not is_within(os.path.join(top, d), [root]):
                 out.append((rel(d), "symlink leads outside the root"))
             else:
-                keep.append(d)
+                out.append((rel(d), SYMLINKED_FOLDER))
         dirs[:] = keep
-        out.extend((rel(f), None) for f in files if not _skip(f))
+        for f in files:
+            if _skip(f):
+                continue
+            link = os.path.join(top, f)
+            inside = os.path.islink(link) and is_within(link, [root])
+            out.append((rel(f), SYMLINKED_FILE if inside else None))   # outside: the path check reports it
     return sorted(out)
 
 

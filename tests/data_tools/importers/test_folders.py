@@ -134,3 +134,40 @@ def test_numeric_folder_names_get_a_hint(run_import, tmp_path, special_images):
         run_import("folders", root)
     res = run_import("folders", root, numeric_labels="fer2013", test_fraction=0)
     assert list(res.manifest["label"]) == ["angry", "happy"]
+
+
+def test_a_symlinked_folder_inside_the_root_is_not_followed(run_import, tmp_path, special_images, reasons,
+                                                            check_counts):
+    """Issue 22 item 5: `ln -s ../sad happy/up` made the sad images count as happy (happy/up/*) and
+    the real sad/ folder vanish without a report line. Symlinked folders are not followed; each is
+    a report row; imported + rejected = read."""
+    root = _tree(tmp_path / "t", ["happy/a.png", "sad/b.png", "sad/c.png"], special_images["rgb_png"])
+    os.symlink("../sad", root / "happy" / "up")
+    os.symlink("..", root / "sad" / "loop")
+    res = run_import("folders", root, test_fraction=0)
+    check_counts(res)
+    assert dict(zip(res.manifest["path"], res.manifest["label"])) == {
+        "happy/a.png": "happy", "sad/b.png": "sad", "sad/c.png": "sad"}
+    assert reasons(res) == {"happy/up": "symlinked folder (not followed: its images would be counted again, "
+                                        "possibly under another class)",
+                            "sad/loop": "symlinked folder (not followed: its images would be counted again, "
+                                        "possibly under another class)"}
+    assert res.counts["read"] == 5 and res.counts["imported"] == 3
+
+
+def test_symlinked_split_or_class_folders_are_reported_too(run_import, tmp_path, special_images, reasons):
+    root = _tree(tmp_path / "t", ["train/happy/a.png", "test/sad/b.png"], special_images["rgb_png"])
+    os.symlink("../test/sad", root / "train" / "sad")
+    res = run_import("folders", root)
+    assert dict(zip(res.manifest["path"], res.manifest["split"])) == {"train/happy/a.png": "train",
+                                                                      "test/sad/b.png": "test"}
+    assert list(reasons(res)) == ["train/sad"]
+
+
+def test_a_symlinked_file_inside_the_root_is_not_counted_twice(run_import, tmp_path, special_images, reasons):
+    root = _tree(tmp_path / "t", ["happy/a.png", "sad/b.png"], special_images["rgb_png"])
+    os.symlink("../sad/b.png", root / "happy" / "b.png")
+    res = run_import("folders", root, test_fraction=0)
+    assert dict(zip(res.manifest["path"], res.manifest["label"])) == {"happy/a.png": "happy", "sad/b.png": "sad"}
+    assert reasons(res) == {"happy/b.png": "symlink to a file inside the root (not followed: the image would be "
+                                           "counted twice, possibly under another class)"}
