@@ -57,6 +57,13 @@ def launch_training(dataset_dir: str | os.PathLike, *, name: str | None = None, 
     return run
 
 
+def pretrained_runs() -> list[RunDir]:
+    """Finished runs whose checkpoint can start another training (`--pretrained <run folder>`: pretrain once
+    on a large dataset, fine-tune on many small ones), the most recently active first."""
+    from data_tools.rundir import list_runs
+    return [r for r in list_runs(runs_dir()) if r.checkpoint_path.is_file() and r.is_finished()]
+
+
 def resume_training(run: str | os.PathLike) -> RunDir:
     """Continue an unfinished run from its last checkpoint (`--resume`, the run's own dataset and epochs)."""
     run = RunDir(run)

@@ -127,6 +127,25 @@ def provisional_banner(run: RunDir, scores_mtime: float) -> None:
 
 
 # -- launching ----------------------------------------------------------------------------------
+START_FROM = {"scratch": "nothing (from scratch)", "run": "a finished run", "file": "a weights file",
+              "imagenet": "ImageNet weights (torch hub cache)"}
+
+
+def start_weights(start: str, run_name: str | None, file: str, runs: list[RunDir]) -> str:
+    """The `--pretrained` value of the form's "Start from" choice ('' from scratch); ValueError (or
+    PathRefused for a file outside the allowed roots) when the choice lacks what it needs."""
+    if start == "run":
+        match = [r for r in runs if r.name == run_name]
+        if not match:
+            raise ValueError("Start from a finished run: choose one (a run that finished training).")
+        return str(match[0].path)
+    if start == "file":
+        if not file.strip():
+            raise ValueError("Start from a weights file: give its path.")
+        return str(check_path(file))
+    return "imagenet" if start == "imagenet" else ""
+
+
 def launch_form() -> RunDir | None:
     """The Train page's configuration form; returns the new run folder when one was started."""
     dsets = dataset_dirs()
@@ -140,20 +159,29 @@ def launch_form() -> RunDir | None:
         mode = c2.radio("Method", ["(preset)", "eac", "ce"], horizontal=True, key="train_mode",
                         format_func=lambda m: {"(preset)": "the preset's", "eac": "EAC (erasing attention consistency)",
                                                "ce": "CE baseline"}[m])
-        preset = c3.selectbox("Preset", ["auto", "cpu", "demo", "paper"], key="train_preset",
-                              help="auto: demo for the demo dataset, cpu without a GPU, paper with one. "
-                                   "cpu: 5-conv net at 48 px for real faces on a CPU; demo: compact net, trains "
-                                   "the demo in ~90 s on 2 cores; paper: ResNet-50, 224 px, 60 epochs.")
+        preset = c3.selectbox("Preset", ["auto", "cpu", "demo", "paper", "finetune"], key="train_preset",
+                              help="auto: demo for the demo dataset, finetune when starting from weights, cpu "
+                                   "without a GPU, paper with one. cpu: 5-conv net at 48 px for real faces on a "
+                                   "CPU; demo: compact net, trains the demo in ~90 s on 2 cores; paper: ResNet-50, "
+                                   "224 px, 60 epochs; finetune: the recipe measured for pretrained weights.")
         c4, c5, c6 = st.columns(3)
         arch = c4.selectbox("Backbone", ["(preset)", *ARCHS], key="train_arch")
         epochs = c5.number_input("Epochs", min_value=1, max_value=500, value=None, placeholder="(preset)",
                                  key="train_epochs")
         size = c6.number_input("Image size", min_value=16, max_value=512, value=None, placeholder="(preset)",
                                key="train_size")
-        c7, c8, c9 = st.columns(3)
+        starts = workflows.pretrained_runs()
+        s1, s2, s3 = st.columns(3)
+        start = s1.radio("Start from", list(START_FROM), key="train_start", format_func=START_FROM.get,
+                         help="Pretrain once on a large dataset, then fine-tune on many small ones: a finished "
+                              "run's weights carry its network and image size over.")
+        start_run = s2.selectbox("Finished run", [r.name for r in starts], index=None, key="train_start_run",
+                                 placeholder="(no finished run)" if not starts else "choose a run")
+        pretrained = s3.text_input("Weights file", key="train_pretrained",
+                                   help="A torchvision state dict, resnet50_ft_weight.pkl or a checkpoint.pt under "
+                                        "an allowed root.")
+        c7, c9 = st.columns(2)
         device = c7.selectbox("Device", ["auto", "cpu", "cuda"], key="train_device")
-        pretrained = c8.text_input("Pretrained weights file (optional)", key="train_pretrained",
-                                   help="A torchvision state dict or resnet50_ft_weight.pkl under an allowed root.")
         name = c9.text_input("Run name (optional)", key="train_name", placeholder="auto")
         budget = st.number_input("Time budget in minutes (optional: chooses the epochs from the measured speed; "
                                  "leave Epochs empty)", min_value=0.5, max_value=10000.0, value=None,
@@ -162,13 +190,11 @@ def launch_form() -> RunDir | None:
     if not go:
         return None
     ds_dir = next(d for d in dsets if d.name == ds_name)
-    pre = ""
-    if pretrained.strip():
-        try:
-            pre = str(check_path(pretrained))
-        except PathRefused as e:
-            st.error(ui.md_escape(e))
-            return None
+    try:
+        pre = start_weights(start, start_run, pretrained, starts)
+    except (PathRefused, ValueError) as e:
+        st.error(ui.md_escape(e))
+        return None
     clean_name = name.strip() or None
     if clean_name and not workflows.plain_name(clean_name):
         st.error("A run name is a plain folder name (no '/', no leading '.').")

@@ -123,3 +123,26 @@ def test_launch_training_with_a_time_budget_and_the_presets_mode(empty_project, 
     argv = launched[0]["argv"]
     assert argv[argv.index("--budget-minutes") + 1] == "12.5" and argv[argv.index("--preset") + 1] == "cpu"
     assert "--mode" not in argv and "--epochs" not in argv and run.path.parent == empty_project / "runs"
+
+
+def test_start_from_a_finished_run_or_imagenet(project, launched):
+    """The Train page's "Start from": a finished run of any dataset is a starting point (its folder is the
+    --pretrained value); a choice without what it needs is refused with one line."""
+    from app.components.training import start_weights
+    from apptest_support import RUN_NAME
+    runs = workflows.pretrained_runs()
+    assert [r.name for r in runs] == [RUN_NAME]
+    pre = start_weights("run", RUN_NAME, "", runs)
+    assert pre == str(RunDir(run_path(project)).path)
+    ds = RunDir(run_path(project)).dataset_dir()
+    run = workflows.launch_training(ds, name="finetuned", pretrained=pre)
+    argv = launched[0]["argv"]
+    assert argv[argv.index("--pretrained") + 1] == pre and run.name == "finetuned"
+    assert start_weights("scratch", RUN_NAME, "x", runs) == "" and start_weights("imagenet", None, "", runs) == "imagenet"
+    with pytest.raises(ValueError, match="choose one"):
+        start_weights("run", None, "", runs)
+    with pytest.raises(ValueError, match="give its path"):
+        start_weights("file", None, " ", runs)
+    # a run that has not finished is no starting point
+    RunDir(run_path(project)).write_progress({"state": "running"})
+    assert workflows.pretrained_runs() == []
