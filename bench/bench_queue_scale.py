@@ -83,7 +83,7 @@ def main() -> int:
     latest = pd.DataFrame({"sample_id": sorted(decided_ids), "action": "keep", "new_label": None})
     lo, hi = scores["suspicion"].quantile([0.5, 0.99])
 
-    def slim(f: QueueFilter) -> pd.DataFrame:   # what review._slim keeps (cached per column set there)
+    def slim(f: QueueFilter) -> pd.DataFrame:   # what review_queue.slim keeps (loaders.slim_scores caches it per column set)
         cols = [c for c in dict.fromkeys(["sample_id", "label", "pred", "suspicion", "rank", f.score_col, f.sort_by])
                 if c in scores.columns]
         return scores[cols].copy()

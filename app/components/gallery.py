@@ -1,13 +1,11 @@
-"""The gallery's pure functions (no streamlit): which metadata columns a dataset offers as filters,
-the faces that match the filters, and the decisions one action on a selection makes."""
+"""The gallery's pure functions (no streamlit): which metadata columns a dataset offers as filters and
+the faces that match the filters (the decisions of one action on a selection: app.components.batch)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-
-from data_tools.audit import Decision, batch_via
 
 CONTRACT = {"sample_id", "path", "label", "split", "source_label", "true_label"}
 MAX_LEVELS = 30          # a metadata column with more distinct values is not offered as a filter
@@ -59,17 +57,3 @@ def gallery_faces(scores: pd.DataFrame, manifest: pd.DataFrame | None, decided: 
             mask &= df["sample_id"].isin(ok).to_numpy()
     out = df[mask]
     return out.sort_values("rank", kind="stable") if "rank" in out.columns else out
-
-
-def batch_decisions(sample_ids: list[str], action: str, new_label: str | None, labels: dict[str, str], *,
-                    reviewer: str, session: str) -> list[Decision]:
-    """One decision per selected face for one gallery action, all sharing one batch `via` (undone
-    together). A relabel to a face's own given label is recorded as keep."""
-    via = batch_via("gallery")
-    out = []
-    for sid in sample_ids:
-        act, lab = action, new_label
-        if action == "relabel" and labels.get(sid) == new_label:
-            act, lab = "keep", None
-        out.append(Decision(str(sid), act, lab, reviewer, "", via, session))
-    return out

@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from app.components import charts, loaders, ui
-from app.components.gallery import GalleryFilter, batch_decisions, gallery_faces, metadata_columns
+from app.components.batch import batch_decisions, record_batch
+from app.components.gallery import GalleryFilter, gallery_faces, metadata_columns
 from data_tools.audit import StaleDecision
 from data_tools.rundir import RunDir
 
@@ -55,8 +56,8 @@ def _filters(classes: list[str], dataset) -> GalleryFilter:
     meta: dict[str, list] = {}
     if dataset is not None:
         for col, values in metadata_columns(dataset.manifest).items():
-            meta[col] = sb.multiselect(col, values, key=f"gal_meta_{col}",
-                                       format_func=lambda v: ui.md_escape(str(v)))
+            # a widget label is markdown, its options are plain text: each shown as typed
+            meta[col] = sb.multiselect(ui.md_escape(col), values, key=f"gal_meta_{col}", format_func=str)
     return GalleryFilter(given=list(given), predicted=list(pred), status=status, metadata=meta)
 
 
@@ -122,7 +123,7 @@ def _apply(audit, scores: pd.DataFrame, ids: list[str], action: str, target: str
     decisions = batch_decisions(ids, action, target, labels, reviewer=ui.reviewer(), session=ui.session_id())
     drawn = st.session_state.get(DRAWN, {})
     try:        # all or none, and only if no face's decision changed since this page drew it
-        audit.record_many(decisions, expect={sid: drawn.get(sid) for sid in ids})
+        record_batch(audit, decisions, {sid: drawn.get(sid) for sid in ids})
     except StaleDecision as e:
         st.session_state[MSG] = (f"Not saved: {e}, in another tab or by another reviewer, since this page "
                                  "was drawn. Nothing was applied; the gallery shows the decisions now: apply again.")

@@ -11,7 +11,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their h
 
 from apptest_support import audit_of, scores_of
 
-from app.components.gallery import GalleryFilter, batch_decisions, gallery_faces, metadata_columns
+from app.components.batch import batch_decisions
+from app.components.gallery import GalleryFilter, gallery_faces, metadata_columns
 
 
 

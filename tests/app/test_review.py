@@ -121,7 +121,45 @@ def test_bulk_accept_changes_exactly_what_the_confirmation_shows(project, app):
     assert set(latest.index) == set(expected["sample_id"])
     for sid, pred in zip(expected["sample_id"], expected["pred"]):
         assert latest.loc[sid, "action"] == "relabel" and latest.loc[sid, "new_label"] == pred
-    assert (latest["via"] == "bulk accept").all()
+    assert latest["via"].nunique() == 1 and latest["via"].iloc[0].startswith("batch:bulk-accept:")   # one batch
+
+
+def _bulk_preview(app, s, k: int = 10) -> list[str]:
+    app.number_input(key="bulk_k").set_value(k).run()
+    app.number_input(key="bulk_thr").set_value(float(s["suspicion"].min())).run()
+    app.button(key="bulk_preview_btn").click().run()
+    return [r["sample_id"] for r in app.session_state["review_bulk_preview"]]
+
+
+def test_bulk_accept_is_undone_with_one_undo(project, app):
+    """Issue 21 item 2: the Review page's bulk accept is one batch, as the Gallery's action is."""
+    s = scores_of(project)
+    app.run()
+    previewed = _bulk_preview(app, s)
+    assert len(previewed) >= 2
+    app.button(key="bulk_confirm").click().run()
+    assert set(audit_of(project).latest()["sample_id"]) == set(previewed)
+    app.button(key="act_undo").click().run()
+    assert not app.exception
+    audit = audit_of(project)
+    assert audit.latest().empty                                  # every decision of the bulk accept
+    assert (audit.events()["action"] == "undo").sum() == len(previewed)
+    assert any(f"and the other {len(previewed) - 1} decision\\(s\\) made with it in one action" in t.value
+               for t in app.toast)                           # md-escaped: the toast shows the text as typed
+
+
+def test_bulk_accept_saves_nothing_when_a_face_was_decided_meanwhile(project, app):
+    """The Gallery's staleness rule: all or none, only if no face's decision changed since the preview."""
+    s = scores_of(project)
+    app.run()
+    previewed = _bulk_preview(app, s)
+    audit_of(project).record(previewed[1], "keep", reviewer="other tab", session="elsewhere")
+    app.button(key="bulk_confirm").click().run()
+    assert not app.exception
+    latest = audit_of(project).latest()
+    assert latest["sample_id"].tolist() == [previewed[1]] and latest["action"].tolist() == ["keep"]
+    assert any(f"Not saved: sample {previewed[1]} was decided meanwhile" in e.value for e in app.error)
+    assert "review_bulk_preview" not in app.session_state or not app.session_state["review_bulk_preview"]
 
 
 def test_filter_by_given_class_and_undecided(project, app):

@@ -1,0 +1,144 @@
+"""The Review page's current face: its heading, labels and decision status (`face_head`, drawn before
+anything slow), then the four CAM panels, numbers, probabilities, history and votes (`face_detail`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app.components import cams, charts, loaders, navigation, ui
+from app.components.decisions import CURRENT, DRAWN, ERROR, FLASH, Ctx
+from app.components.palette import badge
+
+
+def face_head(ctx: Ctx) -> tuple | None:
+    """Messages, the heading, the labels and the decision status of the current face; what the rest
+    of the face needs (sid, row, given, pred), or None when there is no face to show."""
+    msg, err = st.session_state.pop(FLASH, None), st.session_state.pop(ERROR, None)
+    if err:                        # messages quote sample ids, labels and errors: shown as typed
+        st.error(ui.md_escape(err))
+    if msg:
+        st.toast(ui.md_escape(msg), icon=":material/check_circle:")
+    sid = st.session_state.get(CURRENT)
+    if sid is None or sid not in ctx.scores.index:
+        st.success("Nothing to review with these filters. Clear them in the sidebar, or export on the Export page.")
+        return None
+    navigation.sync_url(sid, ctx.run.name)
+    row = ctx.scores.loc[sid]
+    given, pred = str(row["label"]), str(row["pred"])
+    decision = ctx.audit.decision(sid)
+    st.session_state[DRAWN] = (sid, decision["event_id"] if decision else None)   # what a decision replaces
+    n_decided = ctx.audit.count()
+
+    navigation.moved_notice(sid)
+    # the status sits under the heading, on the left: the toast (top right) never covers it
+    st.subheader(f"Sample {ui.md_escape(sid)}", anchor=False)
+    st.markdown(f"given {badge(given, ctx.classes)} &nbsp; predicted {badge(pred, ctx.classes)} &nbsp; · &nbsp; "
+                + _decision_text(decision) + f" &nbsp; · &nbsp; {n_decided:,} of {len(ctx.scores):,} faces decided",
+                unsafe_allow_html=True)
+    return sid, row, given, pred
+
+
+def face_detail(ctx: Ctx, dataset, sid: str, row: pd.Series, given: str, pred: str) -> None:
+    """The four CAM panels, numbers, probabilities, history and votes of the current face."""
+    path = _path_of(dataset, sid)
+    exp, image = None, None
+    has_model = ctx.run.has_checkpoint()     # a run made from imported predictions has no weights
+    if path is not None and has_model:
+        try:
+            exp = cams.explain(ctx.run, path, given)
+        except Exception as e:  # noqa: BLE001 - an unreadable image must not break the page
+            st.warning(f"CAMs unavailable for this face: {ui.md_escape(e)}")
+    if exp is None and path is not None:        # no model, the model code still loading, or CAMs failed
+        image = cams.plain_image(path)
+    c_cam, c_info = st.columns([1.1, 1], gap="medium")
+    with c_cam:
+        if has_model:
+            mirror_back = st.toggle("Flip the mirrored CAM back (differences = asymmetry)", key="mirror_back",
+                                    persist_state="session")
+            cams.four_panels(exp, given, pred if exp is None else _pred_of(exp, pred), image,
+                             mirror_back=mirror_back)
+        else:
+            if image is not None:
+                st.image(image, width=cams.PANEL, caption="the face")
+            st.caption("No CAM panels: this run has no model checkpoint (it was made from imported "
+                       "predictions); its ranking is cleanlab's score of those probabilities.")
+    with c_info:
+        fc = row.get("flip_consistency")
+        if exp is not None:
+            fc = exp.flip_consistency_given if exp.flip_consistency_given is not None else exp.flip_consistency
+        st.markdown(" · ".join([
+            f"p(given) **{_num(row.get('p_label'), '.2f')}**",
+            f"suspicion **{_num(row.get('suspicion'), '.3f')}**",
+            f"rank **{_num(row.get('rank'), ',.0f')}**",
+            f"flip-consistency error **{_num(fc, '.4f')}**"]),
+            help="Flip-consistency error of the given class: mean squared difference between the CAM of "
+                 "the image and the flipped-back CAM of the mirrored image. High = the model looks at "
+                 "different places when the face is mirrored.")
+        live_pred = _pred_of(exp, pred) if exp is not None else pred
+        st.caption(f"The latest checkpoint predicts **{ui.md_escape(live_pred)}**; the ranking's suggestion is "
+                   f"**{ui.md_escape(pred)}**."
+                   if live_pred != pred else "\u00a0")   # always one line: nothing moves between faces
+        probs = {c: float(row[f"prob_{c}"]) for c in ctx.classes if f"prob_{c}" in row.index}
+        if not probs and exp is not None:
+            probs = dict(zip(ctx.classes, map(float, np.asarray(exp.probs))))
+        st.markdown(charts.probability_bars_html(probs, ctx.classes, given, pred), unsafe_allow_html=True)
+        hist = loaders.sample_history(ctx.run, sid)
+        ep = hist["epoch"].tolist() if "epoch" in hist.columns else []
+        pl = hist["p_label"].tolist() if "p_label" in hist.columns else []
+        st.markdown(charts.sparkline_svg(ep, pl, title=f"p({given}) across epochs"), unsafe_allow_html=True)
+        votes = loaders.votes(dataset)
+        if votes is not None and sid in votes.index:
+            v = votes.loc[sid]
+            st.caption("Annotator votes: " + " · ".join(f"{ui.md_escape(k[5:])} {int(n)}" for k, n in v.items() if n > 0))
+        _history(ctx, sid)
+
+
+def _num(v, fmt: str) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if not np.isfinite(f) else format(f, fmt)
+
+
+def _pred_of(exp, fallback: str) -> str:
+    p = getattr(exp, "pred", None)
+    if isinstance(p, str):
+        return p
+    return fallback
+
+
+def _path_of(dataset, sid: str) -> Path | None:
+    if dataset is None:
+        return None
+    rel = loaders.path_index(dataset).get(sid)
+    if not rel:
+        return None
+    try:
+        return loaders.image_file(dataset, rel)
+    except ValueError as e:
+        st.warning(f"Image path refused: {ui.md_escape(e)}")
+        return None
+
+
+def _history(ctx: Ctx, sid: str) -> None:
+    """Who decided what and when on this face, newest first (undone and replaced decisions included)."""
+    hist = ctx.audit.history(sid)
+    if hist.empty:
+        st.caption("Decision history: none yet.")
+        return
+    st.caption(f"Decision history ({len(hist)} event{'s' if len(hist) > 1 else ''}, newest first)")
+    st.dataframe(hist.drop(columns=["event_id"]).rename(columns={"decided_at": "when (UTC)", "reviewer": "who"}),
+                 hide_index=True, key="review_history", height=min(38 + 35 * len(hist), 220))
+
+
+def _decision_text(d: dict | None) -> str:
+    if not d:
+        return "**Undecided**"
+    what = ui.md_escape(d["action"]) + (f" → {ui.md_escape(d['new_label'])}" if d.get("new_label") else "")
+    who = f" by {ui.md_escape(d['reviewer'])}" if d.get("reviewer") else ""
+    note = f" · note: {ui.md_escape(d['note'])}" if d.get("note") else ""
+    return f"**Decided: {what}**{who} · {str(d.get('decided_at', ''))[:19].replace('T', ' ')}{note}"

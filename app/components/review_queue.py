@@ -1,0 +1,92 @@
+"""The Review page's queue widgets: the sidebar filter form (a QueueFilter) and the queue table around
+the current face. What the filters mean is app.components.queue (pure functions)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app.components import loaders
+from app.components.decisions import CURRENT
+from app.components.queue import STATUSES, QueueFilter, score_columns, with_decisions
+from data_tools.rundir import RunDir
+
+QUEUE_ROWS = 60           # rows of the queue table drawn (with thumbnails)
+
+
+def filters(scores: pd.DataFrame, classes: list[str]) -> QueueFilter:
+    """The sidebar's queue form: given and predicted class, a score and its range, decided or not,
+    disagreement, sort order (kept per browser session)."""
+    sb = st.sidebar
+    sb.markdown("#### Queue")
+    given = sb.multiselect("Given class", classes, key="qf_given", persist_state="session")
+    pred = sb.multiselect("Predicted class", classes, key="qf_pred", persist_state="session")
+    cols = score_columns(scores) or ["rank"]
+    score_col = sb.selectbox("Score", [c for c in cols if c != "rank"] or cols, key="qf_score_col",
+                             persist_state="session")
+    rng = None
+    if score_col in scores.columns and scores[score_col].notna().any():
+        lo, hi = float(np.nanmin(scores[score_col])), float(np.nanmax(scores[score_col]))
+        if hi > lo:
+            key = f"qf_range_{score_col}"
+            old = st.session_state.get(key)
+            if old is not None and (old[0] < lo or old[1] > hi):   # a newer ranking moved the bounds
+                del st.session_state[key]
+            sel = sb.slider("Score range", lo, hi, (lo, hi), key=key)
+            rng = None if sel == (lo, hi) else sel
+    status = sb.radio("Show", STATUSES, index=0, key="qf_status", horizontal=True, persist_state="session")
+    disagree = sb.toggle("Model disagrees with the label", key="qf_disagree", persist_state="session")
+    sort_by = sb.selectbox("Sort by", cols, key="qf_sort", persist_state="session")
+    desc = sb.toggle("Descending", key="qf_desc", persist_state="session")
+    return QueueFilter(given=list(given), predicted=list(pred), score_col=score_col, score_range=rng,
+                       status=status, disagree=disagree, sort_by=sort_by, descending=desc)
+
+
+def slim(run: RunDir, scores: pd.DataFrame, f: QueueFilter) -> pd.DataFrame:
+    """Only the columns the queue needs (filtering and sorting 300k rows then copies 7 columns, not 40)."""
+    return loaders.slim_scores(run, scores, ["sample_id", "label", "pred", "suspicion", "rank", f.score_col,
+                                             f.sort_by])
+
+
+def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str | None, n_all: int) -> None:
+    """The queue around the current face: a window of QUEUE_ROWS rows starting just above it, the
+    current row selected and marked ▶ (redrawn with the face after every key, so it follows the review)."""
+    st.markdown(f"**Queue** · {len(queue):,} of {n_all:,} faces")
+    if queue.empty:
+        st.info("No face matches these filters.")
+        return
+    hits = np.flatnonzero(queue["sample_id"].to_numpy() == current) if current is not None else []
+    pos = int(hits[0]) if len(hits) else None
+    start = max(0, min((pos or 0) - 2, len(queue) - QUEUE_ROWS))
+    view = with_decisions(queue.iloc[start:start + QUEUE_ROWS], latest)
+    table = pd.DataFrame({
+        "▶": np.where(view["sample_id"].to_numpy() == current, "▶", ""),
+        "face": loaders.thumbs(dataset, tuple(view["sample_id"])) if dataset is not None else [None] * len(view),
+        "sample": view["sample_id"].to_numpy(),
+        "decision": view["decision"].to_numpy(),
+        "given": view["label"].to_numpy(), "pred": view["pred"].to_numpy(),
+        "suspicion": view["suspicion"].to_numpy() if "suspicion" in view.columns else np.nan,
+    })
+    key = f"review_queue_table_{current}"     # a new table per face: its default selection is the face
+
+    def _picked() -> None:
+        sel = st.session_state.get(key)
+        rows = (sel or {}).get("selection", {}).get("rows", []) if isinstance(sel, dict) else \
+            getattr(getattr(sel, "selection", None), "rows", [])
+        if rows:
+            st.session_state[CURRENT] = str(table["sample"].iloc[rows[0]])
+            st.query_params["sample"] = st.session_state[CURRENT]
+
+    here = [int(np.flatnonzero(table["▶"].to_numpy() == "▶")[0])] if pos is not None else []
+    st.dataframe(table, hide_index=True, height=560, key=key, on_select=_picked,
+                 selection_mode="single-row", row_height=52, selection_default={"selection": {"rows": here}},
+                 # widths in px so that ▶, face, sample and decision fit the column at 1280-1600 px wide
+                 column_config={"▶": st.column_config.TextColumn("", width=20),
+                                "face": st.column_config.ImageColumn("face", width=44),
+                                "sample": st.column_config.TextColumn("sample", width=108),
+                                "decision": st.column_config.TextColumn("decision", width=96),
+                                "given": st.column_config.TextColumn("given", width="small"),
+                                "pred": st.column_config.TextColumn("pred", width="small"),
+                                "suspicion": st.column_config.NumberColumn(format="%.3f", width="small")})
+    where = f"face {pos + 1:,} of {len(queue):,}" if pos is not None else "the current face is not in this queue"
+    st.caption(f"Rows {start + 1:,}–{start + len(view):,} · {where}; ← / → move through the queue.")
