@@ -212,6 +212,9 @@ def sniff_delimiter(header_line: str) -> str:
 
 
 MAX_CELL = 131_072   # characters in one CSV cell (the csv module's default limit); longer rejects the row
+# columns in a CSV header: each becomes a manifest column the app offers as a filter; a wider header
+# (issue 22: 1,000,000 columns) is refused before any row is read
+MAX_COLUMNS = 10_000
 
 
 def is_utf8(text: str) -> bool:
@@ -244,6 +247,9 @@ class CsvStream:
         cells = next((c for _, c in self._records()), None)
         if cells is None:
             raise ImportFailure(f"{self.path}: empty file")
+        if len(cells) > MAX_COLUMNS:
+            raise ImportFailure(f"{self.path}: the header has {len(cells):,} columns (limit {MAX_COLUMNS:,}); "
+                                "keep the columns you need")
         columns = [c.strip() for c in cells]
         if not all(is_utf8(c) for c in columns):
             raise ImportFailure(f"{self.path}: the header row is not valid UTF-8 ({first.rstrip(chr(13))}); "
@@ -252,7 +258,7 @@ class CsvStream:
         if broken is not None:
             raise ImportFailure(f"{self.path}: column name {broken!r} in the header contains a line break")
         if len(set(columns)) != len(columns):
-            dup = sorted({c for c in columns if columns.count(c) > 1})
+            dup = sorted(c for c, n in Counter(columns).items() if n > 1)
             raise ImportFailure(f"{self.path}: repeated column name(s) in the header: {', '.join(dup)}")
         self.columns = columns
 

@@ -80,6 +80,10 @@ def _summary(args: argparse.Namespace, result) -> None:
     print(f"  {len(classes)} classes ({vocabulary} vocabulary): {listed(classes, 10)}")
     for reason, n in list(c.get("rejected_by_reason", {}).items())[:8]:
         print(f"  rejected {n}: {reason}")
+    recoded = result.info.extra.get("recoded_cells")
+    if recoded:
+        print(f"  {recoded['count']:,} metadata cell(s) were not UTF-8: read as Windows-1252 (first: "
+              f"{recoded['first']}; see dataset.json extra.recoded_cells)")
     if (args.format in GENERIC and vocabulary == "expression" and args.vocabulary == "auto"
             and any(r.startswith("label '...' is not one of") for r in c.get("rejected_by_reason", {}))):
         print("  (labels that are not expression names were rejected; --vocabulary open keeps every "

@@ -14,6 +14,7 @@ Imported + rejected always equals read.
 """
 from __future__ import annotations
 
+import codecs
 import os
 import pickle
 import re
@@ -39,6 +40,16 @@ from data_tools.importers.splits import assign_splits
 from data_tools.paths import PathEscapeError, RootGuard
 
 CROPS = "crops"  # folder in the dataset folder for face crops
+# A metadata cell that is not UTF-8 (one column of a spreadsheet saved as Latin-1) is read as
+# Windows-1252, the five bytes it leaves undefined as Latin-1; dataset.json's extra.recoded_cells
+# counts them. Paths, sample ids and labels are not recoded: they are rejected with their row.
+RECODE_AS = "cp1252"
+codecs.register_error("data_tools_latin1", lambda e: (e.object[e.start:e.end].decode("latin-1"), e.end))
+
+
+def recoded(text: str) -> str:
+    """`text` read with surrogateescape and holding undecodable bytes, decoded as Windows-1252."""
+    return text.encode("utf-8", "surrogateescape").decode(RECODE_AS, "data_tools_latin1")
 
 
 @dataclass
@@ -279,7 +290,11 @@ def _repeated(fp: array, alive: np.ndarray) -> np.ndarray:
 
 
 def _reason_kind(reason: str) -> str:
-    return re.sub(r"row \d+", "row N", re.sub(r"'[^']*'", "'...'", reason))
+    kind = re.sub(r"row \d+", "row N", re.sub(r"'[^']*'", "'...'", reason))
+    return re.sub(r"and [\d,]+ more listings$", "and N more listings", kind)
+
+
+CONFLICT_EXAMPLES = 3   # other listings a conflicting row's reason names (the rest are counted)
 
 
 def check_and_write(col: Collected, opts: ImportOptions, fmt: str, name: str = "") -> ImportResult:
@@ -325,12 +340,20 @@ def check_and_write(col: Collected, opts: ImportOptions, fmt: str, name: str = "
         kept_sets = np.frombuffer(led.columns, np.int32)[kept]
         sets, first = np.unique(kept_sets, return_index=True)
         names_of = {k: v for v, k in led.column_sets.items()}
+        known = set(columns)         # a set: a list searched per column took time quadratic in the columns
         for s in sets[np.argsort(first)]:
-            columns.extend(k for k in names_of[int(s)] if k not in columns)
+            for k in names_of[int(s)]:
+                if k not in known:
+                    known.add(k)
+                    columns.append(k)
         with manifest.writing_dataset(opts.out, columns, info) as add:
-            for rows, report in _written(_spooled(spool), led, kept, splits, reasons, fixed, chk):
+            recodes: dict = {"count": 0}
+            for rows, report in _written(_spooled(spool), led, kept, splits, reasons, fixed, chk, recodes):
                 add(pd.DataFrame(rows, columns=columns).fillna("") if rows else None,
                     pd.DataFrame(report, columns=manifest.REPORT_COLUMNS) if report else None)
+            if recodes["count"]:
+                info.extra["recoded_cells"] = {"count": recodes["count"], "encoding": RECODE_AS,
+                                               "first": recodes["first"]}
     return ImportResult(out=opts.out, info=info)
 
 
@@ -356,9 +379,12 @@ def _rule5(led: _Ledger, spool, chk: _Checker) -> tuple[dict[int, str], dict[int
         if len(idx) < 2:
             continue
         if len({led.label[i] for i in idx}) > 1:
-            for i in idx:
-                others = "; ".join(f"'{rows[j].rec.label}' ({where(j)})" for j in idx if j != i)
-                reason[i] = f"conflict: the same image is also listed as {others}"
+            for i in idx:   # at most CONFLICT_EXAMPLES others each: 20,000 listings wrote a 1.15 GB report
+                others = [j for j in islice((j for j in idx if j != i), CONFLICT_EXAMPLES)]
+                shown = "; ".join(f"'{rows[j].rec.label}' ({where(j)})" for j in others)
+                more = len(idx) - 1 - len(others)
+                reason[i] = (f"conflict: the same image is also listed as {shown}"
+                             + (f" and {more:,} more listings" if more else ""))
         else:
             for i in idx[1:]:
                 reason[i] = f"duplicate: the same image is already listed ({where(idx[0])})"
@@ -425,9 +451,19 @@ def _info(col: Collected, chk: _Checker, fmt: str, led: _Ledger, kept: np.ndarra
 
 
 def _written(entries: Iterator[_Entry], led: _Ledger, kept: np.ndarray, splits: np.ndarray,
-             reasons: dict[int, str], fixed: dict[int, str], chk: _Checker) -> Iterator[tuple[list, list]]:
+             reasons: dict[int, str], fixed: dict[int, str], chk: _Checker, recodes: dict
+             ) -> Iterator[tuple[list, list]]:
     """(manifest rows, report rows) a chunk at a time, in the order the rows were read. A file the
-    import wrote for a row it then rejected (a crop of a conflicting listing) is removed."""
+    import wrote for a row it then rejected (a crop of a conflicting listing) is removed. Metadata
+    cells that are not UTF-8 are decoded as Windows-1252 and counted in `recodes` (count, first)."""
+    def cell(r: Record, column: str, v):
+        if not isinstance(v, str):
+            return v
+        if not is_utf8(v):
+            v = recoded(v)
+            recodes["count"] += 1
+            recodes.setdefault("first", f"{printable(r.file)} row {r.row}, column '{printable(column)}'")
+        return printable(v)
     rows: list[dict] = []
     report: list[dict] = []
     image = np.frombuffer(led.image, np.int8)
@@ -436,7 +472,7 @@ def _written(entries: Iterator[_Entry], led: _Ledger, kept: np.ndarray, splits: 
         if kept[i]:
             row = {"sample_id": r.sample_id, "path": fixed.get(i, e.path), "label": e.labels["label"],
                    "split": manifest.SPLITS[splits[i]]}
-            row.update({k: printable(v) if isinstance(v, str) else v for k, v in r.extras.items()})
+            row.update({k: cell(r, k, v) for k, v in r.extras.items()})
             row.update(e.labels)
             rows.append(row)
         else:

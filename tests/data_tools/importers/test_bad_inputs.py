@@ -277,3 +277,25 @@ def test_other_line_separators_and_bidi_controls_reject_the_row(run_import, img_
         (4, "sample_id contains a line break (a manifest row cannot hold it)"),
         (5, "sample_id contains a bidi control (U+202E): it can make two names look alike")]
     assert res.manifest["sample_id"].tolist() == ["s5"]
+
+
+def test_latin1_bytes_in_metadata_cells_are_read_as_windows_1252(run_import, img_root, check_counts):
+    """Issue 22: a metadata cell saved as Latin-1 / Windows-1252 in an otherwise UTF-8 CSV was stored
+    as the literal text `Montr\\xe9al`. Such a cell is decoded as Windows-1252 (Latin-1 for the five
+    bytes it leaves undefined), and dataset.json says how many cells were and where the first is."""
+    _csv(img_root, "path,label,city,quote\nimg/a.png,happy,Montr\udce9al,ok\nimg/b.png,sad,Zürich,\udc93hi\udc94\n"
+                   "img/c.png,sad,caf\udce9 \udc81,plain\n")
+    res = run_import("csv", img_root, test_fraction=0)
+    check_counts(res)
+    assert res.manifest["city"].tolist() == ["Montréal", "Zürich", "café \x81"]
+    assert res.manifest["quote"].tolist() == ["ok", "\u201chi\u201d", "plain"]
+    assert res.info.extra["recoded_cells"] == {"count": 3, "encoding": "cp1252",
+                                               "first": "labels.csv row 2, column 'city'"}
+    from data_tools.manifest import load_dataset
+    assert load_dataset(res.out).info.extra["recoded_cells"]["count"] == 3
+
+
+def test_a_utf8_csv_records_no_recoded_cells(run_import, img_root):
+    _csv(img_root, "path,label,city\nimg/a.png,happy,Zürich\n")
+    res = run_import("csv", img_root, test_fraction=0)
+    assert "recoded_cells" not in res.info.extra and res.manifest["city"].tolist() == ["Zürich"]
