@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from app.components import loaders
+from app.components.safetext import md_escape
 from data_tools.rundir import RunDir
 
 PANEL = 192  # px; every panel has this size so nothing moves between suspects
@@ -105,7 +106,7 @@ def four_panels(explanation, given: str, pred: str, image: np.ndarray | None = N
             img = ov.get((side, which))
             if img is not None:
                 col.image(_inline(np.asarray(img)), width=PANEL,
-                          caption=f"{'given' if which == 'given' else 'predicted'}: {name}")
+                          caption=f"{'given' if which == 'given' else 'predicted'}: {md_escape(name)}")
     scale = next(iter(scales.values()), None)          # the explainer uses one scale for all panels
     scale = None if scale is None else (float(scale[0]), float(scale[1]))
     st.image(legend(scale), width=2 * PANEL, caption=legend_caption(scale))

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from app.components.palette import class_colors
-from app.components.safetext import html_text
+from app.components.safetext import html_text, plot_template, plot_text
 
 _MARGIN = dict(l=8, r=8, t=64, b=8)
 
@@ -48,7 +48,7 @@ def class_balance(manifest: pd.DataFrame, classes: list[str], height: int = 300)
     fig = make_subplots(rows=1, cols=max(len(splits), 1), subplot_titles=splits or [""], shared_yaxes=True)
     for i, s in enumerate(splits, start=1):
         c = counts[counts["split"] == s].set_index("label")["n"].reindex(classes, fill_value=0)
-        fig.add_trace(go.Bar(x=list(c.index), y=c.values, marker_color=[colors[k] for k in c.index],
+        fig.add_trace(go.Bar(x=[plot_text(k) for k in c.index], y=c.values, marker_color=[colors[k] for k in c.index],
                              showlegend=False, hovertemplate="%{x}: %{y}<extra>" + s + "</extra>"), row=1, col=i)
     return _layout(fig, height, "Class balance")
 
@@ -68,7 +68,7 @@ def suspicion_by_class(scores: pd.DataFrame, classes: list[str], col: str = "sus
     for c in classes:
         v = scores.loc[scores["label"] == c, col]
         if len(v):
-            fig.add_trace(go.Box(y=v, name=c, marker_color=colors[c], boxpoints=False))
+            fig.add_trace(go.Box(y=v, name=plot_text(c), marker_color=colors[c], boxpoints=False))
     fig.update_yaxes(title=col)
     return _layout(fig, height, title, showlegend=False)
 
@@ -77,6 +77,7 @@ def matrix(m: np.ndarray, rows: list[str], cols: list[str], title: str, *, fmt: 
            x_title: str = "", y_title: str = "", height: int = 360) -> go.Figure:
     """A labelled heatmap with the numbers written in the cells."""
     text = [[format(v, fmt) if fmt != "d" else str(int(v)) for v in row] for row in m]
+    cols, rows = [plot_text(c) for c in cols], [plot_text(r) for r in rows]   # category labels: plotly HTML
     fig = go.Figure(go.Heatmap(z=m, x=cols, y=rows, text=text, texttemplate="%{text}", colorscale="Blues",
                                showscale=False, hovertemplate=f"{y_title} %{{y}} → {x_title} %{{x}}: %{{z}}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title=y_title)
@@ -87,7 +88,7 @@ def matrix(m: np.ndarray, rows: list[str], cols: list[str], title: str, *, fmt: 
 def pairs_bar(pairs: pd.DataFrame, title: str, *, x_title: str, fmt: str = "d", height: int = 420) -> go.Figure:
     """The most confused pairs of a large matrix (eac_core.metrics.top_pairs) as horizontal bars,
     largest on top, each labelled "row → col"."""
-    labels = [f"{r} → {c}" for r, c in zip(pairs["row"], pairs["col"])]
+    labels = [f"{plot_text(r)} → {plot_text(c)}" for r, c in zip(pairs["row"], pairs["col"])]
     text = [format(v, fmt) if fmt != "d" else str(int(v)) for v in pairs["value"]]
     fig = go.Figure(go.Bar(x=pairs["value"], y=labels, orientation="h", text=text, textposition="auto",
                            marker_color="#1f77b4", hovertemplate="%{y}: %{x}<extra></extra>"))
@@ -101,8 +102,9 @@ LEGEND_CLASSES = 20   # above this many classes, charts name classes on hover in
 
 def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height: int = 520,
               title: str = "Embedding (click a point to open that face)") -> go.Figure:
-    """The 2-D map coloured by given label; suspects drawn larger with a black ring. customdata = sample_id
-    (with more than LEGEND_CLASSES classes: [sample_id, label], two traces and no legend)."""
+    """The 2-D map coloured by given label; suspects drawn larger with a black ring. customdata =
+    [sample_id, the id as plotly shows it] (with more than LEGEND_CLASSES classes, [..., the label as
+    shown] too: two traces and no legend); a click or lasso reads customdata[0]."""
     colors = class_colors(classes)
     fig = go.Figure()
     is_s = emb["sample_id"].isin(suspects)
@@ -112,11 +114,12 @@ def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height:
             d = emb[is_s == sus]
             fig.add_trace(go.Scattergl(
                 x=d["x"], y=d["y"], mode="markers", name="suspects" if sus else "faces", showlegend=False,
-                customdata=np.column_stack([d["sample_id"].astype(str), d["label"].astype(str)]),
+                customdata=np.column_stack([d["sample_id"].astype(str), d["sample_id"].astype(str).map(plot_text),
+                                            d["label"].astype(str).map(plot_text)]),
                 marker=dict(color=d["label"].map(index).fillna(-1), colorscale="Turbo", cmin=0, cmax=len(classes) - 1,
                             size=10 if sus else 5, opacity=1.0 if sus else 0.5,
                             line=dict(color="black", width=1.5) if sus else dict(width=0)),
-                hovertemplate="sample %{customdata[0]}<extra>%{customdata[1]}" + ("; suspect" if sus else "")
+                hovertemplate="sample %{customdata[1]}<extra>%{customdata[2]}" + ("; suspect" if sus else "")
                               + "</extra>"))
     else:
         for c in classes:
@@ -125,11 +128,13 @@ def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height:
                 if d.empty:
                     continue
                 fig.add_trace(go.Scattergl(
-                    x=d["x"], y=d["y"], mode="markers", name=c if not sus else f"{c} (suspect)",
-                    legendgroup=c, showlegend=not sus, customdata=d["sample_id"],
+                    x=d["x"], y=d["y"], mode="markers", name=plot_text(c) if not sus else f"{plot_text(c)} (suspect)",
+                    legendgroup=c, showlegend=not sus,
+                    customdata=np.column_stack([d["sample_id"].astype(str), d["sample_id"].astype(str).map(plot_text)]),
                     marker=dict(color=colors[c], size=10 if sus else 5, opacity=1.0 if sus else 0.5,
                                 line=dict(color="black", width=1.5) if sus else dict(width=0)),
-                    hovertemplate="sample %{customdata}<extra>" + c + ("; suspect" if sus else "") + "</extra>"))
+                    hovertemplate="sample %{customdata[1]}<extra>" + plot_template(c) + ("; suspect" if sus else "")
+                                  + "</extra>"))
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x")
     return _layout(fig, height, title, dragmode="pan")

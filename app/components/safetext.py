@@ -1,9 +1,13 @@
 """Values from outside the app (a URL, a file name, a manifest, dataset.json, settings, an error message
 that quotes them) shown as typed: never as a link, an image, HTML, a heading or a formula.
 
-Every st.markdown / st.caption / st.warning / st.error / st.toast body is markdown (GitHub-flavoured,
+Every st.markdown / st.caption / st.warning / st.error / st.toast body, every st.image caption, every
+widget label, button label, tooltip (`help=`) and radio / pills option is markdown (GitHub-flavoured,
 with Streamlit's LaTeX, colour and icon extensions), so such a value goes through `md_escape` (or
-`md_code` inside a code span); inside HTML that the app renders itself, through `html_text`.
+`md_code` inside a code span); inside HTML that the app renders itself, through `html_text`; inside a
+plotly figure (axis categories, trace names, hover text), through `plot_text` / `plot_template`.
+Selectbox and multiselect options are plain text: they take the value as it is.
+tests/app/test_browser_hostile_names.py renders a corpus of hostile names through the pages in Chromium.
 """
 from __future__ import annotations
 
@@ -58,9 +62,38 @@ def md_code(text: object) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+# The same autolinks, found in the text after character references are decoded (an HTML '&#58;' is a
+# ':' by then): a word joiner before '://', after 'www' before '.', and after '@'.
+_AUTOLINK_RAW = re.compile(r"(?=://)|(?i:(?<=www))(?=\.)|(?<=@)")
+
+
+def _unlinked(text: str) -> str:
+    return _AUTOLINK_RAW.sub(_JOIN, text)
+
+
 def html_text(text: object) -> str:
     """`text` for HTML that is itself rendered as markdown (an inline <span> in st.markdown with
-    unsafe_allow_html): HTML-escaped, and markdown punctuation as character references, which
-    markdown shows literally and never reads as syntax."""
-    text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    unsafe_allow_html): HTML-escaped, markdown punctuation as character references, which markdown
+    shows literally and never reads as syntax, and URL / e-mail autolinks broken by a word joiner
+    (GitHub-flavoured markdown finds them after the references are decoded)."""
+    text = _unlinked(str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " "))
     return "".join(_MD_ENTITY.get(ch) or html.escape(ch, quote=True) for ch in text)
+
+
+def plot_text(text: object) -> str:
+    """`text` for a plotly figure (an axis category, a trace name, a title, hover text): plotly reads
+    its text as a small HTML dialect (`<a href>` becomes a live link, `<br>` a line break) and `$...$`
+    as TeX; '<', '>', '&' and '$' become character references, which plotly shows as typed."""
+    text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return html.escape(text, quote=False).replace("$", "&#36;")
+
+
+def plot_template(text: object) -> str:
+    """`text` placed inside a plotly hovertemplate / texttemplate: as `plot_text`, and '%' as a
+    character reference, so that a name holding '%{x}' is not read as a template field."""
+    return plot_text(text).replace("%", "&#37;")
+
+
+def image_caption(text: object) -> str:
+    """An st.image caption (markdown) holding a value from outside the app: `md_escape`."""
+    return md_escape(text)

@@ -123,7 +123,7 @@ def _show(ds_dir: Path) -> None:
     extra = [c for c in m.columns if c.startswith("vote_")] + [c for c in ("true_label", "source_label", "group")
                                                               if c in m.columns]
     if extra:
-        st.caption("Extra columns: " + ", ".join(extra))
+        st.caption("Extra columns: " + ", ".join(map(ui.md_escape, extra)))
     st.plotly_chart(charts.class_balance(m, dataset.classes), key="data_balance")
 
     report = loaders.read_report(ds_dir)
@@ -151,7 +151,7 @@ def _show(ds_dir: Path) -> None:
                 png = None
             if png:
                 imgs.append(png)
-                caps.append(str(sid))
+                caps.append(ui.md_escape(sid))       # a caption is markdown: the id as typed
         if imgs:
             st.image(imgs, width=72, caption=caps)
         else:

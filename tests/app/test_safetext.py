@@ -64,3 +64,42 @@ def test_a_hostile_class_name_is_escaped_in_badges_and_buttons(project, app):
     buttons = {b.key: b.label for b in app.button if b.key}
     assert buttons["act_relabel_1"] == md_escape(LINK)
     assert all("](http" not in m.value for m in app.markdown if "evil" in m.value)
+
+
+def test_html_text_breaks_autolinks():
+    """Issue 22 item 1: the class badges (html_text inside st.markdown) linked a bare URL: markdown
+    finds autolinks after '&#58;' is decoded, so the word joiner must be in the text itself."""
+    shown = html_text("https://evil.example/u www.evil.example me@evil.example")
+    assert shown == ("https" + J + "&#58;//evil&#46;example/u www" + J + "&#46;evil&#46;example me&#64;" + J
+                     + "evil&#46;example")
+
+
+def test_plot_text_for_plotly():
+    """Issue 22 item 1: plotly reads its text as HTML (`<a href>` became a live link in the legends and
+    axes) and `$...$` as TeX."""
+    from app.components.safetext import plot_template, plot_text
+    assert plot_text('<a href="https://evil.example/h">h</a>') == '&lt;a href="https://evil.example/h"&gt;h&lt;/a&gt;'
+    assert plot_text("$\\href{x}{y}$ & b") == "&#36;\\href{x}{y}&#36; &amp; b"
+    assert plot_template("%{x}") == "&#37;{x}"
+    assert plot_text("happy") == "happy"
+
+
+def test_charts_show_class_names_and_ids_as_typed():
+    import pandas as pd
+
+    from app.components import charts
+    from app.components.safetext import plot_text
+    evil = '<a href="https://evil.example/h">h</a>'
+    emb = pd.DataFrame({"sample_id": ["<b>s1</b>", "s2"], "x": [0.0, 1.0], "y": [0.0, 1.0], "label": [evil, "ok"]})
+    fig = charts.embedding(emb, [evil, "ok"], {"s2"})
+    assert [t.name for t in fig.data] == [plot_text(evil), "ok (suspect)"]
+    assert list(fig.data[0].customdata[0]) == ["<b>s1</b>", "&lt;b&gt;s1&lt;/b&gt;"]   # [0]: the id a click reads
+    assert "<a href" not in fig.data[0].hovertemplate
+    m = pd.DataFrame({"label": [evil, "ok"], "split": ["train", "train"]})
+    bal = charts.class_balance(m, [evil, "ok"])
+    assert list(bal.data[0].x) == [plot_text(evil), "ok"]
+    import numpy as np
+    heat = charts.matrix(np.eye(2), [evil, "ok"], [evil, "ok"], "t")
+    assert list(heat.data[0].x) == list(heat.data[0].y) == [plot_text(evil), "ok"]
+    box = charts.suspicion_by_class(pd.DataFrame({"label": [evil], "suspicion": [1.0]}), [evil])
+    assert box.data[0].name == plot_text(evil)
