@@ -26,7 +26,7 @@ def _page_icon():
 
 st.set_page_config(page_title="FER label audit", page_icon=_page_icon(), layout="wide")
 _address = st.get_option("server.address")
-if _address not in LOOPBACK:   # app/.streamlit/config.toml says 127.0.0.1: someone asked for this
+if _address not in LOOPBACK:   # .streamlit/config.toml says 127.0.0.1: someone asked for this
     st.sidebar.warning(f"Listening on {_address or 'every network interface'}: other computers on the "
                        "network can open this app and its data. Start it without --server.address (or "
                        "with --server.address 127.0.0.1) to keep it on this computer.",

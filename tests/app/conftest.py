@@ -76,7 +76,7 @@ def app():
     """A fresh AppTest of app/main.py (not yet run)."""
     from streamlit import config
     from streamlit.testing.v1 import AppTest
-    config.set_option("server.address", "127.0.0.1")   # what app/.streamlit/config.toml gives a real server
+    config.set_option("server.address", "127.0.0.1")   # what .streamlit/config.toml gives a real server
     return AppTest.from_file(MAIN, default_timeout=60)
 
 

@@ -1,5 +1,6 @@
 """The app listens on the loopback interface however it is started (issue 9, hole 7): `streamlit run
-/path/to/app/main.py` from another folder read no project config and listened on every interface."""
+/path/to/app/main.py` from another folder read no project config and listened on every interface.
+The settings live once, in .streamlit/config.toml at the repository root (issue 21 item 6)."""
 from __future__ import annotations
 
 import os
@@ -16,8 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their h
 
 from apptest_support import MAIN, REPO
 from browser_support import free_port
-
-pytestmark = pytest.mark.slow
 
 
 def _listening(pid: int, port: int, timeout: float = 90) -> set[str]:
@@ -37,9 +36,23 @@ def _listening(pid: int, port: int, timeout: float = 90) -> set[str]:
             if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
 
 
-def test_started_from_another_folder_it_listens_on_loopback_only(tmp_path):
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
+def test_the_settings_are_one_file_at_the_repository_root():
+    """Streamlit reads the working folder's .streamlit/ and the main script's: app/.streamlit/config.toml
+    is the root file itself (a link), so no start can read other settings."""
+    root = REPO / ".streamlit" / "config.toml"
+    assert root.is_file() and not root.is_symlink()
+    assert (REPO / "app" / ".streamlit" / "config.toml").resolve() == root.resolve()
+    assert sorted(p.name for p in (REPO / "app" / ".streamlit").iterdir()) == ["config.toml"]
+    tomllib = pytest.importorskip("tomllib")             # Python 3.11+
+    cfg = tomllib.loads(root.read_text(encoding="utf-8"))
+    assert (cfg["server"]["address"], cfg["browser"]["serverAddress"]) == ("127.0.0.1", "127.0.0.1")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["elsewhere", "repository root"])
+def test_started_from_any_folder_it_listens_on_loopback_only(tmp_path, where):
+    elsewhere = tmp_path / "elsewhere" if where == "elsewhere" else REPO
+    elsewhere.mkdir(exist_ok=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
     env.update(FER_AUDIT_HOME=str(tmp_path / "home"), PYTHONPATH=str(REPO), HOME=str(tmp_path))
@@ -53,6 +66,7 @@ def test_started_from_another_folder_it_listens_on_loopback_only(tmp_path):
         proc.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_a_server_opened_to_the_network_says_so(empty_project, app):
     """Asked for another address (--server.address 0.0.0.0), the app serves, and warns on every page."""
     from streamlit import config
