@@ -123,12 +123,49 @@ CSV_COLUMN_FLAGS = {"path_col": "--path-col", "label_col": "--label-col", "split
                     "id_col": "--id-col", "group_col": "--group-col"}
 
 
+class DatasetExists(WorkflowError):
+    """The name is taken by a dataset; the page asks, then imports again with replace=True."""
+
+    def __init__(self, message: str, name: str):
+        super().__init__(message)
+        self.name = name
+
+
+def runs_using(dataset_dir: Path) -> list[str]:
+    """Names of the runs whose dataset is `dataset_dir` (a broken run is skipped)."""
+    target = os.path.realpath(dataset_dir)
+    names = []
+    for run in list_runs(runs_dir()):
+        try:
+            ds = run.dataset_dir()
+        except (OSError, ValueError):
+            continue
+        if ds is not None and os.path.realpath(ds) == target:
+            names.append(run.name)
+    return names
+
+
+def _existing_dataset(out: Path) -> str:
+    """'datasets/<name> already holds a dataset (N images; used by K runs).' for the question."""
+    from data_tools.manifest import read_info
+    try:
+        n = read_info(out).counts.get("imported")
+    except (OSError, ValueError):
+        n = None
+    runs = runs_using(out)
+    facts = ([f"{n:,} images"] if isinstance(n, int) else []) + (
+        [f"used by {len(runs)} run(s): {', '.join(runs[:3])}{' …' if len(runs) > 3 else ''}"] if runs else [])
+    return f"datasets/{out.name} already holds a dataset" + (f" ({'; '.join(facts)})" if facts else "") + "."
+
+
 def import_dataset(fmt: str, root: str, name: str, *, csv: str = "", classes: str = "",
-                   columns: dict[str, str] | None = None) -> tuple[Path, str]:
+                   columns: dict[str, str] | None = None, replace: bool = False) -> tuple[Path, str]:
     """Check the folder against the allowed roots, then run `python -m data_tools import` into
     datasets/<name>; returns (the dataset folder, the importer's last line). `columns` names the CSV's
     columns (path_col, label_col, split_col, id_col, group_col: the importer's --path-col ... flags);
-    empty values keep the importer's defaults."""
+    empty values keep the importer's defaults. A name that holds a dataset raises DatasetExists
+    unless `replace` (the importer's --replace: the new folder is swapped in only when it succeeded,
+    at the same path, so the runs and audits that use it read the new one)."""
     try:
         src = check_path(root)
     except PathRefused as e:
@@ -139,7 +176,12 @@ def import_dataset(fmt: str, root: str, name: str, *, csv: str = "", classes: st
     if not plain_name(name) or name == "..":
         raise WorkflowError("The name must be a plain folder name (no '/', no leading '.').")
     out = datasets_dir() / name
+    if (out / "dataset.json").is_file() and not replace:
+        raise DatasetExists(_existing_dataset(out) + " Replacing it changes what the runs and audits that use "
+                            "it read.", name)
     argv = [sys.executable, "-m", "data_tools", "import", "--format", fmt, "--root", str(src), "--out", str(out)]
+    if replace:
+        argv.append("--replace")
     if csv.strip():
         argv += ["--csv", csv.strip()]
     if classes.strip():

@@ -58,8 +58,33 @@ def _import_form() -> None:
         st.caption("Allowed data roots: " + ", ".join(ui.md_code(r) for r in allowed_roots())
                    + ". Add more in Settings.")
         if go:
+            st.session_state.pop(PENDING_REPLACE, None)
             run_import(fmt, root, name, csv=csv, classes=classes, columns=columns)
+        _confirm_replace()
     _predictions_form()
+
+
+PENDING_REPLACE = "imp_pending_replace"   # an import refused because its name holds a dataset
+
+
+def _confirm_replace() -> None:
+    """Issue 22: an import under the name of an existing dataset asks before replacing it. The
+    question stays until answered; 'Replace' runs the same import with --replace (written beside the
+    old dataset, swapped in only when it succeeds)."""
+    pending = st.session_state.get(PENDING_REPLACE)
+    if not pending:
+        return
+    slot = st.empty()
+    with slot.container():
+        st.warning(ui.md_escape(pending["message"]) + " Replace it with this import?")
+        c1, c2 = st.columns(2)
+        replace = c1.button(f"Replace datasets/{ui.md_escape(pending['name'])}", key="imp_replace", type="primary")
+        keep = c2.button("Keep it", key="imp_keep")
+    if replace or keep:
+        st.session_state.pop(PENDING_REPLACE, None)
+        slot.empty()
+    if replace:
+        run_import(**pending["args"], replace=True)
 
 
 def _predictions_form() -> None:
@@ -92,11 +117,19 @@ def _predictions_form() -> None:
 
 
 def run_import(fmt: str, root: str, name: str, *, csv: str = "", classes: str = "",
-               columns: dict[str, str] | None = None) -> Path | None:
-    """app.workflows.import_dataset with a spinner; its refusal or failure shown as an error."""
+               columns: dict[str, str] | None = None, replace: bool = False) -> Path | None:
+    """app.workflows.import_dataset with a spinner; its refusal or failure shown as an error. A name
+    that holds a dataset is not replaced: the question is asked (`_confirm_replace`)."""
     with st.spinner(f"Importing {ui.md_escape(root)} as {fmt}…"):
         try:
-            out, last_line = workflows.import_dataset(fmt, root, name, csv=csv, classes=classes, columns=columns)
+            out, last_line = workflows.import_dataset(fmt, root, name, csv=csv, classes=classes, columns=columns,
+                                                      replace=replace)
+        except workflows.DatasetExists as e:
+            st.session_state[PENDING_REPLACE] = {
+                "name": e.name, "message": str(e),
+                "args": {"fmt": fmt, "root": root, "name": name, "csv": csv, "classes": classes,
+                         "columns": dict(columns or {})}}
+            return None
         except workflows.WorkflowError as e:
             st.error(ui.md_escape(e))
             return None
