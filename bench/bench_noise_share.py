@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _benchlib import DEFAULT_WORK, RESULTS, log  # noqa: E402
 from eac_core import noise_share as ns  # noqa: E402
 from eac_core.metrics import noise_mask  # noqa: E402
+from eac_core.probabilities import label_probabilities  # noqa: E402
 from data_tools.rundir import RunDir  # noqa: E402
 
 DEV = ROOT.parent / "shared" / "data" / "fer2013_dev"
@@ -76,7 +77,7 @@ def demo_rows(run_dir: Path, n_boot: int) -> list[dict]:
     out = []
     for prefix, name in (("prob_", "in-sample"), ("oos_prob_", "out-of-sample (2 folds)")):
         sub = scores.drop(columns=[c for c in scores.columns if c.startswith("oos_prob_")]) if prefix == "prob_" else scores
-        labels, p, source = ns.probabilities(sub, classes)
+        labels, p, source = label_probabilities(sub, classes)
         assert source.startswith(name.split(" ")[0])
         # the main model's test accuracy; the fold models' is not recorded by the trainer
         out += rows_for("demo, 20 % injected", name, labels, p, truth, n_boot,
@@ -93,7 +94,7 @@ def real_rows(work: Path, n_boot: int) -> list[dict]:
     pos = pd.Series(np.arange(len(scores)), index=scores["sample_id"].astype(str))
     keep = sid.isin(pos.index).to_numpy()
     rows, share = pos[sid[keep]].to_numpy(), float(truth["mislabeled"].to_numpy()[keep].mean())
-    labels, p_in, _ = ns.probabilities(scores, classes)
+    labels, p_in, _ = label_probabilities(scores, classes)
     anchors = np.load(work / "anchors.npz")
     if not (anchors["labels"] == labels).all():
         raise SystemExit(f"{work / 'anchors.npz'}: its label order is not the product run's")

@@ -50,6 +50,9 @@ TRAIN_HISTORY = ("loss", "p_label", "margin", "pred", "flip_consistency", "erase
 CLEAN_HISTORY = ("clean_loss", "clean_p_label", "clean_margin", "clean_pred", "clean_flip_consistency",
                  "clean_flip_agree")
 STATES = ("running", "done", "failed", "stopped")
+# scores.parquet spells each class's probability column with these prefixes: prob_<class> (the final
+# clean-view pass, or imported) and oos_prob_<class> (out-of-sample: --folds, or imported predictions)
+PROB, OOS_PROB = "prob_", "oos_prob_"
 # History files are float16: 300k samples x 60 epochs take 252 MB instead of 504 MB (float32). Measured on
 # a demo run (3,000 samples, 8 epochs): relative error <= 4.9e-4 per value, class indices and 0/1 flags
 # exact, AUM changed by <= 7e-4 and the default ranking's AP by 2e-5 (bench/README.md "Scale").
@@ -225,7 +228,7 @@ class RunDir:
             return []
         import pyarrow.parquet as pq
         names = pq.read_schema(self.scores_path).names
-        probs = [c[len("prob_"):] for c in names if c.startswith("prob_")]
+        probs = [c[len(PROB):] for c in names if c.startswith(PROB)]
         if probs or "label" not in names:
             return probs
         return sorted(set(self.read_scores(["label"])["label"]))
@@ -349,6 +352,11 @@ class RunDir:
         for p in found:
             p.unlink(missing_ok=True)
         return found
+
+
+def prob_columns(classes: Iterable[str], prefix: str = PROB) -> list[str]:
+    """The scores' probability column of each class, in class order (prefix PROB or OOS_PROB)."""
+    return [f"{prefix}{c}" for c in classes]
 
 
 def _test_acc(summary: pd.DataFrame) -> pd.Series:

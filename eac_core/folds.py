@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data_tools.rundir import RunDir
+from data_tools.rundir import OOS_PROB, RunDir, prob_columns
 from eac_core.config import TrainConfig
 from eac_core.data import Split, epoch_order
 from eac_core.distributed import ddp
 from eac_core.engine import Objective, StepContext, score_clean, train_one_epoch
+from eac_core.probabilities import normalize
 from eac_core.recipe import build_training
 from eac_core.preprocess import Preprocessing
 
@@ -63,12 +64,11 @@ def oos_columns(probs: np.ndarray, folds: np.ndarray, labels: np.ndarray, classe
     suspicious), oos_label_issue (cleanlab.filter.find_label_issues) and oos_fold."""
     from cleanlab.filter import find_label_issues
     from eac_core.scores import cleanlab_suspicion
-    p = np.clip(probs.astype(np.float64), 1e-12, None)
-    p /= p.sum(1, keepdims=True)
-    cols = {f"oos_prob_{c}": probs[:, k] for k, c in enumerate(classes)}
+    p = normalize(probs)
+    cols = {col: probs[:, k] for k, col in enumerate(prob_columns(classes, OOS_PROB))}
     cols["oos_pred"] = [classes[i] for i in p.argmax(1)]
     cols["oos_p_label"] = p[np.arange(len(labels)), labels].astype(np.float32)
-    cols["oos_self_confidence"] = cleanlab_suspicion(labels, p, "self_confidence").astype(np.float32)
+    cols["oos_self_confidence"] = cleanlab_suspicion(labels, probs, "self_confidence").astype(np.float32)
     try:
         cols["oos_label_issue"] = find_label_issues(labels, p, filter_by="prune_by_noise_rate", n_jobs=1)
     except (ValueError, IndexError):       # too few samples per class for cleanlab's estimate

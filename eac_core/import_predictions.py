@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data_tools.rundir import RunDir
+from data_tools.rundir import PROB, RunDir
 
 SUM_TOLERANCE = 1e-3
 SCORES = {"self_confidence": "cleanlab_self_confidence", "normalized_margin": "cleanlab_normalized_margin"}
@@ -75,12 +75,12 @@ def validate(df: pd.DataFrame, classes: list[str], known_ids: set[str], path: st
         raise PredictionsError(f"{path}: no rows")
     cols, missing = [], []
     for c in classes:
-        col = next((n for n in (f"prob_{c}", c) if n in df.columns), None)
+        col = next((n for n in (f"{PROB}{c}", c) if n in df.columns), None)
         (cols if col else missing).append(col or c)
     if missing:
         raise PredictionsError(f"{path}: no probability column for class(es) {', '.join(missing)} (expected "
                                f"prob_<class> or <class> for each of: {', '.join(classes)})")
-    stray = [c for c in df.columns if c.startswith("prob_") and c not in cols]
+    stray = [c for c in df.columns if c.startswith(PROB) and c not in cols]
     if stray:
         raise PredictionsError(f"{path}: column {stray[0]} names no class of {dataset_name} "
                                f"(classes: {', '.join(classes)})")

@@ -17,6 +17,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from eac_core.probabilities import label_probabilities, present_classes
 from eac_core.scores import CANDIDATES
 
 TRUTH_COLUMNS = ("true_label", "source_label")
@@ -134,38 +135,16 @@ def top_pairs(m: np.ndarray, rows: list[str], cols: list[str], n: int = 20) -> p
                          "row_share": share})
 
 
-def prob_matrix(scores: pd.DataFrame, classes: list[str]) -> np.ndarray | None:
-    """(N, K) predicted probabilities from the prob_<class> columns, or None when any is missing."""
-    cols = [f"prob_{c}" for c in classes]
-    if not all(c in scores.columns for c in cols):
-        return None
-    p = scores[cols].to_numpy(dtype=float)
-    s = p.sum(axis=1, keepdims=True)
-    return np.divide(p, s, out=np.full_like(p, 1.0 / len(classes)), where=s > 0)
-
-
 def noise_joint(scores: pd.DataFrame, classes: list[str]) -> np.ndarray:
-    """Estimated joint distribution p(given = row, true = column) (K, K) via cleanlab's confident joint.
-    Raises ValueError when the probabilities or labels do not allow an estimate."""
+    """Estimated joint distribution p(given = row, true = column) (K, K) via cleanlab's confident joint,
+    from the same probabilities as the share of wrong labels (eac_core.probabilities: out-of-sample when
+    the run has them). Raises ValueError when the probabilities or labels do not allow an estimate."""
     from cleanlab.count import estimate_joint
-    probs = prob_matrix(scores, classes)
-    if probs is None:
-        raise ValueError("the scores have no prob_<class> columns")
-    idx = {c: i for i, c in enumerate(classes)}
-    labels = scores["label"].map(idx)
-    if labels.isna().any():
-        raise ValueError("some given labels are not in the class list")
-    labels = labels.to_numpy(dtype=int)
+    labels, probs, _ = label_probabilities(scores, classes)
+    y, q = present_classes(labels, probs)       # estimated over the classes that have faces, then embedded
     present = np.unique(labels)
-    if len(present) < 2:
-        raise ValueError("need at least two classes with examples")
-    # cleanlab wants every class 0..K-1 present; estimate over the present classes and embed.
-    remap = {c: i for i, c in enumerate(present)}
-    sub = probs[:, present]
-    sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
-    joint_sub = estimate_joint(labels=np.array([remap[l] for l in labels]), pred_probs=sub)
     joint = np.zeros((len(classes), len(classes)))
-    joint[np.ix_(present, present)] = joint_sub
+    joint[np.ix_(present, present)] = estimate_joint(labels=y, pred_probs=q)
     return joint
 
 

@@ -1,7 +1,8 @@
 """The share of wrong labels in a run's training set, estimated from its class probabilities, with a
 bootstrap interval and the estimator's error measured on data whose truth is known.
 
-Which probabilities: the out-of-sample ones (`oos_prob_<class>`, written by `--folds K` or by
+Which probabilities: `eac_core.probabilities.label_probabilities`, the same as the Insights noise
+matrix's: the out-of-sample ones (`oos_prob_<class>`, written by `--folds K` or by
 `eac_core.import_predictions`) when the run has them, else the final clean-view pass's `prob_<class>`
 (in-sample: each face was trained on, so its given label is favoured).
 
@@ -28,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from eac_core.probabilities import label_probabilities, present_classes
+
 MEASURED_FILE = Path(__file__).resolve().parent.parent / "bench" / "results" / "noise_share.json"
 DEFAULT_METHOD = "loss_mixture"
 N_BOOT = 100
@@ -45,48 +48,15 @@ class NoiseShare:
     n_boot: int
 
 
-def probabilities(scores: pd.DataFrame, classes: list[str]) -> tuple[np.ndarray, np.ndarray, str]:
-    """(given label indices, (N, K) probabilities rows summing to 1, "out-of-sample" or "in-sample").
-    ValueError when neither probability set is complete or a label is not a class."""
-    for prefix, source in (("oos_prob_", "out-of-sample"), ("prob_", "in-sample")):
-        cols = [f"{prefix}{c}" for c in classes]
-        if all(c in scores.columns for c in cols):
-            p = scores[cols].to_numpy(dtype="float64")
-            break
-    else:
-        raise ValueError("the scores have no prob_<class> (or oos_prob_<class>) column for every class")
-    if not np.isfinite(p).all():
-        raise ValueError("some probabilities are missing or not finite")
-    s = p.sum(axis=1, keepdims=True)
-    p = np.divide(p, s, out=np.full_like(p, 1.0 / len(classes)), where=s > 0)
-    idx = {c: i for i, c in enumerate(classes)}
-    labels = scores["label"].astype(str).map(idx)
-    if labels.isna().any():
-        raise ValueError(f"label '{scores['label'].astype(str)[labels.isna()].iloc[0]}' is not one of the classes")
-    return labels.to_numpy(dtype=int), p, source
-
-
-def _present(labels: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """cleanlab wants every class 0..K-1 to have a face: keep the present classes' columns."""
-    present = np.unique(labels)
-    if len(present) < 2:
-        raise ValueError("need faces of at least two classes")
-    remap = np.full(p.shape[1], -1)
-    remap[present] = np.arange(len(present))
-    sub = p[:, present]
-    sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
-    return remap[labels], sub
-
-
 def _confident_joint(labels: np.ndarray, p: np.ndarray) -> float:
     from cleanlab.count import num_label_issues
-    y, q = _present(labels, p)
+    y, q = present_classes(labels, p)
     return float(num_label_issues(labels=y, pred_probs=q, estimation_method="off_diagonal")) / len(y)
 
 
 def _confident_joint_calibrated(labels: np.ndarray, p: np.ndarray) -> float:
     from cleanlab.count import estimate_joint
-    y, q = _present(labels, p)
+    y, q = present_classes(labels, p)
     return float(1.0 - np.trace(estimate_joint(labels=y, pred_probs=q)))
 
 
@@ -137,7 +107,7 @@ def bootstrap(labels: np.ndarray, p: np.ndarray, method: str = DEFAULT_METHOD, *
 def noise_share(scores: pd.DataFrame, classes: list[str], *, method: str = DEFAULT_METHOD,
                 n_boot: int = N_BOOT, level: float = 0.95, seed: int = 0) -> NoiseShare:
     """The estimated share of wrong labels of a run's scores (out-of-sample probabilities when present)."""
-    labels, p, source = probabilities(scores, classes)
+    labels, p, source = label_probabilities(scores, classes)
     est, lo, hi = bootstrap(labels, p, method, n_boot=n_boot, level=level, seed=seed)
     return NoiseShare(est, lo, hi, level, method, source, int(len(labels)), int(n_boot))
 

@@ -11,6 +11,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from data_tools.rundir import PROB, prob_columns
+from eac_core.probabilities import normalize
+
 # The default ranking, chosen on real AND injected noise (bench/bench_signals.py, bench/README.md): the rank
 # average of the all-epoch AUM, the final clean-view loss and the kNN label disagreement in the learned
 # embedding; never more than 0.011 AP below the best candidate on fer2013_dev, the demo and CK+48.
@@ -58,11 +61,10 @@ CANDIDATES: dict[str, Callable[[pd.DataFrame], np.ndarray]] = {
 
 
 def cleanlab_suspicion(labels: np.ndarray, probs: np.ndarray, method: str) -> np.ndarray:
-    """1 - cleanlab.rank.get_label_quality_scores(labels, probs, method) (higher = more suspicious)."""
+    """1 - cleanlab.rank.get_label_quality_scores(labels, probs, method) (higher = more suspicious);
+    `probs` (N, K) is normalised here (eac_core.probabilities.normalize), so callers pass it as they have it."""
     from cleanlab.rank import get_label_quality_scores
-    p = np.clip(np.asarray(probs, dtype="float64"), 1e-12, None)
-    p = p / p.sum(1, keepdims=True)
-    return 1.0 - get_label_quality_scores(np.asarray(labels, dtype=int), p, method=method)
+    return 1.0 - get_label_quality_scores(np.asarray(labels, dtype=int), normalize(probs), method=method)
 
 
 def knn_k(n: int, num_classes: int) -> int:
@@ -154,7 +156,7 @@ def build_scores(frame: pd.DataFrame, classes: list[str], labels: np.ndarray, si
     t["suspicion_signal"] = suspicion
     t["rank"] = rank_of(t["suspicion"].to_numpy())
     # one block for the K prob_<class> columns: inserting 200 columns one by one fragments the frame
-    tail = {f"prob_{c}": probs[:, k].astype("float32") for k, c in enumerate(classes)}
+    tail = {col: probs[:, k].astype("float32") for k, col in enumerate(prob_columns(classes, PROB))}
     for col in ("split", "true_label", "source_label", "group"):
         if col in frame.columns:
             tail[col] = frame[col].astype(str).to_numpy()

@@ -80,7 +80,7 @@ def _noise(run: str, mt: float, scores: pd.DataFrame, classes: list[str]) -> Non
         c1.plotly_chart(charts.matrix(trans, classes, classes, "p(given label | true label), estimated",
                                       fmt=".2f", x_title="true (estimated)", y_title="given"), key="ins_trans")
     c2.caption("Each column shows how the faces of one true expression were labelled (cleanlab's confident "
-               "joint from the run's probabilities).")
+               "joint from the same probabilities as the share below: out-of-sample when the run has them).")
     with c2:
         _noise_share(run, mt, scores, classes)
 

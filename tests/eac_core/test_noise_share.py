@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from eac_core import noise_share as ns
+from eac_core.probabilities import label_probabilities
 
 CLASSES = ["a", "b", "c"]
 
@@ -25,24 +26,24 @@ def _scores(n: int = 600, rate: float = 0.3, seed: int = 0) -> tuple[pd.DataFram
     return df, float(flip.mean())
 
 
-def test_probabilities_prefer_out_of_sample():
+def test_probabilities_prefer_out_of_sample():   # eac_core.probabilities, as the share reads them
     df, _ = _scores(30)
-    assert ns.probabilities(df, CLASSES)[2] == "in-sample"
+    assert label_probabilities(df, CLASSES)[2] == "in-sample"
     oos = df.rename(columns={f"prob_{c}": f"oos_prob_{c}" for c in CLASSES}).assign(prob_a=1.0, prob_b=0.0, prob_c=0.0)
-    labels, p, source = ns.probabilities(oos, CLASSES)
+    labels, p, source = label_probabilities(oos, CLASSES)
     assert source == "out-of-sample" and np.allclose(p, df[[f"prob_{c}" for c in CLASSES]].to_numpy())
     with pytest.raises(ValueError, match="no prob_<class>"):
-        ns.probabilities(df.drop(columns="prob_b"), CLASSES)
+        label_probabilities(df.drop(columns="prob_b"), CLASSES)
     bad = df.copy()
     bad.loc[3, "prob_a"] = np.nan
     with pytest.raises(ValueError, match="not finite"):
-        ns.probabilities(bad, CLASSES)
+        label_probabilities(bad, CLASSES)
 
 
 @pytest.mark.parametrize("method", list(ns.ESTIMATORS))
 def test_every_estimator_finds_a_clear_noise_share(method):
     df, truth = _scores()
-    labels, p, _ = ns.probabilities(df, CLASSES)
+    labels, p, _ = label_probabilities(df, CLASSES)
     assert abs(ns.estimate(labels, p, method) - truth) < 0.03
 
 
