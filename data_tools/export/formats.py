@@ -73,9 +73,23 @@ def render_rafdb_list(table: pd.DataFrame, *, newline: str = "\n", final_newline
     numbers = numbers.astype(int).tolist()
     files = _file_names(kept, RAFDB_FILE_COLUMNS, strip_aligned=True)
     refuse_formulas(kept, files, "file name")
+    _refuse_white_space(kept, files)
     lines = [f"{f} {n}" for f, n in zip(files, numbers)]
     text = newline.join(lines) + (newline if final_newline and lines else "")
     yield text.encode("utf-8")
+
+
+def _refuse_white_space(table: pd.DataFrame, files: list[str]) -> None:
+    """ExportError naming the first sample whose file name holds white space: the RAF-DB list is one
+    `<file> <label>` per line, so a space splits the name and a line break forges a row (issue 22)."""
+    for sid, name in zip(table["sample_id"], files):
+        ch = next((c for c in name if c.isspace()), None)
+        if ch is not None:
+            what = ("a space" if ch == " " else "a line break" if ch in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+                    else "white space")
+            raise ExportError(f"sample {sid}: file name {name!r} contains {what} (U+{ord(ch):04X}), which the "
+                              "RAF-DB list ('<file> <label>' per line) cannot hold; rename the file, or export "
+                              "--format csv or manifest")
 
 
 def render_ferplus_csv(table: pd.DataFrame) -> Iterator[bytes]:

@@ -590,3 +590,20 @@ def test_cli_disk_full_names_the_file_keeps_the_old_one_and_leaves_no_folder(ds,
     assert capsys.readouterr().err.startswith("error: [Errno 28] No space left on device: ")
     assert not (tmp_path / "new").exists()
     assert sorted(p.name for p in written.parent.iterdir() if p.name.endswith(".tmp")) == []
+
+
+@pytest.mark.parametrize("name, what", [("my face.jpg", "a space (U+0020)"), ("a\u00a0b.jpg", "white space (U+00A0)"),
+                                        ('a.jpg 1\n=HYPERLINK("http:evil","click") 2', "a space (U+0020)"),
+                                        ("a.jpg\n=cmd 2", "a line break (U+000A)"),
+                                        ("a.jpg\u2028x.jpg", "a line break (U+2028)")])
+def test_rafdb_list_refuses_file_names_with_white_space(ds, name, what):
+    """Issue 22 item 6: a file name with a space broke the `<file> <label>` list, one with a line
+    break forged a row (a kept `file` column is not a path, so the manifest's check does not cover it)."""
+    d = load_dataset(ds)
+    d.manifest["file"] = [f"{k}.jpg" for k in range(len(d.manifest))]
+    d.manifest.loc[1, "file"] = name
+    with pytest.raises(ex.ExportError) as e:
+        ex.export_bytes("rafdb", ex.corrected_table(d, None), d)
+    assert str(e.value) == (f"sample s2: file name {name!r} contains {what}, which the RAF-DB list ('<file> "
+                            "<label>' per line) cannot hold; rename the file, or export --format csv or manifest")
+    assert "\n" not in str(e.value)
