@@ -71,3 +71,16 @@ def test_import_predictions_command(broken, tmp_path, capsys, case):
     probs.write_text("sample_id,happy,sad\na,0.9,0.1\nb,0.2,0.8\n")
     code = main(["--dataset", str(ds), "--probs", str(probs), "--out", str(tmp_path / "run")])
     assert _one_error_line(capsys, code, 2) == f"error: {ds}: not a dataset folder ({ds / 'dataset.json'}: {message})"
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_export_command(broken, tmp_path, capsys, case):
+    from data_tools.__main__ import main
+    from data_tools.audit import Audit
+    raw, message = BAD[case]
+    ds = broken(raw)
+    audit = Audit.open(tmp_path / "runs" / "r" / "audit.sqlite", dataset=str(ds))
+    out = tmp_path / "out.csv"
+    code = main(["export", "--audit", str(audit.path), "--format", "csv", "--out", str(out)])
+    assert _one_error_line(capsys, code, 2) == f"error: {ds / 'dataset.json'}: {message}"
+    assert not out.exists()
