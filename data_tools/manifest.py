@@ -83,7 +83,13 @@ class Dataset:
 
 def resolve_image_root(dataset_dir: Path, image_root: str) -> Path:
     p = Path(image_root)
-    return p if p.is_absolute() else (Path(dataset_dir) / p).resolve()
+    if p.is_absolute():
+        return p
+    p = Path(dataset_dir) / p
+    try:
+        return p.resolve()
+    except (RuntimeError, OSError):     # a symlink loop or an unreadable link: as written (issue 22 item 12);
+        return Path(os.path.abspath(p))     # reading an image under it then fails for that image only
 
 
 def read_manifest_csv(path: str | Path) -> pd.DataFrame:

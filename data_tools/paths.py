@@ -19,9 +19,20 @@ def _under(path: str, root: str) -> bool:
 
 
 def is_within(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> bool:
-    """True when `path`, symlinks resolved, is one of `roots` or lies below one (roots resolved too)."""
-    real = os.path.realpath(os.fspath(path))
-    return any(_under(real, os.path.realpath(os.fspath(r))) for r in roots)
+    """True when `path`, symlinks resolved, is one of `roots` or lies below one (roots resolved too).
+    A path or root whose links cannot be read (realpath raises OSError, e.g. /proc/1/root) is not
+    within anything."""
+    try:
+        real = os.path.realpath(os.fspath(path))
+    except OSError:
+        return False
+    for r in roots:
+        try:
+            if _under(real, os.path.realpath(os.fspath(r))):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 class RootGuard:

@@ -18,10 +18,23 @@ class PathRefused(ValueError):
     """A path outside the allowed data roots (or escaping them through '..' or a symlink)."""
 
 
+UNRESOLVABLE = "cannot be resolved (a symlink loop, or a link that cannot be read)"
+
+
+def resolved_or_none(p: Path) -> Path | None:
+    """`p` with every symlink resolved, or None when that fails: a symlink loop (RuntimeError on
+    Python < 3.13, OSError after), a link the process may not read (/proc/1/root: PermissionError),
+    a name too long. Bounded: the resolution follows at most the kernel's / Python's link limit."""
+    try:
+        return p.resolve()
+    except (RuntimeError, OSError, ValueError):
+        return None
+
+
 def home() -> Path:
     """The project folder: $FER_AUDIT_HOME, else the repository root."""
     env = os.environ.get(HOME_ENV, "").strip()
-    return Path(env).expanduser().resolve() if env else REPO_ROOT
+    return (resolved_or_none(Path(env).expanduser()) or Path(env).expanduser().absolute()) if env else REPO_ROOT
 
 
 def datasets_dir() -> Path:
@@ -91,7 +104,9 @@ def check_allowed_root(text: str) -> Path:
     p = Path(r).expanduser()
     if not p.is_absolute():
         raise PathRefused(f"'{r}' is not an absolute path")
-    resolved = p.resolve()
+    resolved = resolved_or_none(p)
+    if resolved is None:
+        raise PathRefused(f"'{r}' {UNRESOLVABLE}")
     if _is_fs_root(resolved):
         raise PathRefused(f"'{r}' is the file-system root; name a narrower folder")
     if not resolved.is_dir():
@@ -107,9 +122,21 @@ def allowed_roots(settings: Settings | None = None) -> list[Path]:
              *(Path(r).expanduser() for r in settings.allowed_roots)]
     out: list[Path] = []
     for r in roots:
-        rr = r.resolve()
-        if rr not in out and not _is_fs_root(rr):
+        rr = resolved_or_none(r)
+        if rr is not None and rr not in out and not _is_fs_root(rr):
             out.append(rr)
+    return out
+
+
+def unusable_roots(settings: Settings | None = None) -> list[str]:
+    """The roots of settings.json and of the datasets' image_root that `allowed_roots` leaves out
+    because they cannot be resolved (a symlink loop, an unreadable link), each once, as a sentence."""
+    settings = settings or load_settings()
+    out: list[str] = []
+    for r in [*_image_roots(), *(Path(r).expanduser() for r in settings.allowed_roots)]:
+        line = f"'{r}' {UNRESOLVABLE}"
+        if resolved_or_none(r) is None and line not in out:
+            out.append(line)
     return out
 
 
@@ -128,7 +155,9 @@ def check_path(path: str | os.PathLike, roots: list[Path] | None = None, *, must
         shown = ", ".join(str(r) for r in roots) or "(none)"
         raise PathRefused(f"refused: '{text}' is outside the allowed data roots ({shown}). "
                           "Add its folder in Settings → Allowed data roots first.")
-    resolved = p.resolve()
+    resolved = resolved_or_none(p)
+    if resolved is None:
+        raise PathRefused(f"refused: '{text}' {UNRESOLVABLE}")
     if must_exist and not resolved.exists():
         raise PathRefused(f"'{text}' does not exist")
     return resolved

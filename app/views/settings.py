@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.components import ui
 from app.components.project import (SETTINGS_FILE, PathRefused, Settings, allowed_roots, check_allowed_root,
-                                    home, load_settings, save_settings)
+                                    home, load_settings, save_settings, unusable_roots)
 
 
 def render() -> None:
@@ -40,6 +40,8 @@ def render() -> None:
             st.error(f"Not saved: {ui.md_escape(msg)}.")
     st.subheader("Where the app may read", anchor=False)
     st.markdown("\n".join(f"- {ui.md_code(r)}" for r in allowed_roots()))
+    for msg in unusable_roots():        # a loop in settings.json or a dataset's image_root: left out, named once
+        st.warning(f"Not used as an allowed root: {ui.md_escape(msg)}.")
     st.caption(f"Project folder: {ui.md_code(home())} (set FER_AUDIT_HOME to use another); settings in `{SETTINGS_FILE}`.")
 
 

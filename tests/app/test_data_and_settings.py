@@ -158,3 +158,61 @@ def test_data_page_imports_own_predictions_into_a_run(project, app, tmp_path):
         f"Import failed: error: {f}: line 4 (sample_id '{train['sample_id'].iloc[2]}'): probability "
         f"prob_{classes[0]} is empty"]
     assert not (project / "runs" / "bad" / "scores.parquet").exists()
+
+
+def _loop(where) -> str:
+    """A symlink loop: where/a -> where/b -> where/a."""
+    where.mkdir(parents=True, exist_ok=True)
+    os.symlink(where / "b", where / "a")
+    os.symlink(where / "a", where / "b")
+    return str(where / "a")
+
+
+def test_settings_save_the_valid_lines_when_one_is_a_symlink_loop(empty_project, app, tmp_path):
+    """Issue 22 item 12 (a regression of issue 11 item 10): a loop folder raised in Settings and nothing
+    was saved, the reviewer name and the valid roots included."""
+    loop = _loop(tmp_path / "loop")
+    good = tmp_path / "good"
+    good.mkdir()
+    app.run()
+    app.switch_page("views/settings.py").run()
+    app.text_input(key="set_reviewer").input("Ana")
+    app.text_area(key="set_roots").input(f"{loop}\n{good}")
+    [b for b in app.button if b.label == "Save settings"][0].click().run()
+    assert not app.exception
+    assert [e.value for e in app.error] == [
+        f"Not saved: '{loop}' cannot be resolved \\(a symlink loop, or a link that cannot be read\\)."]
+    assert json.loads((empty_project / "settings.json").read_text()) == {
+        "reviewer": "Ana", "allowed_roots": [str(good.resolve())]}
+
+
+@pytest.mark.parametrize("where", ["settings", "image_root", "relative_image_root"])
+def test_a_symlink_loop_as_a_root_breaks_no_page(project, app, tmp_path, where):
+    """Issue 22 item 12: a loop as a settings root or as a dataset's image_root made every page show
+    'could not be shown', Settings included (so it could not be repaired from the app). Now such a root
+    is left out and named once, on the Settings page."""
+    loop = _loop(tmp_path / "loop")
+    if where == "settings":
+        (project / "settings.json").write_text(json.dumps({"reviewer": "Ana", "allowed_roots": [loop]}))
+    else:
+        bad = project / "datasets" / "looped"
+        bad.mkdir()
+        if where == "relative_image_root":
+            loop = _loop(bad)
+        (bad / "dataset.json").write_text(json.dumps({"classes": ["a", "b"], "format": "csv", "name": "looped",
+                                                      "image_root": loop if where == "image_root" else "a"}))
+        (bad / "manifest.csv").write_text("sample_id,path,label,split\n1,x.png,a,train\n")
+    for page in ("views/review.py", "views/data.py", "views/gallery.py", "views/insights.py", "views/export.py",
+                 "views/train.py", "views/settings.py"):
+        app.switch_page(page).run()
+        assert not app.exception, page
+        assert not [e.value for e in app.error if "could not be shown" in e.value], page
+    if where != "settings":        # the looped dataset itself: shown, its images missing
+        app.switch_page("views/data.py").run()
+        app.selectbox(key="data_dataset").set_value("looped").run()
+        assert not app.exception and not app.error
+        assert [c.value for c in app.caption if c.value == "no images"]
+        app.switch_page("views/settings.py").run()
+    assert [w.value for w in app.warning if "cannot be resolved" in w.value] == [
+        f"Not used as an allowed root: '{loop}' cannot be resolved \\(a symlink loop, or a link that cannot be "
+        "read\\)."]

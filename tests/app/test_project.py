@@ -75,3 +75,23 @@ def test_a_root_stored_by_hand_or_an_image_root_of_slash_is_ignored(empty_projec
     assert tmp_path.resolve() in roots and all(r != r.parent for r in roots)
     with pytest.raises(project.PathRefused, match="outside the allowed"):
         project.check_path("/etc")
+
+
+def test_unresolvable_roots_are_refused_and_left_out(empty_project, tmp_path):
+    """Issue 22 item 12: Path.resolve raises on a symlink loop (RuntimeError) and on a link the process
+    may not read (/proc/1/root: PermissionError); every root check now refuses such a path instead."""
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    loop = str(tmp_path / "a")
+    with pytest.raises(project.PathRefused) as e:
+        project.check_allowed_root(loop)
+    assert str(e.value) == f"'{loop}' cannot be resolved (a symlink loop, or a link that cannot be read)"
+    with pytest.raises(project.PathRefused):            # unreadable here, the file-system root elsewhere
+        project.check_allowed_root("/proc/1/root")
+    good = tmp_path / "good"
+    good.mkdir()
+    (empty_project / "settings.json").write_text(json.dumps({"reviewer": "", "allowed_roots": [loop, str(good)]}))
+    assert good.resolve() in project.allowed_roots()
+    assert project.unusable_roots() == [f"'{loop}' cannot be resolved (a symlink loop, or a link that cannot be read)"]
+    with pytest.raises(project.PathRefused, match="outside the allowed"):
+        project.check_path(loop + "/x")
