@@ -87,12 +87,19 @@ def test_opencv_failure_on_one_image_rejects_that_row(monkeypatch, run_import, t
                                                       reasons):
     import cv2
 
-    def boom(rgb, **kw):
-        raise cv2.error("bad input")
+    calls = []
+
+    def boom(rgb, **kw):                 # fails on the first image only (an import of nothing is refused)
+        calls.append(1)
+        if len(calls) == 1:
+            raise cv2.error("bad input")
+        return rgb
 
     monkeypatch.setattr(faces, "crop_face", boom)
     root = tmp_path / "photos"
     (root / "happy").mkdir(parents=True)
     shutil.copy(special_images["rgb_png"], root / "happy" / "a.png")
+    shutil.copy(special_images["rgb_png"], root / "happy" / "b.png")
     res = run_import("folders", root, crop_faces=True)
     assert reasons(res) == {"happy/a.png": "cannot process image (error: bad input)"}
+    assert res.manifest["path"].tolist() == ["crops/happy/b.png"]
