@@ -102,5 +102,10 @@ def import_dataset(fmt: str, root: str | Path, out: str | Path, **options: Any) 
     except staging.DestinationTaken:
         raise ImportFailure(f"--out {opts.out} already holds {_existing(opts.out)} (written while this "
                             "import ran); pass --replace to replace it") from None
+    except OSError as e:   # a full disk, a read-only folder: named as the file it was to become
+        where = staging.unstaged(str(e.filename), opts.out) if e.filename else ""
+        raise ImportFailure(f"{opts.out}: the import failed ({e.strerror or e}{': ' + where if where else ''}); "
+                            + ("the dataset there was not changed" if existed else "no dataset was written")
+                            ) from None
     rejected.unlink(missing_ok=True)      # the report of an earlier import that failed
     return ImportResult(out=opts.out, info=result.info)

@@ -82,6 +82,13 @@ def remove_stale(out: Path) -> None:
             shutil.rmtree(p, ignore_errors=True)
 
 
+def unstaged(path: str, out: str | os.PathLike) -> str:
+    """`path` with a staging folder of `out` named as `out` (for a message about a file of it)."""
+    out = Path(out)
+    return re.sub(re.escape(os.fspath(out.parent)) + r"/\." + re.escape(out.name) + r"\.import-\d+-[^/]+",
+                  lambda m: os.fspath(out), path)
+
+
 def destination(out: str | os.PathLike) -> Path:
     """The folder the dataset will be at: `out` with a symlinked destination resolved (the swap
     happens where the folder is, so the link keeps working)."""
