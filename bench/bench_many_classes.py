@@ -2,7 +2,7 @@
 
 Synthetic data in the CIFAR-100 python layout (nothing can be downloaded here): 100 classes of 20 images
 (16 train, 4 test), each class one combination of a shape (5), a colour (5) and a background texture
-(4 of 8), drawn at 32 px with jittered position, size and pixel noise (tests/eac_core/many_classes.py), written as `train`, `test` and `meta`
+(4 of 8), drawn at 32 px with jittered position, size and pixel noise (tests/support/many_classes.py), written as `train`, `test` and `meta`
 Python-2 protocol-2 pickles (tests/data_tools/conftest.py's writer, the layout the cifar100 tests use;
 superclass = colour x texture, 20 of them) and imported as a user would:
 `python -m data_tools import --format cifar100`. Then, per noise rate (symmetric, `python -m data_tools
@@ -30,13 +30,13 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests" / "eac_core"))
+sys.path.insert(0, str(HERE.parent / "tests"))          # tests/support: the synthetic classes
 
 from _benchlib import DEFAULT_WORK, log, mean_sd, noisy, run_pool, write_result  # noqa: E402
 from bench_detection import anchor_metrics  # noqa: E402
 from eac_core.metrics import detection_metrics, noise_mask  # noqa: E402
 from data_tools.rundir import RunDir  # noqa: E402
-from many_classes import COLOURS, SHAPES, make_images  # noqa: E402
+from support.many_classes import COLOURS, SHAPES, make_images  # noqa: E402
 
 COLOUR_NAMES = ("red", "green", "blue", "yellow", "white")
 TEXTURE_NAMES = ("dark", "light", "hstripes", "vstripes", "checker", "diagonal", "wide_stripes", "dots")

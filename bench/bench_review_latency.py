@@ -29,8 +29,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "app"))
-import browser_support as bs  # noqa: E402
+sys.path.insert(0, str(REPO / "tests"))          # tests/support: the browser helpers
+from support import browser as bs  # noqa: E402
 
 from data_tools.rundir import RunDir  # noqa: E402
 

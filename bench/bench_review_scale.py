@@ -27,8 +27,8 @@ from pathlib import Path
 
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "app"))
-import browser_support as bs  # noqa: E402
+sys.path.insert(0, str(REPO / "tests"))          # tests/support: the browser helpers
+from support import browser as bs  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
 from make_scale_project import build, source_run  # noqa: E402  (the AffectNet-sized generator)

@@ -34,13 +34,13 @@ def source_run(arg: str | None) -> Path:
     if arg:
         return Path(arg).resolve()
     sys.path.insert(0, str(REPO / "bench"))
-    sys.path.insert(0, str(REPO / "tests" / "app"))
+    sys.path.insert(0, str(REPO / "tests"))          # tests/support: the browser helpers
     from bench_review_latency import find_demo_run
     for home in (REPO, REPO / ".cache" / "bench-demo", REPO / ".cache" / "bench-scale-src"):
         run = find_demo_run(home)
         if run:
             return home / "runs" / run
-    import browser_support as bs
+    from support import browser as bs
     home = REPO / ".cache" / "bench-scale-src"
     print(f"making a tiny demo run in {home} for its checkpoint …", flush=True)
     return bs.make_project(home, n_train=140, n_test=35, size=48, epochs=1, run_name="demo")

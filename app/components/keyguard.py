@@ -9,12 +9,8 @@ Likewise a decision key pressed while a control has the focus (a sidebar filter 
 then ignores shortcuts) shows a notice and releases the focus, so the next press decides."""
 from __future__ import annotations
 
-import os
-import time
-
 import streamlit as st
 
-SLOW_ENV = "FER_AUDIT_TEST_SLOW_FACE_S"     # tests only: hold the face back, to press keys before it
 KEYS = ["k", "a", "x", "u", "z", "ArrowLeft", "ArrowRight"] + [str(i) for i in range(1, 10)]
 READY_SELECTOR = ".st-key-act_keep button"      # the Keep button: present = the page takes keys
 NOTICE_ID = "fer-keyguard-notice"
@@ -75,11 +71,3 @@ def install() -> None:
     import json
     st.html(_SCRIPT % {"keys": json.dumps(KEYS), "ready": json.dumps(READY_SELECTOR), "nid": json.dumps(NOTICE_ID)},
             unsafe_allow_javascript=True)
-
-
-def test_delay() -> None:
-    """For the browser test of this guard only: with FER_AUDIT_TEST_SLOW_FACE_S set, wait that many
-    seconds before the face and its buttons are drawn (the window a slow machine has by itself)."""
-    delay = os.environ.get(SLOW_ENV)
-    if delay:
-        time.sleep(float(delay))

@@ -24,7 +24,6 @@ def render() -> None:
     t0 = time.perf_counter()
     mark(t0, "page start")
     keyguard.install()          # first: a key pressed before the buttons exist gets a notice
-    keyguard.test_delay()
     run = ui.current_run()
     if run is None:
         from app.components import firstrun

@@ -4,11 +4,6 @@ faces + one CPU-preset epoch of `python -m eac_core.train`, made once per sessio
 Every test points the app at its own folder through FER_AUDIT_HOME."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
-
 import json
 import os
 import shutil
@@ -18,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from apptest_support import MAIN, REPO, RUN_NAME
+from support.apptest import MAIN, REPO, RUN_NAME
+
 TRAIN_TIMEOUT_S = 240
 
 
@@ -84,7 +80,7 @@ def app():
 @pytest.fixture(scope="module")
 def server(home, tmp_path_factory):
     """`streamlit run app/main.py` on a free loopback port over the module's `home`."""
-    import browser_support as bs
+    from support import browser as bs
     srv = bs.StreamlitServer(home, log_path=tmp_path_factory.mktemp("logs") / "streamlit.log")
     srv.start(timeout=90)
     try:
@@ -96,7 +92,7 @@ def server(home, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium driven by Playwright (nothing downloaded)."""
-    import browser_support as bs
+    from support import browser as bs
     from playwright.sync_api import sync_playwright
     pw = sync_playwright().start()
     try:

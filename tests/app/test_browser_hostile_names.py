@@ -8,15 +8,13 @@ it may be on any page (an HTML <a>, or plotly's SVG <a xlink:href>)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
-import browser_support as bs  # noqa: E402
+from support import browser as bs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(bs.missing_reason() is not None, reason=bs.missing_reason() or "")]

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
-import browser_support as bs  # noqa: E402
-from apptest_support import rerank  # noqa: E402
+from support import browser as bs
+from support.apptest import rerank
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(bs.missing_reason() is not None, reason=bs.missing_reason() or "")]
@@ -42,12 +40,11 @@ def _ranking(home: Path) -> list[str]:
 
 
 @pytest.fixture()
-def slow_server(home, tmp_path, monkeypatch):
-    """A second server on the same project whose Review page holds the face back 8 s after the page
-    has started (keyguard.SLOW_ENV): the window in which Streamlit has no decision buttons yet."""
-    from app.components.keyguard import SLOW_ENV
-    monkeypatch.setenv(SLOW_ENV, "8")
-    srv = bs.StreamlitServer(home, log_path=tmp_path / "streamlit-slow.log")
+def slow_server(home, tmp_path):
+    """A second server on the same project whose Review page holds the face back 8 s after the key
+    guard is in the page (support/slow_face/sitecustomize.py, loaded by that server only): the window
+    in which Streamlit has no decision buttons yet."""
+    srv = bs.StreamlitServer(home, log_path=tmp_path / "streamlit-slow.log", slow_face_s=8)
     srv.start(timeout=90)
     try:
         yield srv

@@ -2,14 +2,9 @@
 carried over."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
-
 import pandas as pd
 
-from apptest_support import audit_of, run_path, scores_of
+from support.apptest import audit_of, run_path, scores_of
 
 
 def _decide(home):

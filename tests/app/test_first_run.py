@@ -2,16 +2,11 @@
 the Review page shows progress, then the ranking; a provisional ranking is marked as such."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
-
 import time
 
 import pandas as pd
 
-from apptest_support import run_path
+from support.apptest import run_path
 
 DEMO_TIMEOUT_S = 180
 

@@ -2,18 +2,15 @@
 undone as one step; its pure functions with exact outcomes."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
 
-from apptest_support import audit_of, scores_of
+from support.apptest import audit_of, scores_of
 
 from app.components.batch import batch_decisions
 from app.components.gallery import GalleryFilter, gallery_faces, metadata_columns
-
 
 
 def _plain(text: str) -> str:

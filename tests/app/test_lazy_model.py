@@ -9,13 +9,11 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
 
-from apptest_support import MAIN, REPO, scores_of
+from support.apptest import MAIN, REPO, scores_of
 
 pytestmark = pytest.mark.slow
 

@@ -8,15 +8,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import psutil
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
 
-from apptest_support import MAIN, REPO
-from browser_support import free_port
+from support.apptest import MAIN, REPO
+from support.browser import free_port
 
 
 def _listening(pid: int, port: int, timeout: float = 90) -> set[str]:

@@ -3,14 +3,11 @@ while each page of a real (tiny) project loads; every one must go to the app's 1
 and blob: URLs stay in the browser). The page icon used to come from fonts.gstatic.com."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
-import browser_support as bs  # noqa: E402
+from support import browser as bs
 
 pytestmark = pytest.mark.skipif(bs.missing_reason() is not None, reason=str(bs.missing_reason()))
 

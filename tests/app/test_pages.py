@@ -1,14 +1,9 @@
 """Every page renders without an exception, with nothing imported and on a real (tiny) run."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
-
 import pytest
 
-from apptest_support import scores_of
+from support.apptest import scores_of
 
 PAGES = ["views/review.py", "views/data.py", "views/train.py", "views/insights.py", "views/export.py",
          "views/settings.py"]
@@ -60,7 +55,7 @@ def test_insights_noise_share_has_an_interval_and_its_measured_error(project, ap
     from eac_core import noise_share as ns
     from eac_core.metrics import noise_mask
     from data_tools.rundir import RunDir
-    from apptest_support import run_path
+    from support.apptest import run_path
     measured = ns.measured_error()
     if measured is None:
         pytest.skip("bench/results/noise_share.json not written (python bench/bench_noise_share.py)")
@@ -86,7 +81,7 @@ def test_insights_noise_share_has_an_interval_and_its_measured_error(project, ap
 @pytest.mark.parametrize("page", ["views/review.py", "views/insights.py", "views/export.py"])
 def test_run_config_pointing_outside_the_roots_is_refused(project, app, page, tmp_path):
     import json
-    from apptest_support import run_path
+    from support.apptest import run_path
     cfg = run_path(project) / "config.json"
     d = json.loads(cfg.read_text())
     d["dataset"] = str(tmp_path / "elsewhere")

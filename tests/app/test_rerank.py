@@ -3,13 +3,7 @@ the one on screen, the reviewer is taken to its best undecided suspect and offer
 queue table's ▶ marker, selection and window follow every key."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
-
-from apptest_support import audit_of, rerank, run_path, scores_of
-
+from support.apptest import audit_of, rerank, run_path, scores_of
 
 
 def _sample(at) -> str:

@@ -2,12 +2,7 @@
 relabel, accept, undo, bulk accept with its confirmation, deep links, filters."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
-
-from apptest_support import audit_of, scores_of
+from support.apptest import audit_of, scores_of
 
 
 def _sample(at) -> str:
@@ -188,7 +183,7 @@ def test_reviewer_name_is_recorded(project, app):
 def test_decisions_survive_a_new_session(project, app):
     """Another tab (a new AppTest session) sees the first tab's decisions and adds its own."""
     from streamlit.testing.v1 import AppTest
-    from apptest_support import MAIN
+    from support.apptest import MAIN
     app.run()
     first = _sample(app)
     app.button(key="act_keep").click().run()

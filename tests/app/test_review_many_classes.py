@@ -3,17 +3,15 @@ the type-ahead class picker, the probability bars' top classes, the most confuse
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
 
-import browser_support as bs  # noqa: E402
-from many_class_project import class_names, make_many_class_project  # noqa: E402
+from support import browser as bs
+from support.many_class_project import class_names, make_many_class_project
 
 from app.components import charts  # noqa: E402
 from app.components.decisions import DIGIT_KEYS, digit_classes, key_legend, picker_key  # noqa: E402

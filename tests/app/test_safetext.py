@@ -1,12 +1,9 @@
 """Values from a URL, a file name or a manifest are shown as typed, never as markdown (issue 9, hole 6)."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
 
 from app.components.safetext import html_text, md_code, md_escape
 

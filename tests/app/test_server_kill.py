@@ -16,13 +16,11 @@ import os
 import re
 import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
-import browser_support as bs  # noqa: E402
+from support import browser as bs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(bs.missing_reason() is not None, reason=bs.missing_reason() or "")]

@@ -3,14 +3,12 @@ that changed since the tab drew it asks first, and the Review page shows a face'
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
 
-from apptest_support import MAIN, audit_of, scores_of
+from support.apptest import MAIN, audit_of, scores_of
 
 
 def _tab(project: Path, sample: str | None = None):

@@ -6,13 +6,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests import their helpers by module name
 
 import pandas as pd
 import pytest
 
 from app import jobs, workflows
-from apptest_support import audit_of, run_path, scores_of
+from support.apptest import audit_of, run_path, scores_of
 from data_tools.rundir import RunDir
 
 
@@ -129,7 +128,7 @@ def test_start_from_a_finished_run_or_imagenet(project, launched):
     """The Train page's "Start from": a finished run of any dataset is a starting point (its folder is the
     --pretrained value); a choice without what it needs is refused with one line."""
     from app.components.training import start_weights
-    from apptest_support import RUN_NAME
+    from support.apptest import RUN_NAME
     runs = workflows.pretrained_runs()
     assert [r.name for r in runs] == [RUN_NAME]
     pre = start_weights("run", RUN_NAME, "", runs)

@@ -103,3 +103,27 @@ def test_opencv_failure_on_one_image_rejects_that_row(monkeypatch, run_import, t
     res = run_import("folders", root, crop_faces=True)
     assert reasons(res) == {"happy/a.png": "cannot process image (error: bad input)"}
     assert res.manifest["path"].tolist() == ["crops/happy/b.png"]
+
+
+EXPRESSIONS = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
+
+
+@pytest.mark.parametrize("expression", EXPRESSIONS)
+def test_a_real_jaffe_face_is_found_where_it_is(shared_data, expression):
+    """The product's detector on a real face (JAFFE, 256 x 256, one centred face per picture): one box
+    near the centre, covering a face-sized part; the box follows the face when the picture is padded
+    on the left and when it is mirrored; the crop is the square around it. Skipped without ../shared/data."""
+    first = sorted((shared_data / "jaffe" / expression).glob("*.tiff"))[0]
+    img = load_image(first)
+    boxes = faces.detect_faces(img)
+    assert boxes, f"no face found in {first.name}"
+    x, y, w, h = boxes[0]
+    assert w == h and 0.5 * 256 <= w <= 0.7 * 256                       # a face, not an eye or the picture
+    assert abs((x + w / 2) - 128) <= 16 and abs((y + h / 2) - 128) <= 32   # centred, as JAFFE frames them
+    px, py, pw, _ = faces.detect_faces(np.pad(img, ((0, 0), (64, 0), (0, 0))))[0]
+    assert abs(px - (x + 64)) <= 8 and abs(py - y) <= 8 and abs(pw - w) <= 8
+    mx, my, mw, _ = faces.detect_faces(np.ascontiguousarray(img[:, ::-1]))[0]
+    assert abs(mx - (256 - x - w)) <= 10 and abs(my - y) <= 8 and abs(mw - w) <= 8
+    crop = faces.crop_face(img)
+    side = min(round(w * 1.3), 256)                                     # grown by 15 % a side, clipped
+    assert crop.shape[0] == crop.shape[1] and abs(crop.shape[0] - side) <= 2

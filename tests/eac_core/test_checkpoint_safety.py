@@ -18,7 +18,7 @@ from eac_core.checkpoint import CheckpointError, read_checkpoint, write_checkpoi
 from eac_core.infer import Explainer
 from eac_core.models import build_model
 from eac_core.pretrained import PretrainedError, load_pretrained
-from test_data import make_shapes_dataset
+from support.shapes import make_shapes_dataset
 
 FAST = ["--preset", "demo", "--image-size", "32", "--batch-size", "16", "--threads", "1", "--epochs", "1"]
 

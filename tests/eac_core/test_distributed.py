@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from data_tools.rundir import RunDir
-from test_data import make_shapes_dataset
+from support.shapes import make_shapes_dataset
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

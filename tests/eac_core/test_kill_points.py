@@ -17,7 +17,7 @@ import pytest
 from data_tools.rundir import RunDir
 from eac_core import faults
 from eac_core.checkpoint import read_checkpoint
-from test_data import make_shapes_dataset
+from support.shapes import make_shapes_dataset
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

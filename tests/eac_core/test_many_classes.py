@@ -10,7 +10,7 @@ from eac_core import infer, train
 from eac_core.cam import compute_cams, flip_consistency
 from eac_core.infer import Explainer
 from data_tools.rundir import RunDir
-from many_classes import class_names, write_many_class_dataset
+from support.many_classes import class_names, write_many_class_dataset
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import pytest
 from data_tools.manifest import load_dataset
 from data_tools.paths import PathEscapeError
 from eac_core import data, train
-from test_data import make_shapes_dataset
+from support.shapes import make_shapes_dataset
 
 FAST = ["--preset", "demo", "--image-size", "32", "--batch-size", "16", "--threads", "1", "--epochs", "1"]
 

@@ -14,7 +14,7 @@ from eac_core import metrics, train
 from data_tools.rundir import RunDir
 from eac_core.models import build_model
 from eac_core.preprocess import Preprocessing
-from test_data import make_shapes_dataset
+from support.shapes import make_shapes_dataset
 
 pytestmark = pytest.mark.slow
 

@@ -1,15 +1,13 @@
 """A real project with many classes for the app tests: the synthetic class000..classNNN dataset of
-tests/eac_core/many_classes.py and one demo-preset epoch of `python -m eac_core.train` on it."""
+tests/support/many_classes.py and one demo-preset epoch of `python -m eac_core.train` on it."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eac_core"))
 
-import browser_support as bs  # noqa: E402
-from many_classes import class_names, write_many_class_dataset  # noqa: E402
+from support import browser as bs
+from support.many_classes import class_names, write_many_class_dataset
 
 __all__ = ["class_names", "make_many_class_project"]
 

@@ -2,7 +2,7 @@
 `streamlit run` on a free loopback port (owned by its process id), and Debian's Chromium driven by
 Playwright (see /work/shared/design/TESTING.md).
 
-Used by tests/app/test_browser_e2e.py and bench/bench_review_*.py; no pytest import at module level."""
+Used by the browser tests (tests/app/test_browser_*.py) and bench/bench_review_*.py; no pytest import at module level."""
 from __future__ import annotations
 
 import json
@@ -21,6 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 MAIN = REPO / "app" / "main.py"
 ARTIFACTS = REPO / "test-artifacts"
 HOME_ENV = "FER_AUDIT_HOME"          # app/components/project.py
+SLOW_FACE_DIR = Path(__file__).resolve().parent / "slow_face"      # its sitecustomize.py holds the face back
+SLOW_FACE_ENV = "FER_AUDIT_TEST_SLOW_FACE_S"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -109,8 +111,10 @@ class StreamlitServer:
     """`python -m streamlit run app/main.py` on 127.0.0.1:<port> with FER_AUDIT_HOME=<home>.
     Owns its process (a new session: stop() ends the group it leads, by process id)."""
 
-    def __init__(self, home: Path, port: int | None = None, *, log_path: Path | None = None):
+    def __init__(self, home: Path, port: int | None = None, *, log_path: Path | None = None,
+                 slow_face_s: float | None = None):
         self.home = Path(home)
+        self.slow_face_s = slow_face_s     # the Review page holds the face back (support/slow_face/)
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
         self.log_path = Path(log_path) if log_path else Path(tempfile.mkstemp(prefix="streamlit-", suffix=".log")[1])
@@ -127,6 +131,9 @@ class StreamlitServer:
     def start(self, timeout: float = 90) -> "StreamlitServer":
         env = dict(os.environ, **{HOME_ENV: str(self.home)})
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        if self.slow_face_s is not None:
+            env["PYTHONPATH"] = str(SLOW_FACE_DIR) + os.pathsep + env["PYTHONPATH"]
+            env[SLOW_FACE_ENV] = str(self.slow_face_s)
         env.setdefault("PYTHONUNBUFFERED", "1")
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
