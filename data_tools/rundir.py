@@ -133,17 +133,37 @@ class RunDir:
 
     # -- reading ------------------------------------------------------------------------------------
     def read_config(self) -> dict:
-        """config.json as a dict ({} when absent; ValueError when not JSON)."""
+        """config.json as a dict ({} when absent; RunFileError, a ValueError naming the file, when it is
+        not JSON or not a JSON object)."""
         f = self.config_path
-        return json.loads(f.read_text(encoding="utf-8")) if f.is_file() else {}
+        if not f.is_file():
+            return {}
+        raw, problem = _json_object(f)
+        if problem:
+            raise RunFileError(f"{f}: {problem}")
+        return raw
 
     def read_progress(self) -> dict | None:
-        """progress.json, or None when absent or half-written."""
+        """progress.json, or None when absent, half-written or not a JSON object (see `problem`)."""
         return _read_json(self.progress_path)
 
     def read_job(self) -> dict | None:
-        """job.json (what the app launched here: pid, argv, dataset, ...), or None."""
+        """job.json (what the app launched here: pid, argv, dataset, ...), or None (as read_progress)."""
         return _read_json(self.job_path)
+
+    def problem(self) -> str | None:
+        """Why this run cannot be used, naming the file: a config.json, job.json or progress.json that
+        is not a JSON object; None for a sound run. Listings show such a run as broken and skip it."""
+        found = self._problem()
+        return f"{found[0]}: {found[1]}" if found else None
+
+    def _problem(self) -> tuple[Path, str] | None:
+        for f in (self.config_path, self.job_path, self.progress_path):
+            if f.is_file():
+                _, problem = _json_object(f)
+                if problem:
+                    return f, problem
+        return None
 
     def read_summary(self) -> pd.DataFrame:
         """summary.csv (one row per completed epoch); empty with the contract columns when absent."""
@@ -364,12 +384,36 @@ def _test_acc(summary: pd.DataFrame) -> pd.Series:
     return pd.to_numeric(summary.get("test_acc", pd.Series(dtype=float)), errors="coerce")
 
 
-def _read_json(path: Path) -> dict | None:
-    """A JSON file's content, or None when absent or half-written."""
+class RunFileError(ValueError):
+    """A run file that cannot be used (not JSON, not a JSON object); the message names the file."""
+
+
+_JSON_KIND = {list: "a list", str: "a string", int: "a number", float: "a number", bool: "true or false",
+              type(None): "null"}
+
+
+def _json_object(path: Path) -> tuple[dict, str | None]:
+    """(content, None) for a file holding a JSON object, else ({}, why not)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        return {}, f"is not valid JSON (line {e.lineno}, column {e.colno})"
+    except UnicodeDecodeError:
+        return {}, "is not UTF-8 text"
+    except OSError as e:
+        return {}, f"cannot be read ({e.strerror or e})"
+    if not isinstance(raw, dict):
+        return {}, f"is not a JSON object ({_JSON_KIND.get(type(raw), type(raw).__name__)})"
+    return raw, None
+
+
+def _read_json(path: Path) -> dict | None:
+    """A JSON object file's content, or None when absent, half-written or not an object."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return raw if isinstance(raw, dict) else None
 
 
 @lru_cache(maxsize=8)
@@ -413,14 +457,21 @@ def list_runs(runs_root: str | os.PathLike) -> list[RunDir]:
 
 
 RUNS_TABLE_COLUMNS = ["name", "path", "state", "dataset", "mode", "arch", "epochs_done", "epochs",
-                      "best_test_acc", "created"]
+                      "best_test_acc", "created", "problem"]
 
 
 def runs_table(runs_root: str | os.PathLike) -> pd.DataFrame:
     """list_runs as a table (one row per run, same order): state, dataset, mode, arch, epochs, best test
-    accuracy, creation time."""
+    accuracy, creation time; a broken run (RunDir.problem) has state 'broken' and its reason in
+    `problem` (the file name and what is wrong), the other columns empty."""
     rows = []
     for r in list_runs(runs_root):
+        problem = r._problem()
+        if problem:
+            rows.append({"name": r.name, "path": str(r.path), "state": "broken", "dataset": "", "mode": "",
+                         "arch": "", "epochs_done": 0, "epochs": None, "best_test_acc": float("nan"),
+                         "created": "", "problem": f"{problem[0].name} {problem[1]}"})
+            continue
         try:
             cfg = r.read_config()
         except ValueError:
@@ -436,5 +487,6 @@ def runs_table(runs_root: str | os.PathLike) -> pd.DataFrame:
         rows.append({"name": r.name, "path": str(r.path), "state": prog.get("state", "unknown"),
                      "dataset": cfg.get("dataset", "") or r.dataset_ref() or "", "mode": cfg.get("mode", ""),
                      "arch": cfg.get("arch", ""), "epochs_done": int(len(summ)), "epochs": cfg.get("epochs"),
-                     "best_test_acc": float(acc.max()) if acc.notna().any() else float("nan"), "created": created})
+                     "best_test_acc": float(acc.max()) if acc.notna().any() else float("nan"), "created": created,
+                     "problem": ""})
     return pd.DataFrame(rows, columns=RUNS_TABLE_COLUMNS)

@@ -36,7 +36,8 @@ def guarded(what: str = "This page") -> Iterator[None]:
 
 
 def run_dirs() -> list[RunDir]:
-    return loaders.list_runs()
+    """The runs one can pick: a broken run (RunDir.problem) is left out; the Train page lists it."""
+    return [r for r in loaders.list_runs() if r.problem() is None]
 
 
 def _default_run(runs: list[RunDir]) -> RunDir | None:

@@ -35,6 +35,11 @@ def render() -> None:
         st.code(jobs.log_tail(run, 40) or "(empty)", language=None)
     st.subheader("Past runs", anchor=False)
     table = runs_table(runs_dir())
+    broken = table[table["state"] == "broken"]
+    if len(broken):          # issue 22 item 13: listed with the reason, skipped everywhere else
+        st.warning(f"{len(broken)} run{'s are' if len(broken) > 1 else ' is'} broken and skipped:  \n"
+                   + "  \n".join(f"**{ui.md_escape(n)}**: {ui.md_escape(p)}"
+                                  for n, p in sorted(zip(broken["name"], broken["problem"]))))
     if table.empty:
         st.caption("No runs yet.")
     else:

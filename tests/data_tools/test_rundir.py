@@ -223,3 +223,36 @@ def test_history_is_float16_on_disk_and_float32_files_still_read(tmp_path):
     h = run.sample_history("00007")
     assert h["epoch"].tolist() == [1, 2] and h["loss"].iloc[1] == np.float32(0.123456789)
     assert run.history_matrix("loss")[1][1, 7] == np.float32(0.123456789)
+
+
+@pytest.mark.parametrize("file, content, reason", [
+    ("config.json", "[]", "config.json is not a JSON object (a list)"),
+    ("config.json", '"x"', "config.json is not a JSON object (a string)"),
+    ("config.json", "{oops", "config.json is not valid JSON (line 1, column 2)"),
+    ("job.json", '"x"', "job.json is not a JSON object (a string)"),
+    ("progress.json", "[1]", "progress.json is not a JSON object (a list)"),
+])
+def test_a_broken_run_is_listed_as_broken_and_the_others_read(tmp_path, file, content, reason):
+    """Issue 22 item 13: one run whose job.json was "x" broke the Export page's retrain section for every
+    run, one whose config.json was [] the Train page's run table. The broken run is listed as broken,
+    with the reason naming the file, and its readers answer as if the file were absent."""
+    good = RunDir(tmp_path / "good")
+    good.path.mkdir()
+    good.write_config({"dataset": "/d", "mode": "eac", "epochs": 3})
+    good.write_progress({"state": "done"})
+    bad = RunDir(tmp_path / "bad")
+    bad.path.mkdir()
+    bad.write_progress({"state": "running"})
+    (bad.path / file).write_text(content)
+    assert bad.problem() == f"{bad.path / file}: {reason.split(' ', 1)[1]}"
+    assert good.problem() is None
+    table = rundir.runs_table(tmp_path).set_index("name")
+    assert table.loc["bad", "state"] == "broken" and table.loc["bad", "problem"] == reason
+    assert table.loc["good", "state"] == "done" and table.loc["good", "problem"] == ""
+    assert table.loc["good", "mode"] == "eac"
+    if file == "config.json":
+        with pytest.raises(rundir.RunFileError, match=f"^{bad.path / file}: "):
+            bad.read_config()
+    else:
+        assert (bad.read_job() if file == "job.json" else bad.read_progress()) is None
+    assert bad.dataset_ref() is None
