@@ -140,7 +140,7 @@ def swap_in(work: Path, out: Path, replace: bool) -> None:
     os.rename(out, old / "dataset")
     try:
         os.rename(work, out)
-    except OSError:
+    except BaseException:
         os.rename(old / "dataset", out)             # put the old one back
         shutil.rmtree(old, ignore_errors=True)
         raise

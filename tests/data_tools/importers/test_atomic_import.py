@@ -201,3 +201,16 @@ def test_leftovers_of_a_killed_import_are_removed(tmp_path, tree):
     (stale / "dataset.json").write_text("{}")
     import_dataset("folders", tree, out)
     assert sorted(p.name for p in out.parent.iterdir()) == ["ds"]
+
+
+def test_replace_without_an_atomic_exchange_falls_back_to_two_renames(tmp_path, tree, monkeypatch):
+    """A file system without RENAME_EXCHANGE: the old folder is moved aside, the new one renamed in,
+    the old one removed; the same path, nothing left beside it."""
+    from data_tools.importers import staging
+    out = tmp_path / "datasets" / "ds"
+    import_dataset("folders", tree, out, test_fraction=0)
+    (tree / "sad" / "c.png").unlink()
+    monkeypatch.setattr(staging, "exchange", lambda a, b: False)
+    import_dataset("folders", tree, out, test_fraction=0, replace=True)
+    assert manifest.load_dataset(out).manifest["path"].tolist() == ["happy/a.png", "sad/b.png"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["ds"]
