@@ -165,10 +165,8 @@ def build_scores(frame: pd.DataFrame, classes: list[str], labels: np.ndarray, si
 
 
 def rank_of(suspicion: np.ndarray) -> np.ndarray:
-    """1 = most suspicious; ties by sample order; NaN last."""
-    s = np.where(np.isnan(suspicion), -np.inf, suspicion)
-    order = np.argsort(-s, kind="stable")
-    r = np.empty(len(s), dtype=np.int64)
-    r[order] = np.arange(1, len(s) + 1)
-    return r
+    """1 = most suspicious; ties by sample order (scipy's ordinal ranks); NaN last."""
+    from scipy.stats import rankdata
+    s = np.where(np.isnan(suspicion), -np.inf, np.asarray(suspicion, dtype=np.float64))
+    return rankdata(-s, method="ordinal").astype(np.int64)
 

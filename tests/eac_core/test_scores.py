@@ -28,6 +28,20 @@ def test_rank_of_orders_by_suspicion_with_nan_last():
     assert scores.rank_of(np.array([0.1, 0.9, np.nan, 0.5, 0.9])).tolist() == [4, 1, 5, 3, 2]
 
 
+def test_rank_of_is_a_stable_descending_sort():
+    """scipy's ordinal ranks (issue 21 item 9) against the definition: the position in a stable sort by
+    descending suspicion, NaN and -inf last, on 20,000 values with many ties."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 50, 20_000).astype(float)
+    x[::7], x[3::11] = np.nan, -np.inf
+    order = np.argsort(-np.where(np.isnan(x), -np.inf, x), kind="stable")
+    want = np.empty(len(x), np.int64)
+    want[order] = np.arange(1, len(x) + 1)
+    got = scores.rank_of(x)
+    assert got.dtype == np.int64 and (got == want).all()
+    assert scores.rank_of(np.array([])).tolist() == []
+
+
 def test_dynamics_aum_and_forgetting():
     margin = np.array([[1.0, -1.0], [3.0, 1.0], [5.0, -3.0], [7.0, 3.0]])      # (E=4, N=2)
     erased = np.array([[1, 0], [0, 0], [1, 1], [0, 1]])
