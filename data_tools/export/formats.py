@@ -30,7 +30,7 @@ from data_tools.classes import FERPLUS_VOTE_COLUMNS, RAFDB_ORDER, try_normalize
 from data_tools.export.errors import ExportError
 from data_tools.export.formulas import neutralize_frame, refuse_formulas
 from data_tools.export.table import DECISION_COLUMNS
-from data_tools.manifest import INFO, MANIFEST, REPORT, Dataset, write_dataset
+from data_tools.manifest import INFO, LINE_BREAKS, MANIFEST, REPORT, Dataset, write_dataset
 
 FORMATS = ("csv", "manifest", "rafdb", "ferplus")
 FERPLUS_USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
@@ -85,8 +85,7 @@ def _refuse_white_space(table: pd.DataFrame, files: list[str]) -> None:
     for sid, name in zip(table["sample_id"], files):
         ch = next((c for c in name if c.isspace()), None)
         if ch is not None:
-            what = ("a space" if ch == " " else "a line break" if ch in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
-                    else "white space")
+            what = "a space" if ch == " " else "a line break" if ch in LINE_BREAKS else "white space"
             raise ExportError(f"sample {sid}: file name {name!r} contains {what} (U+{ord(ch):04X}), which the "
                               "RAF-DB list ('<file> <label>' per line) cannot hold; rename the file, or export "
                               "--format csv or manifest")

@@ -118,7 +118,8 @@ def test_an_interrupted_reimport_keeps_the_old_images_and_manifest(tmp_path, cap
                                  "--out", str(out), "--replace"])
     assert code == 2
     assert re.fullmatch(rf"error: {re.escape(str(out))}: the import failed \(No space left on device: "
-                        rf"{re.escape(str(out))}/images/fer00000\d\d\.png\); the dataset there was not changed\n", err), err
+                        rf"{re.escape(str(out))}/images/fer00000\d\d\.png\); the dataset there was not "
+                        r"changed\n", err), err
     assert len(written) == 40 and all(not Path(p).is_relative_to(out) for p in written)
     assert snapshot(out) == before
     assert sorted(p.name for p in out.parent.iterdir()) == ["fer"]
