@@ -31,12 +31,7 @@ if _address not in LOOPBACK:   # .streamlit/config.toml says 127.0.0.1: someone 
                        "network can open this app and its data. Start it without --server.address (or "
                        "with --server.address 127.0.0.1) to keep it on this computer.",
                        icon=":material/public:")
-st.navigation([
-    st.Page("views/review.py", title="Review", icon=":material/fact_check:", default=True),
-    st.Page("views/gallery.py", title="Gallery", icon=":material/grid_view:"),
-    st.Page("views/data.py", title="Data", icon=":material/folder_open:"),
-    st.Page("views/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("views/insights.py", title="Insights", icon=":material/insights:"),
-    st.Page("views/export.py", title="Export", icon=":material/download:"),
-    st.Page("views/settings.py", title="Settings", icon=":material/settings:"),
-]).run()
+from app.components.ui import PAGE_TABLE  # noqa: E402  (the one page list)
+
+st.navigation([st.Page(file, title=title, icon=icon, default=i == 0)
+               for i, (file, title, icon) in enumerate(PAGE_TABLE.values())]).run()

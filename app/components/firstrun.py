@@ -33,8 +33,8 @@ def welcome() -> None:
         st.rerun()
     if dataset_dirs():
         st.markdown("Datasets are imported but no model is trained yet:")
-        st.page_link("views/train.py", label="Train a run (Train page)", icon=":material/model_training:")
+        st.page_link(ui.PAGES["train"], label="Train a run (Train page)", icon=":material/model_training:")
     st.markdown("Or bring your own data:")
     c1, c2 = st.columns(2)
-    c1.page_link("views/data.py", label="Import a dataset (Data page)", icon=":material/folder_open:")
-    c2.page_link("views/settings.py", label="Set your reviewer name (Settings)", icon=":material/settings:")
+    c1.page_link(ui.PAGES["data"], label="Import a dataset (Data page)", icon=":material/folder_open:")
+    c2.page_link(ui.PAGES["settings"], label="Set your reviewer name (Settings)", icon=":material/settings:")

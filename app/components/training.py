@@ -97,7 +97,7 @@ def waiting_for_scores(run: RunDir) -> None:
                 "(a provisional one while training continues).", icon=":material/hourglass_top:")
     else:
         st.info(f"Run **{ui.md_escape(run.name)}** has no scores yet. Start or resume training on the Train page.")
-        st.page_link("views/train.py", label="Go to Train")
+        st.page_link(ui.PAGES["train"], label="Go to Train")
     live_progress(run, key="review_wait", rerun_on_scores=True)
 
 

@@ -18,10 +18,18 @@ from data_tools.rundir import RunDir
 log = logging.getLogger("fer_audit.app")
 
 RUN_KEY = "run"            # session_state: the selected run's folder name
-PAGES = {
-    "review": "views/review.py", "gallery": "views/gallery.py", "data": "views/data.py", "train": "views/train.py",
-    "insights": "views/insights.py", "export": "views/export.py", "settings": "views/settings.py",
+# The app's pages, once, in menu order: key -> (file under app/, title, icon). main.py builds the
+# navigation from it (the first is the default page); links and switches name a page by its key (PAGES).
+PAGE_TABLE = {
+    "review": ("views/review.py", "Review", ":material/fact_check:"),
+    "gallery": ("views/gallery.py", "Gallery", ":material/grid_view:"),
+    "data": ("views/data.py", "Data", ":material/folder_open:"),
+    "train": ("views/train.py", "Train", ":material/model_training:"),
+    "insights": ("views/insights.py", "Insights", ":material/insights:"),
+    "export": ("views/export.py", "Export", ":material/download:"),
+    "settings": ("views/settings.py", "Settings", ":material/settings:"),
 }
+PAGES = {key: file for key, (file, _, _) in PAGE_TABLE.items()}
 
 
 @contextmanager
