@@ -50,8 +50,9 @@ def launch_training(dataset_dir: str | os.PathLike, *, name: str | None = None, 
     `options` are the trainer's flags (mode='ce', epochs=3, ...); `meta` goes into the job file."""
     dataset_dir = Path(dataset_dir)
     run = RunDir(runs_dir() / (name or new_run_name(dataset_dir.name, options.get("mode") or "eac")))
-    if run.path.exists() and any(run.path.iterdir()) and not options.get("resume"):
-        raise WorkflowError(f"run folder {run.name} already exists; choose another name")
+    if not options.get("resume") and (run.is_run() or (run.path.exists() and any(run.path.iterdir()))):
+        held = "a run" if run.is_run() else "other files"
+        raise WorkflowError(f"run folder {run.name} already exists (it holds {held}); choose another name")
     jobs.launch(train_command(dataset_dir, run, **options), run, kind="train", dataset=str(dataset_dir),
                 **(meta or {}))
     return run

@@ -39,9 +39,13 @@ SAMPLE_IDS = "sample_ids.parquet"
 FILES = {"config": CONFIG, "progress": PROGRESS, "summary": SUMMARY, "scores": SCORES, "embedding": EMBEDDING,
          "checkpoint": CHECKPOINT, "log": LOG, "history": HISTORY, "job": JOB, "job_log": JOB_LOG,
          "audit": AUDIT, "cache": CACHE}
-# The one rule of what a run is: a folder (not hidden) holding any of these. A run launched from the app
-# has job.json before the trainer writes anything; a run copied without its config still has scores.
-MARKERS = ("config", "progress", "job", "scores")
+# The one rule of what a run folder holds. RESULTS: what training or an import of predictions leaves
+# (weights, a ranking); a folder holding one is never started again without --resume (eac_core.train,
+# eac_core.import_predictions, the app's launch). MARKERS: what makes a folder a run for the listing:
+# RESULTS, or a file a run has from its first second (the app's job.json, written before the trainer
+# starts; the trainer's config and progress). A run copied without its config still has its scores.
+RESULTS = ("checkpoint", "scores")
+MARKERS = ("config", "progress", "job") + RESULTS
 # Files whose change means the run moved on (the listing puts the most recently active run first).
 ACTIVITY = MARKERS + ("summary",)
 SUMMARY_COLUMNS = ["epoch", "loss", "ce_loss", "att_loss", "cam_energy", "train_acc", "train_acc_true", "test_acc", "lr",
@@ -130,6 +134,11 @@ class RunDir:
     def is_run(self) -> bool:
         """The one rule of the listing: a folder, not hidden, holding any of MARKERS."""
         return self.path.is_dir() and not self.name.startswith(".") and any(self.has(w) for w in MARKERS)
+
+    def has_results(self) -> bool:
+        """True when the folder holds a run's results (RESULTS: weights or a ranking), so that starting a
+        run there (without --resume) would overwrite them."""
+        return any(self.has(w) for w in RESULTS)
 
     # -- reading ------------------------------------------------------------------------------------
     def read_config(self) -> dict:

@@ -138,7 +138,7 @@ def build_run(dataset_dir: str | Path, probs_path: str | Path, out: str | Path, 
     if score not in SCORES:
         raise PredictionsError(f"--score {score}: one of {', '.join(SCORES)}")
     run = RunDir(out)
-    if any(run.has(w) for w in ("config", "scores", "checkpoint", "progress")):
+    if run.is_run():
         raise PredictionsError(f"{run.path}: already holds a run; choose another --out")
     try:
         ds = load_dataset(dataset_dir)

@@ -70,6 +70,10 @@ def setup_logging(run_dir: RunDir, enabled: bool) -> None:
         log.addHandler(h)
 
 
+class RunExists(ConfigError):
+    """--out already holds a run's results (RunDir.has_results): refused, and that run left as it was."""
+
+
 def prepare(args) -> tuple[TrainConfig, dict | None]:
     """Config for this invocation (the saved one on --resume) and the checkpoint to resume from."""
     ds = load_dataset(args.dataset)
@@ -91,8 +95,8 @@ def prepare(args) -> tuple[TrainConfig, dict | None]:
     if args.budget_minutes is not None and args.epochs is not None:
         raise ConfigError("give --epochs or --budget-minutes, not both")
     cfg = resolve(args, ds.info.format)
-    if run.has("checkpoint"):
-        raise ConfigError(f"--out {run.path}: already holds a run (use --resume, or another --out)")
+    if run.has_results():
+        raise RunExists(f"--out {run.path}: already holds a run (use --resume, or another --out)")
     return cfg, None
 
 
@@ -408,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"error: {msg}", file=sys.stderr)
         run_dir = RunDir(args.out)
-        if info.is_main and run_dir.path.is_dir():
+        if info.is_main and run_dir.path.is_dir() and not isinstance(e, RunExists):   # another run's: untouched
             run_dir.write_progress({"state": "failed", "error": msg, "phase": "setup", "pid": None,
                                         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         return 1

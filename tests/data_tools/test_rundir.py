@@ -256,3 +256,25 @@ def test_a_broken_run_is_listed_as_broken_and_the_others_read(tmp_path, file, co
     else:
         assert (bad.read_job() if file == "job.json" else bad.read_progress()) is None
     assert bad.dataset_ref() is None
+
+
+def test_one_rule_of_what_a_run_folder_holds(tmp_path):
+    """Issue 21 item 5: RunDir says once what makes a folder a run (the listing: any marker, the app's
+    job.json included) and what makes it hold results (weights or a ranking: a trainer without --resume
+    and the predictions importer refuse such a folder; the app's job.json alone is not one)."""
+    r = RunDir(tmp_path / "r")
+    assert (r.is_run(), r.has_results()) == (False, False)
+    r.path.mkdir()
+    r.write_job({"pid": 1})
+    assert (r.is_run(), r.has_results()) == (True, False)
+    for results in ("checkpoint.pt", "scores.parquet"):
+        other = RunDir(tmp_path / results)
+        other.path.mkdir()
+        (other.path / results).write_bytes(b"x")
+        assert (other.is_run(), other.has_results()) == (True, True), results
+    hidden = RunDir(tmp_path / ".hidden")
+    hidden.path.mkdir()
+    (hidden.path / "checkpoint.pt").write_bytes(b"x")
+    assert (hidden.is_run(), hidden.has_results()) == (False, True)
+    assert set(rundir.RESULTS) < set(rundir.MARKERS)
+

@@ -100,8 +100,24 @@ def test_resume_on_finished_run_exits_0(run, capsys):
 
 
 def test_out_holding_a_run_needs_resume(run, capsys):
+    before = RunDir(run).progress_path.read_bytes()
     assert train.main(["--dataset", RunDir(run).read_config()["dataset"], "--out", str(run)]) == 1
     assert "--resume" in capsys.readouterr().err
+    assert RunDir(run).progress_path.read_bytes() == before            # refused: the run is left as it was
+
+
+def test_out_holding_imported_predictions_is_refused_untouched(shapes, tmp_path, capsys):
+    """Issue 21 item 5: a run folder holds results when it has weights or a ranking; a ranking made from
+    imported predictions (scores, no checkpoint) was trained over before."""
+    out = RunDir(tmp_path / "imported")
+    out.path.mkdir()
+    out.write_scores(pd.DataFrame({"sample_id": ["a"], "suspicion": [0.5]}))
+    out.write_progress({"state": "done"})
+    files = {p.name: p.read_bytes() for p in out.path.iterdir()}
+    assert train.main(["--dataset", str(shapes), "--out", str(out), *FAST]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"error: --out {out.path}: already holds a run (use --resume, or another --out)")
+    assert {p.name: p.read_bytes() for p in out.path.iterdir()} == files
 
 
 def _last_line(capsys) -> str:
