@@ -29,7 +29,7 @@ from data_tools.rundir import RunDir
 
 from . import overlay as ov
 from .cam import compute_cams, flip_consistency, flip_consistency_of_features
-from .checkpoint import load_torch_file
+from .checkpoint import check_fields, load_torch_file
 from .models import CamNet, model_for_state_dict
 from .preprocess import Preprocessing, resize_uint8, to_tensor
 from .pretrained import apply_layout, checkpoint_layout
@@ -109,6 +109,7 @@ class Explainer:
         missing = [k for k in ("model", "arch", "classes", "image_size") if k not in ckpt]
         if missing:
             raise ValueError(f"checkpoint {path} lacks {', '.join(missing)}")
+        check_fields(ckpt, path, need=())          # each field of its type: one line, never a TypeError
         classes = list(ckpt["classes"])
         num_classes = int(ckpt.get("num_classes", len(classes)))
         if num_classes != len(classes):

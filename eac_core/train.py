@@ -19,7 +19,7 @@ import torch
 from data_tools.manifest import ManifestError, load_dataset
 from data_tools.rundir import RunDir
 from eac_core import faults
-from eac_core.checkpoint import read_checkpoint, write_checkpoint
+from eac_core.checkpoint import RESUME_FIELDS, read_checkpoint, write_checkpoint
 from eac_core.config import ConfigError, TrainConfig, available_cores, build_parser, cuda_available, resolve
 from eac_core.data import DataError, epoch_order, fixed_erasures, load_cached, make_splits
 from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, reduce_max, shutdown
@@ -91,7 +91,7 @@ def prepare(args) -> tuple[TrainConfig, dict | None]:
             raise ConfigError(f"--epochs: the {saved.schedule} schedule of {run.path} was planned for "
                               f"{planned} epochs and cannot change on --resume")
         saved.resume = True
-        return saved, (read_checkpoint(run) if run.has("checkpoint") else None)
+        return saved, (read_checkpoint(run, need=RESUME_FIELDS) if run.has("checkpoint") else None)
     if args.budget_minutes is not None and args.epochs is not None:
         raise ConfigError("give --epochs or --budget-minutes, not both")
     cfg = resolve(args, ds.info.format)

@@ -169,3 +169,106 @@ def test_a_full_disk_during_a_checkpoint_write_keeps_the_previous_one(tmp_path, 
     ckpt = read_checkpoint(run)
     assert ckpt["epoch"] == 1 and torch.equal(ckpt["model"]["w"], torch.ones(3))
     assert _left(run.path) == []
+
+
+# -- bounded before anything is decompressed (issue 22 item 8) ------------------------------------------
+def _zip_bomb(path: Path, declared: int = 3 << 30) -> None:
+    """A torch-looking zip whose one deflated entry declares `declared` bytes (written in 64 MiB steps,
+    so the test itself never holds it)."""
+    good = path.with_suffix(".good")
+    torch.save({"model": {"w": torch.zeros(4)}, "epoch": 1}, good)
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info))
+        prefix = src.infolist()[0].filename.split("/")[0]
+        with dst.open(f"{prefix}/data/9", "w", force_zip64=True) as big:
+            block = bytes(64 << 20)
+            for _ in range(declared // len(block)):
+                big.write(block)
+    good.unlink()
+
+
+@pytest.mark.slow
+def test_a_deflated_bomb_is_refused_before_it_is_decompressed(tmp_path):
+    run = RunDir(tmp_path / "run")
+    run.path.mkdir()
+    _zip_bomb(run.checkpoint_path)
+    size = run.checkpoint_path.stat().st_size
+    assert size < 8 << 20                        # a few MB on disk, 3 GiB declared
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(CheckpointError) as e:
+        read_checkpoint(run)
+    assert str(e.value) == (f"{run.checkpoint_path}: refused: its entries would expand to "
+                            f"{(3 << 30) + sum(i.file_size for i in zipfile.ZipFile(run.checkpoint_path).infolist()) - (3 << 30):,}"
+                            f" bytes, more than {2 * size:,} (twice the file's {size:,} bytes, at most 8 GiB); "
+                            "nothing was decompressed")
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000      # KiB: nothing inflated
+    with pytest.raises(ValueError, match="refused: its entries would expand"):   # the explainer, --pretrained
+        Explainer.load(run.path)
+    with pytest.raises(PretrainedError, match="refused: its entries would expand"):
+        load_pretrained(build_model("compact", 3), run.checkpoint_path)
+
+
+def test_a_fifo_named_checkpoint_is_refused_at_once(finished_run, tmp_path, capsys):
+    """A FIFO named checkpoint.pt hung --resume forever (open() waits for a writer)."""
+    import threading
+    ds, done = finished_run
+    run = tmp_path / "run"
+    _copy_run(done, run)
+    (run / "checkpoint.pt").unlink()
+    os.mkfifo(run / "checkpoint.pt")
+    capsys.readouterr()
+    result = []
+    t = threading.Thread(target=lambda: result.append(train.main(["--dataset", str(ds), "--out", str(run),
+                                                                  "--resume", *FAST])), daemon=True)
+    t.start()
+    t.join(60)
+    if t.is_alive():                # unblock the hung open so the thread ends
+        with open(run / "checkpoint.pt", "wb"):
+            pass
+        t.join(10)
+        pytest.fail("--resume on a FIFO named checkpoint.pt did not return within 60 s")
+    assert result == [1]
+    assert capsys.readouterr().err == (f"error: {run / 'checkpoint.pt'}: not a checkpoint this tool can read "
+                                       "(it is a FIFO, not a regular file)\n")
+
+
+@pytest.mark.parametrize("change, field, must, found", [
+    ({"epoch": None}, "epoch", None, None),
+    ({"epoch": [1]}, "epoch", "a whole number >= 0", "list"),
+    ({"epoch": "1"}, "epoch", "a whole number >= 0", "str"),
+    ({"epoch": True}, "epoch", "a whole number >= 0", "bool"),
+    ({"rng": {"torch": 1}}, "rng", "the RNG states (torch, numpy, python)", "dict"),
+    ({"model": [1, 2]}, "model", "a state dict (names -> tensors)", "list"),
+    ({"classes": "abc"}, "classes", "a list of class names", "str"),
+])
+def test_resume_checks_every_checkpoint_field(finished_run, tmp_path, capsys, change, field, must, found):
+    """A checkpoint without `epoch`, or with `epoch: [1]`, printed a traceback (train.py, a regression)."""
+    ds, done = finished_run
+    run = tmp_path / "run"
+    _copy_run(done, run)
+    ckpt = read_checkpoint(run)
+    for k, v in change.items():
+        if v is None:
+            del ckpt[k]
+        else:
+            ckpt[k] = v
+    torch.save(ckpt, run / "checkpoint.pt")
+    capsys.readouterr()
+    assert train.main(["--dataset", str(ds), "--out", str(run), "--resume", *FAST]) == 1
+    why = f"field '{field}' is missing" if must is None else f"field '{field}' must be {must}, found {found}"
+    assert capsys.readouterr().err == f"error: {run / 'checkpoint.pt'}: not a checkpoint this tool can read ({why})\n"
+
+
+def test_the_explainer_checks_field_types(finished_run, tmp_path):
+    _, done = finished_run
+    run = tmp_path / "run"
+    _copy_run(done, run)
+    ckpt = read_checkpoint(run)
+    ckpt["classes"] = 7
+    torch.save(ckpt, run / "checkpoint.pt")
+    with pytest.raises(CheckpointError) as e:
+        Explainer.load(run)
+    assert str(e.value) == (f"{run / 'checkpoint.pt'}: not a checkpoint this tool can read "
+                            "(field 'classes' must be a list of class names, found int)")
