@@ -159,20 +159,34 @@ def _existing_dataset(out: Path) -> str:
     return f"datasets/{out.name} already holds a dataset" + (f" ({'; '.join(facts)})" if facts else "") + "."
 
 
+def checked_path(field: str, path: str | os.PathLike) -> Path:
+    """`path` resolved when it lies under an allowed root (app.components.project.check_path), else
+    WorkflowError in one line naming the field and the path, never what the file holds: nothing has
+    read it (issue 22 item 2: a label CSV outside the roots was read and its first line shown)."""
+    try:
+        return check_path(path)
+    except PathRefused as e:
+        raise WorkflowError(f"{field}: {e}") from None
+
+
 def import_dataset(fmt: str, root: str, name: str, *, csv: str = "", classes: str = "",
                    columns: dict[str, str] | None = None, replace: bool = False) -> tuple[Path, str]:
-    """Check the folder against the allowed roots, then run `python -m data_tools import` into
+    """Check the folder and the label CSV (`csv`, relative to the folder or absolute) against the allowed
+    roots (`checked_path`; the importer is given the CSV resolved), then run `python -m data_tools import` into
     datasets/<name>; returns (the dataset folder, the importer's last line). `columns` names the CSV's
     columns (path_col, label_col, split_col, id_col, group_col: the importer's --path-col ... flags);
     empty values keep the importer's defaults. A name that holds a dataset raises DatasetExists
     unless `replace` (the importer's --replace: the new folder is swapped in only when it succeeded,
     at the same path, so the runs and audits that use it read the new one)."""
-    try:
-        src = check_path(root)
-    except PathRefused as e:
-        raise WorkflowError(str(e)) from None
+    src = checked_path("Dataset folder", root)
     if not src.is_dir():
-        raise WorkflowError(f"'{root}' is not a folder.")
+        raise WorkflowError(f"Dataset folder: '{root}' is not a folder.")
+    csv_file = None
+    if csv.strip():     # relative to the folder, as the importer's --csv; checked like the folder itself
+        given = Path(csv.strip()).expanduser()
+        csv_file = checked_path("Label CSV", given if given.is_absolute() else src / given)
+        if not csv_file.is_file():
+            raise WorkflowError(f"Label CSV: '{csv.strip()}' is not a file.")
     name = (name or src.name).strip()
     if not plain_name(name) or name == "..":
         raise WorkflowError("The name must be a plain folder name (no '/', no leading '.').")
@@ -183,8 +197,8 @@ def import_dataset(fmt: str, root: str, name: str, *, csv: str = "", classes: st
     argv = [sys.executable, "-m", "data_tools", "import", "--format", fmt, "--root", str(src), "--out", str(out)]
     if replace:
         argv.append("--replace")
-    if csv.strip():
-        argv += ["--csv", csv.strip()]
+    if csv_file is not None:
+        argv += ["--csv", str(csv_file)]
     if classes.strip():
         argv += ["--classes", classes.strip()]
     for key, value in (columns or {}).items():
@@ -202,12 +216,9 @@ def import_predictions(dataset: str, probs: str, name: str, *, score: str = "sel
     ds = datasets_dir() / dataset
     if not plain_name(dataset) or not (ds / "dataset.json").is_file():
         raise WorkflowError(f"'{dataset}' is not a dataset under datasets/.")
-    try:
-        src = check_path(probs)
-    except PathRefused as e:
-        raise WorkflowError(str(e)) from None
+    src = checked_path("Predictions file", probs)
     if not src.is_file():
-        raise WorkflowError(f"'{probs}' is not a file.")
+        raise WorkflowError(f"Predictions file: '{probs}' is not a file.")
     name = (name or f"{dataset}-imported-{_stamp()}").strip()
     if not plain_name(name) or name == "..":
         raise WorkflowError("The run name must be a plain folder name (no '/', no leading '.').")

@@ -216,3 +216,107 @@ def test_a_symlink_loop_as_a_root_breaks_no_page(project, app, tmp_path, where):
     assert [w.value for w in app.warning if "cannot be resolved" in w.value] == [
         f"Not used as an allowed root: '{loop}' cannot be resolved \\(a symlink loop, or a link that cannot be "
         "read\\)."]
+
+
+SECRET = "root:$6$SECRETHASH0123$abcdef:19000:0:99999:7:::"
+
+
+def _secret_file(tmp_path):
+    """A shadow-like file outside every allowed root (the project is in tmp_path/empty, the data in
+    tmp_path/data)."""
+    f = tmp_path / "etc" / "shadow"
+    f.parent.mkdir()
+    f.write_text(SECRET + "\ndaemon:*:19000:0:99999:7:::\nsecondline:SECRET2:1:2:3:::\n")
+    return f
+
+
+def _page_text(app) -> str:
+    return "\n".join(str(getattr(e, "value", "")) for e in [*app.error, *app.warning, *app.success, *app.info,
+                                                             *app.markdown, *app.caption, *app.exception])
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot", "symlink"])
+@pytest.mark.parametrize("columns", ["default", "first_line"])
+def test_label_csv_outside_the_allowed_roots_is_refused_and_never_read(empty_project, app, tmp_path, how, columns):
+    """Issue 22 item 2: the Data page's "Label CSV" was not checked: /etc/shadow with its first line as
+    column names was copied into report.csv, and with the default columns the error quoted the first
+    line. Now the path is refused in one line that names it, before anything reads the file."""
+    secret = _secret_file(tmp_path)
+    data = tmp_path / "data" / "faces"
+    (data / "happy").mkdir(parents=True)
+    (empty_project / "settings.json").write_text(json.dumps({"reviewer": "", "allowed_roots": [str(data.parent)]}))
+    if how == "absolute":
+        typed, named = str(secret), str(secret)
+    elif how == "dotdot":
+        typed = "../../etc/shadow"
+        named = str(data.resolve() / typed)
+    else:
+        os.symlink(secret, data / "labels.csv")
+        typed, named = "labels.csv", str(data.resolve() / "labels.csv")
+    app.run()
+    app.switch_page("views/data.py").run()
+    app.selectbox(key="imp_format").set_value("csv")
+    app.text_input(key="imp_root").input(str(data))
+    app.text_input(key="imp_name").input("mine")
+    app.text_input(key="imp_csv").input(typed)
+    if columns == "first_line":
+        app.text_input(key="imp_path_col").input("root")
+        app.text_input(key="imp_label_col").input("19000")
+    [b for b in app.button if b.label == "Import"][0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    from app.components.project import PathRefused, check_path
+    with pytest.raises(PathRefused) as refusal:
+        check_path(named)
+    assert [e.value.replace("\\", "") for e in app.error] == [f"Label CSV: {refusal.value}"]
+    assert f"'{named}'" in app.error[0].value.replace("\\", "") and "\n" not in app.error[0].value
+    text = _page_text(app)
+    assert "SECRET" not in text and "daemon" not in text
+    assert not (empty_project / "datasets" / "mine").exists()
+    assert not (empty_project / "datasets" / "mine.rejected.csv").exists()
+    assert not list((empty_project / "datasets").glob(".mine*")) if (empty_project / "datasets").exists() else True
+
+
+def test_label_csv_under_the_allowed_roots_still_imports(empty_project, app, tmp_path):
+    """The check does not stop a CSV named relative to the folder, nor an absolute one under a root."""
+    from data_tools.images import write_image
+    import numpy as np
+    src = tmp_path / "data" / "faces"
+    rng = np.random.default_rng(0)
+    rows = ["file,emotion"]
+    for i in range(8):
+        write_image(src / "img" / f"f{i}.png", rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+        rows.append(f"img/f{i}.png,{('happy', 'sad')[i % 2]}")
+    (src / "lists").mkdir()
+    (src / "lists" / "labels.csv").write_text("\n".join(rows) + "\n")
+    (empty_project / "settings.json").write_text(json.dumps({"reviewer": "", "allowed_roots": [str(src.parent)]}))
+    app.run()
+    for name, typed in (("rel", "lists/labels.csv"), ("abs", str(src / "lists" / "labels.csv"))):
+        app.switch_page("views/data.py").run()
+        app.selectbox(key="imp_format").set_value("csv")
+        app.text_input(key="imp_root").input(str(src))
+        app.text_input(key="imp_name").input(name)
+        app.text_input(key="imp_csv").input(typed)
+        app.text_input(key="imp_path_col").input("file")
+        app.text_input(key="imp_label_col").input("emotion")
+        [b for b in app.button if b.label == "Import"][0].click().run()
+        assert not app.exception, [e.value for e in app.exception]
+        assert not app.error, [e.value for e in app.error]
+        assert len((empty_project / "datasets" / name / "manifest.csv").read_text().splitlines()) == 9
+
+
+def test_predictions_file_outside_the_allowed_roots_is_refused_and_never_read(project, app, tmp_path):
+    """The Data page's predictions field: refused in one line naming the file, its content not shown."""
+    secret = _secret_file(tmp_path)
+    app.run()
+    app.switch_page("views/data.py").run()
+    app.selectbox(key="pred_dataset").set_value("demo")
+    app.text_input(key="pred_file").input(str(secret))
+    app.text_input(key="pred_name").input("mine")
+    [b for b in app.button if b.label == "Import predictions"][0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    from app.components.project import PathRefused, check_path
+    with pytest.raises(PathRefused) as refusal:
+        check_path(secret)
+    assert [e.value.replace("\\", "") for e in app.error] == [f"Predictions file: {refusal.value}"]
+    assert "SECRET" not in _page_text(app)
+    assert not (project / "runs" / "mine").exists()
