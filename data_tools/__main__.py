@@ -1,4 +1,4 @@
-"""`python -m data_tools {import,demo,noise,export} ...`: every subcommand exits non-zero with a
+"""`python -m data_tools {import,demo,noise,export,issues} ...`: every subcommand exits non-zero with a
 one-line reason on bad input, never a traceback."""
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ COMMANDS = {
     "demo": ("data_tools.demo", "generate the embedded synthetic demo dataset"),
     "noise": ("data_tools.noise", "inject controlled label noise into a dataset's training split"),
     "export": ("data_tools.export.cli", "export corrected labels from an audit database"),
+    "issues": ("data_tools.issues.cli", "find duplicates, leaks and unusable images of a dataset folder"),
 }
 
 

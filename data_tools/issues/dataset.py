@@ -1,0 +1,114 @@
+"""issues.parquet of a dataset folder: measure every image (streamed, a chunk at a time, in worker
+processes), find the issues, write the table atomically. `python -m data_tools issues` and the import
+both end here."""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from data_tools import atomic
+from data_tools.images import ImageError, load_image
+from data_tools.issues.find import COLUMNS, Thresholds, counts, find_issues
+from data_tools.issues.image import signature_bytes, signatures
+from data_tools.manifest import load_dataset
+
+ISSUES_FILE = "issues.parquet"
+CHUNK = 5_000
+MIN_PROCESS_BATCH = 500
+
+
+def measure(path: str) -> bytes:
+    """`signature_bytes` of the image at `path`, b"" when it cannot be decoded (the import reports those)."""
+    try:
+        return signature_bytes(load_image(path))
+    except (ImageError, cv2.error, MemoryError, OSError):
+        return b""
+
+
+def measure_all(paths: Iterable[str], *, jobs: int = 0) -> np.ndarray:
+    """(N,) SIGNATURE records of the images at `paths`, a chunk at a time, in `jobs` processes
+    (0: one per core); unreadable images get the EMPTY record (no issue)."""
+    jobs = jobs or os.cpu_count() or 1
+    out: list[np.ndarray] = []
+    it = iter(paths)
+    pool = None
+    try:
+        while chunk := list(islice(it, CHUNK)):
+            if jobs > 1 and len(chunk) >= MIN_PROCESS_BATCH:
+                pool = pool or ProcessPoolExecutor(jobs)
+                out.append(signatures(list(pool.map(measure, chunk, chunksize=64))))
+            else:
+                out.append(signatures([measure(p) for p in chunk]))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return np.concatenate(out) if out else signatures([])
+
+
+def issue_table(sample_ids: np.ndarray, sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
+                thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
+    """The issues.parquet table (COLUMNS) of rows given as parallel arrays."""
+    found = find_issues(sig, labels, splits, thresholds=thresholds)
+    table = pd.DataFrame({"sample_id": np.asarray(sample_ids, dtype=object)[found["row"].to_numpy()].astype(str),
+                          "issue": found["issue"].astype(str), "score": found["score"].astype("float32"),
+                          "group": found["group"].astype(str), "detail": found["detail"].astype(str)})
+    return table[COLUMNS]
+
+
+def write_issues(dataset_dir: str | os.PathLike, table: pd.DataFrame) -> Path:
+    """Write `table` as the dataset folder's issues.parquet (atomically); returns its path."""
+    path = Path(dataset_dir) / ISSUES_FILE
+    atomic.write_parquet(path, table.reset_index(drop=True))
+    return path
+
+
+def read_issues(dataset_dir: str | os.PathLike) -> pd.DataFrame | None:
+    """The dataset's issues.parquet, or None when it has none (imported before issues existed)."""
+    path = Path(dataset_dir) / ISSUES_FILE
+    if not path.is_file():
+        return None
+    t = pd.read_parquet(path)
+    missing = [c for c in COLUMNS if c not in t.columns]
+    if missing:
+        raise ValueError(f"{path}: not an issues table (no column {', '.join(missing)})")
+    return t
+
+
+def _paths(ds, rels: Iterable[str]) -> Iterator[str]:
+    dirs: dict[str, str] = {}
+    for rel in rels:
+        try:
+            yield str(ds.image_path(rel, dirs))
+        except ValueError:      # a path leaving the image root: never opened, no issue
+            yield ""
+
+
+def compute_issues(dataset_dir: str | os.PathLike, *, jobs: int = 0, sig: np.ndarray | None = None,
+                   thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
+    """Measure the dataset's images (unless `sig`, one record per manifest row, is given), write its
+    issues.parquet and return the table."""
+    ds = load_dataset(dataset_dir)
+    m = ds.manifest
+    if sig is None:
+        sig = measure_all(_paths(ds, m["path"].astype(str)), jobs=jobs)
+    if len(sig) != len(m):
+        raise ValueError(f"{dataset_dir}: {len(sig)} image measurements for {len(m)} manifest rows")
+    table = issue_table(m["sample_id"].to_numpy(), sig, m["label"].to_numpy(), m["split"].to_numpy(),
+                        thresholds=thresholds)
+    write_issues(dataset_dir, table)
+    return table
+
+
+def summary(table: pd.DataFrame) -> str:
+    """One line: rows per issue type (the ones found) and the groups of duplicates."""
+    c = counts(table)
+    found = [f"{k} {v:,}" for k, v in c.items() if v]
+    groups = table.loc[table["group"] != "", "group"].nunique()
+    return (", ".join(found) + f" ({groups:,} duplicate groups)") if found else "no image issues found"
