@@ -31,6 +31,7 @@ import pandas as pd
 
 from data_tools import atomic
 from data_tools.manifest import INFO as DATASET_INFO
+from data_tools.manifest import ManifestError, read_info
 
 CONFIG, PROGRESS, SUMMARY = "config.json", "progress.json", "summary.csv"
 SCORES, EMBEDDING, CHECKPOINT, LOG, HISTORY = "scores.parquet", "embedding.parquet", "checkpoint.pt", "train.log", "history"
@@ -247,12 +248,15 @@ class RunDir:
         return found.resolve()
 
     def classes(self) -> list[str]:
-        """The run's ordered class list: the dataset's (dataset.json), else the scores' prob_<class>
-        columns, else the sorted labels of the scores; [] when the run has none of them."""
+        """The run's ordered class list: the dataset's (dataset.json, read and checked by the manifest
+        module), else the scores' prob_<class> columns, else the sorted labels of the scores; [] when the
+        run has none of them."""
         ds = self.dataset_dir()
-        info = _read_json(ds / DATASET_INFO) if ds is not None else None
-        if isinstance(info, dict) and info.get("classes"):
-            return [str(c) for c in info["classes"]]
+        if ds is not None and (ds / DATASET_INFO).is_file():
+            try:
+                return list(read_info(ds).classes)
+            except ManifestError:         # a refused dataset.json: the scores still name the classes
+                pass
         if not self.scores_path.is_file():
             return []
         import pyarrow.parquet as pq

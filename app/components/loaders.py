@@ -5,7 +5,6 @@ Big read-only frames use st.cache_resource (no copy per rerun): callers must not
 from __future__ import annotations
 
 import base64
-import json
 import os
 import sys
 import threading
@@ -160,13 +159,6 @@ def read_report(dataset_dir: Path) -> pd.DataFrame:
     if not f.is_file():
         return pd.DataFrame()
     return pd.read_csv(f, dtype=str, keep_default_na=False)
-
-
-def read_info(dataset_dir: Path) -> dict:
-    try:
-        return json.loads((Path(dataset_dir) / INFO).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
 
 
 # -- images ---------------------------------------------------------------------------------------

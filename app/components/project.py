@@ -82,13 +82,14 @@ def dataset_dirs() -> list[Path]:
 
 
 def _image_roots() -> list[Path]:
+    """Every imported dataset's image root, through the manifest module (its dataset.json checked, the
+    root resolved as every reader resolves it); a folder whose dataset.json is refused adds none."""
+    from data_tools.manifest import ManifestError, read_info, resolve_image_root
     roots = []
     for d in dataset_dirs():
         try:
-            raw = json.loads((d / "dataset.json").read_text(encoding="utf-8"))
-            r = Path(str(raw.get("image_root") or "."))
-            roots.append(r if r.is_absolute() else (d / r))
-        except (OSError, json.JSONDecodeError, AttributeError):
+            roots.append(resolve_image_root(d, read_info(d).image_root))
+        except ManifestError:
             continue
     return roots
 

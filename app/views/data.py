@@ -139,20 +139,20 @@ def run_import(fmt: str, root: str, name: str, *, csv: str = "", classes: str = 
 
 
 def _show(ds_dir: Path) -> None:
-    info = loaders.read_info(ds_dir)
     try:
         dataset = loaders.load_dataset(ds_dir)
     except Exception as e:  # noqa: BLE001 - a broken folder is reported, not raised
         st.error(f"{ui.md_escape(ds_dir.name)} is not a valid dataset folder: {ui.md_escape(e)}")
         return
     m = dataset.manifest
-    counts = info.get("counts") or {}
+    info = dataset.info                 # dataset.json, checked by the manifest module
+    counts = info.counts or {}
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Images", f"{len(m):,}")
     c2.metric("Classes", len(dataset.classes))
     c3.metric("Rejected on import", f"{int(counts.get('rejected', 0)):,}")
-    c4.metric("Format", str(info.get("format", "?")))
-    st.caption(f"Image root: {ui.md_code(dataset.image_root)} · source: {ui.md_code(info.get('source', ''))}")
+    c4.metric("Format", info.format or "?")
+    st.caption(f"Image root: {ui.md_code(dataset.image_root)} · source: {ui.md_code(info.source)}")
     extra = [c for c in m.columns if c.startswith("vote_")] + [c for c in ("true_label", "source_label", "group")
                                                               if c in m.columns]
     if extra:

@@ -95,3 +95,17 @@ def test_unresolvable_roots_are_refused_and_left_out(empty_project, tmp_path):
     assert project.unusable_roots() == [f"'{loop}' cannot be resolved (a symlink loop, or a link that cannot be read)"]
     with pytest.raises(project.PathRefused, match="outside the allowed"):
         project.check_path(loop + "/x")
+
+
+def test_image_roots_are_read_through_the_manifest_module(empty_project, tmp_path):
+    """Issue 21 item 5: a dataset's image_root is resolved as every reader resolves it (relative to the
+    dataset folder), and a dataset.json the manifest module refuses (image_root a number) adds no root;
+    it used to add <dataset>/42."""
+    good, bad = empty_project / "datasets" / "good", empty_project / "datasets" / "bad"
+    for d in (good, bad, empty_project / "pictures", bad / "42"):
+        d.mkdir(parents=True)
+    (good / "dataset.json").write_text(json.dumps({"classes": ["a"], "image_root": "../../pictures", "format": "csv"}))
+    (bad / "dataset.json").write_text(json.dumps({"classes": ["a"], "image_root": 42, "format": "csv"}))
+    roots = project.allowed_roots()
+    assert (empty_project / "pictures").resolve() in roots
+    assert (bad / "42").resolve() not in roots

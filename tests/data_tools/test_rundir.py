@@ -183,9 +183,12 @@ def test_classes_from_dataset_then_scores(tmp_path):
     assert r.classes() == ["sad", "happy"]                                       # prob_<class> order
     ds = tmp_path / "datasets" / "d"
     ds.mkdir(parents=True)
-    (ds / "dataset.json").write_text(json.dumps({"classes": ["happy", "sad", "angry"]}))
+    (ds / "dataset.json").write_text(json.dumps({"classes": ["happy", "sad", "angry"], "image_root": ".",
+                                                 "format": "csv"}))
     r.write_config({"dataset": str(ds)})
     assert r.classes() == ["happy", "sad", "angry"]                              # the dataset's order
+    (ds / "dataset.json").write_text(json.dumps({"classes": "happy,sad", "image_root": ".", "format": "csv"}))
+    assert r.classes() == ["sad", "happy"]          # a dataset.json the manifest module refuses: the scores'
 
 
 def test_module_functions_are_the_rundir_methods(tmp_path):
