@@ -1,5 +1,6 @@
 """`python -m eac_core.train`: train with Erasing Attention Consistency on a dataset folder and write
-the run directory (see data_tools/rundir.py). A thin loop over engine.train_one_epoch / evaluate / score_clean.
+the run directory (see data_tools/rundir.py): its setup and resume (`prepare`), the epoch loop over
+engine.train_one_epoch / evaluate / score_clean (`_run`), per-epoch persistence and failure reporting.
 
 In EAC mode both views (the erased image and its mirror) go through the network as ONE concatenated
 batch, so BatchNorm sees both views at once (always)."""
