@@ -21,6 +21,7 @@ from data_tools.manifest import ManifestError, load_dataset
 from data_tools.rundir import RunDir
 from eac_core import faults
 from eac_core.checkpoint import RESUME_FIELDS, read_checkpoint, write_checkpoint
+from eac_core.runconfig import saved_config
 from eac_core.config import ConfigError, TrainConfig, available_cores, build_parser, cuda_available, resolve
 from eac_core.data import DataError, epoch_order, fixed_erasures, load_cached, make_splits
 from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, reduce_max, shutdown
@@ -82,7 +83,7 @@ def prepare(args) -> tuple[TrainConfig, dict | None]:
     if args.resume:
         if not run.has("config"):
             raise ConfigError(f"--resume: {run.path} holds no run to resume (no config); drop --resume to start one")
-        saved = TrainConfig.from_dict(run.read_config())
+        saved = saved_config(run, args.dataset, [args.dataset, args.out, args.cache_dir], args.cache_dir)
         planned = saved.epochs
         saved.out = str(run.path.resolve())       # the folder resumed is the one named, also for a copied run
         for k in ("epochs", "device", "workers", "threads"):
