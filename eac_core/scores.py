@@ -13,6 +13,7 @@ import pandas as pd
 
 from data_tools.rundir import PROB, prob_columns
 from eac_core.probabilities import normalize
+from eac_core.issue_scores import issue_columns
 
 # The default ranking, chosen on real AND injected noise (bench/bench_signals.py, bench/README.md): the rank
 # average of the all-epoch AUM, the final clean-view loss and the kNN label disagreement in the learned
@@ -151,6 +152,8 @@ def build_scores(frame: pd.DataFrame, classes: list[str], labels: np.ndarray, si
     for j, name in enumerate(CANDIDATES):
         if name.startswith("fused_"):
             t[name] = sus[:, j].astype("float32")
+    for k, v in issue_columns(signals.get("features"), probs, classes).items():   # outlier, ambiguity
+        t[k] = v
     t["pred"] = t["pred"].astype(str)
     t["suspicion"] = CANDIDATES[suspicion](t).astype("float64")
     t["suspicion_signal"] = suspicion

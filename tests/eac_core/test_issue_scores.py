@@ -1,0 +1,50 @@
+"""Model-level issues: kNN outliers in the embedding, ambiguity of the probabilities, and their columns
+in build_scores."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from eac_core.issue_scores import ambiguity_score, ambiguous_between, outlier_score
+from eac_core.scores import build_scores
+
+
+def test_planted_outliers_rank_first():
+    rng = np.random.default_rng(0)
+    centre = rng.normal(size=16)
+    inliers = centre + 0.1 * rng.normal(size=(200, 16))
+    planted = rng.normal(size=(5, 16)) * 3            # other directions: far after L2 normalisation
+    s = outlier_score(np.vstack([inliers, planted]), k=10)
+    assert set(np.argsort(-s)[:5]) == set(range(200, 205))
+    assert s[200:].min() > 3 * np.median(s[:200])
+
+
+def test_outlier_edge_cases():
+    assert np.isnan(outlier_score(np.ones((1, 4)))).all()
+    f = np.vstack([np.eye(3), np.full((1, 3), np.nan)])
+    s = outlier_score(f, k=10)                          # k capped at the 2 other finite rows
+    assert np.isnan(s[3]) and np.allclose(s[:3], np.sqrt(2))
+
+
+def test_ambiguity_values_and_candidates():
+    p = np.array([[0.45, 0.45, 0.10], [0.9, 0.05, 0.05], [0.2, 0.3, 0.5]])
+    assert np.allclose(ambiguity_score(p), [1.0, 0.15, 0.8])
+    assert ambiguous_between(p, ["happy", "sad", "fear"]).tolist() == ["happy/sad", "", ""]
+    assert ambiguous_between(p, ["happy", "sad", "fear"], threshold=0.79).tolist() == ["happy/sad", "", "fear/sad"]
+
+
+def test_build_scores_has_issue_columns():
+    rng = np.random.default_rng(1)
+    n, k = 30, 3
+    probs = rng.dirichlet(np.ones(k), n)
+    labels = rng.integers(0, k, n)
+    frame = pd.DataFrame({"sample_id": [f"s{i}" for i in range(n)], "label": np.array(["a", "b", "c"])[labels]})
+    signals = {"probs": probs, "pred": probs.argmax(1), "p_label": probs[np.arange(n), labels],
+               "loss": -np.log(probs[np.arange(n), labels]), "margin": np.zeros(n),
+               "flip_consistency": np.zeros(n), "flip_agree": np.ones(n), "features": rng.normal(size=(n, 8))}
+    t = build_scores(frame, ["a", "b", "c"], labels, signals, provisional=False)
+    assert np.allclose(t["ambiguity"], ambiguity_score(probs))
+    assert np.allclose(t["outlier"], outlier_score(signals["features"]))
+    assert set(t["ambiguous_between"]) <= {""} | {f"{x}/{y}" for x in "abc" for y in "abc" if x != y}
+    del signals["features"]
+    assert build_scores(frame, ["a", "b", "c"], labels, signals, provisional=False)["outlier"].isna().all()
