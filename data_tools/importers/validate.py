@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from data_tools import faces, manifest
+from data_tools import faces, issues, manifest
 from data_tools.images import ImageError, load_image, printable, probe_image, write_image
 from data_tools.importers.base import Collected, ImportFailure, ImportOptions, Record, fingerprint, is_utf8
 from data_tools.importers.splits import assign_splits
@@ -188,6 +188,20 @@ def source_problem(src: str | os.PathLike) -> str | None:
     return f"unreadable image: {why}" if why else None
 
 
+def source_check(src: str | os.PathLike) -> tuple[str | None, bytes]:
+    """`source_problem` and, for an image that decodes, its issue measurements
+    (`issues.signature_bytes`, else b""), from one decode."""
+    src = Path(src)
+    try:
+        if why := _missing(src):
+            return why, b""
+        return None, issues.signature_bytes(load_image(src))
+    except ImageError as e:
+        return f"unreadable image: {e.reason}", b""
+    except (cv2.error, MemoryError) as e:
+        return _cannot_process(e), b""
+
+
 class _ImageChecks:
     """Rule 6 for a chunk's rows. Decoding to check (the common case) runs in worker processes:
     it is CPU-bound and holds the GIL (threads measured 3x slower than one thread on 48-px PNGs).
@@ -200,15 +214,20 @@ class _ImageChecks:
         self.processes = jobs or os.cpu_count() or 1
         self.threads = jobs or min(8, 2 * (os.cpu_count() or 2))
         self.pool: Executor | None = None
+        self.measured: list[bytes] = []     # the last call's issue measurements (b"": none), per record
 
     def __call__(self, recs: list[Record]) -> list[tuple[str, str | None]]:
         chk = self.chk
+        self.measured = [b""] * len(recs)
         if not chk.writes_images:
-            if len(recs) < self.MIN_PROCESS_BATCH or self.processes < 2:
-                return [chk.image(r) for r in recs]
-            self.pool = self.pool or ProcessPoolExecutor(self.processes)
             srcs = [str(chk.col.image_root / r.path) for r in recs]
-            return [(r.path, why) for r, why in zip(recs, self.pool.map(source_problem, srcs, chunksize=64))]
+            if len(recs) < self.MIN_PROCESS_BATCH or self.processes < 2:
+                done = [source_check(s) for s in srcs]
+            else:
+                self.pool = self.pool or ProcessPoolExecutor(self.processes)
+                done = list(self.pool.map(source_check, srcs, chunksize=64))
+            self.measured = [m for _, m in done]
+            return [(r.path, why) for r, (why, _) in zip(recs, done)]
         if len(recs) < 32:
             return [chk.image(r) for r in recs]
         self.pool = self.pool or ThreadPoolExecutor(self.threads)
@@ -238,6 +257,7 @@ class _Ledger:
         self.split = array("b")       # index in manifest.SPLITS; -1: none given
         self.group = array("i")       # index in group_names; -1: none
         self.image = array("b")
+        self.measured = bytearray()   # issues.SIGNATURE record per row (EMPTY: not measured)
         self.columns = array("i")     # index in column_sets: the extra manifest columns of the row
         self.group_names: dict[str, int] = {}
         self.column_sets: dict[tuple[str, ...], int] = {}
@@ -258,12 +278,15 @@ class _Ledger:
         group = rec.extras.get("group")
         self.group.append(-1 if group is None else self.group_names.setdefault(group, len(self.group_names)))
         self.image.append(self.IMAGE_UNCHECKED)
+        self.measured += _UNMEASURED
         keys = tuple(k for k in (*rec.extras, *labels) if k not in manifest.REQUIRED_COLUMNS)
         self.columns.append(self.column_sets.setdefault(keys, len(self.column_sets)))
         return i
 
 
 SPLIT_INDEX = {name: i for i, name in enumerate(manifest.SPLITS)}
+_UNMEASURED = issues.EMPTY.tobytes()
+_SIG = len(_UNMEASURED)
 CHUNK = 5_000      # rows checked (and their images decoded in parallel) at a time
 
 
@@ -324,11 +347,13 @@ def check_and_write(col: Collected, opts: ImportOptions, fmt: str, name: str = "
                     seen_ids.add(led.id_fp[i])
                     if new:
                         todo.append((i, entries[-1]))
-            for (i, entry), (path, why) in zip(todo, images([e.rec for _, e in todo])):
+            for (i, entry), (path, why), sig in zip(todo, images([e.rec for _, e in todo]), images.measured):
                 entry.path = path
                 led.image[i] = led.IMAGE_BAD if why else led.IMAGE_OK
                 if why:
                     led.image_reason[i] = why
+                elif sig:
+                    led.measured[i * _SIG:(i + 1) * _SIG] = sig
             pickle.dump(entries, spool, protocol=pickle.HIGHEST_PROTOCOL)
         del seen_paths, seen_ids
         duplicates, fixed = _rule5(led, spool, chk)
@@ -354,7 +379,24 @@ def check_and_write(col: Collected, opts: ImportOptions, fmt: str, name: str = "
             if recodes["count"]:
                 info.extra["recoded_cells"] = {"count": recodes["count"], "encoding": RECODE_AS,
                                                "first": recodes["first"]}
+    if chk.checks_images and kept.any():
+        _write_issues(opts, led, kept, splits, col.labels.classes, chk.writes_images)
     return ImportResult(out=opts.out, info=info)
+
+
+def _write_issues(opts: ImportOptions, led: _Ledger, kept: np.ndarray, splits: np.ndarray,
+                  classes: list[str], written: bool) -> None:
+    """issues.parquet of the imported rows: from the measurements the decoding workers returned, or,
+    where the import wrote the images itself (crops, FER2013 pixels), measured again from the folder."""
+    if written:
+        issues.compute_issues(opts.out, jobs=opts.jobs)
+        return
+    sig = np.frombuffer(led.measured, issues.SIGNATURE)[kept]
+    labels = np.asarray(classes, dtype=object)[np.frombuffer(led.label, np.int32)[kept]]
+    split_names = np.asarray(manifest.SPLITS, dtype=object)[splits[kept]]
+    ids = pd.read_csv(Path(opts.out) / manifest.MANIFEST, usecols=["sample_id"], dtype=str,
+                      keep_default_na=False, dtype_backend="pyarrow")["sample_id"]
+    issues.write_issues(opts.out, issues.issue_table(ids.to_numpy(), sig, labels, split_names))
 
 
 def _rule5(led: _Ledger, spool, chk: _Checker) -> tuple[dict[int, str], dict[int, str]]:

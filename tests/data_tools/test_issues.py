@@ -145,3 +145,19 @@ def test_command_broken_manifest_is_one_line(tmp_path, capsys):
     assert cli(["issues", "--dataset", str(ds)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "dataset.json" in err
+
+
+def test_import_writes_issues(tmp_path):
+    """The import measures each image in the worker that decodes it, and writes issues.parquet."""
+    from data_tools.importers import import_dataset
+    from support.planted_issues import make_dataset
+    ds = make_dataset(tmp_path / "src")
+    m = pd.read_csv(ds / "manifest.csv", dtype=str)
+    m[["path", "label", "split"]].to_csv(tmp_path / "labels.csv", index=False)
+    out = tmp_path / "imported"
+    import_dataset("csv", tmp_path / "src" / "img", out, csv=str(tmp_path / "labels.csv"), jobs=1)
+    t = read_issues(out)
+    ids = dict(zip(pd.read_csv(out / "manifest.csv", dtype=str)["path"], pd.read_csv(out / "manifest.csv",
+                                                                                      dtype=str)["sample_id"]))
+    assert {p for p, s in ids.items() if s in _flagged(t, "split_leak")} == {"a1.png", "a1_test.png"}
+    assert counts(t) == counts(compute_issues(ds, jobs=1))
