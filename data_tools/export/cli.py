@@ -12,6 +12,7 @@ import pandas as pd
 
 from data_tools.audit import Audit
 from data_tools.export.destination import export
+from data_tools.export.drop import apply_drops, drop_summary, dropped_report_path, issue_drops, parse_kinds, write_dropped
 from data_tools.export.errors import ExportError
 from data_tools.export.formats import FORMATS
 from data_tools.export.table import changes_summary, corrected_table, unmatched_decisions
@@ -72,9 +73,15 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output file (a folder for --format manifest)")
     p.add_argument("--dataset", help="dataset folder (default: the one the audit names)")
     p.add_argument("--scores", help="a run's scores file for the suspicion column (default: the run's, if present)")
+    p.add_argument("--drop-issues", metavar="TYPES",
+                   help="comma-separated issue types of the dataset's issues.parquet to drop from the export "
+                        "(e.g. exact_duplicate,split_leak,blank): duplicates keep one face per group, leaks "
+                        "lose their test copies, conflicts lose every copy; reviewed rows keep their decision; "
+                        "the dropped rows are listed in dropped_issues.csv")
 
 
 def main(args: argparse.Namespace) -> int:
+    kinds = parse_kinds(args.drop_issues) if args.drop_issues is not None else None
     audit, dataset, decisions, scores = load_audit_inputs(args.audit, args.dataset, args.scores)
     unmatched = unmatched_decisions(dataset, decisions)
     if unmatched:
@@ -83,10 +90,17 @@ def main(args: argparse.Namespace) -> int:
     table = corrected_table(dataset, decisions, scores)
     meta = audit.meta()
     info = {"audit": str(audit.path.resolve()), "run": meta.get("run", "")}
+    drops = None
+    if kinds is not None:
+        table, drops = apply_drops(table, issue_drops(dataset, kinds))
+        info["dropped_issues"] = {"types": kinds, "removed": int((drops["applied"] == "removed").sum())}
     out = export(args.format, table, dataset, args.out, audit_info=info, audit=audit.path,
                  runs=[r.path for r in _runs_of(audit, meta)], scores=args.scores)
     total = changes_summary(table).iloc[-1]
     print(f"wrote {out}: {int(total['after'])} of {int(total['before'])} samples "
           f"(relabelled {int(total['relabel_from'])}, removed {int(total['remove'])}, kept {int(total['keep'])}, "
           f"unsure {int(total['unsure'])}, undecided {int(total['undecided'])})")
+    if drops is not None:
+        report = write_dropped(dropped_report_path(args.format, out), drops)
+        print(f"{drop_summary(drops)}; listed in {report}")
     return 0
