@@ -52,13 +52,14 @@ def measure_all(paths: Iterable[str], *, jobs: int = 0) -> np.ndarray:
     return np.concatenate(out) if out else signatures([])
 
 
-def issue_table(sample_ids: np.ndarray, sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
+def issue_table(sample_ids, sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
                 thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
-    """The issues.parquet table (COLUMNS) of rows given as parallel arrays."""
+    """The issues.parquet table (COLUMNS) of rows given as parallel arrays (`sample_ids`: an array or
+    a Series; issue, group and detail come back categorical)."""
     found = find_issues(sig, labels, splits, thresholds=thresholds)
-    table = pd.DataFrame({"sample_id": np.asarray(sample_ids, dtype=object)[found["row"].to_numpy()].astype(str),
-                          "issue": found["issue"].astype(str), "score": found["score"].astype("float32"),
-                          "group": found["group"].astype(str), "detail": found["detail"].astype(str)})
+    ids = pd.Series(sample_ids).iloc[found["row"].to_numpy()].reset_index(drop=True)
+    table = found.drop(columns="row")
+    table.insert(0, "sample_id", ids.astype(ids.dtype if ids.dtype != object else str))
     return table[COLUMNS]
 
 

@@ -38,45 +38,88 @@ class Thresholds:
 
 
 def _groups_detail(group: np.ndarray, labels: np.ndarray, splits: np.ndarray, what: str
-                   ) -> tuple[dict[int, str], np.ndarray, np.ndarray]:
-    """Per group: its readable detail, and per row whether its group mixes labels / spans splits."""
+                   ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Per group (0..G-1): its readable detail, whether it mixes labels, whether it spans splits.
+    `labels`, `splits`: (N,) int codes into the `names` of `_codes`; rows outside groups are -1."""
+    n_groups = int(group.max()) + 1 if len(group) else 0
     rows = np.flatnonzero(group >= 0)
     g = group[rows]
-    frame = pd.DataFrame({"g": g, "label": labels[rows], "split": splits[rows]})
-    by = frame.groupby("g", sort=True)
-    size = by.size()
-    lab = by["label"].agg(lambda s: sorted(set(s)))
-    spl = by["split"].agg(lambda s: sorted(set(s)))
-    detail = {}
-    for k in size.index:
-        ls, ss = lab[k], spl[k]
+    size = np.bincount(g, minlength=n_groups)
+    kinds = []
+    for codes in (labels, splits):
+        pairs = np.unique(np.stack([g, codes[0][rows]], 1), axis=0) if len(rows) else np.zeros((0, 2), np.int64)
+        kinds.append(pairs)
+    (lab_pairs, spl_pairs) = kinds
+    lab_n = np.bincount(lab_pairs[:, 0], minlength=n_groups)
+    spl_n = np.bincount(spl_pairs[:, 0], minlength=n_groups)
+    lab_of = np.split(lab_pairs[:, 1], np.cumsum(lab_n)[:-1]) if n_groups else []
+    spl_of = np.split(spl_pairs[:, 1], np.cumsum(spl_n)[:-1]) if n_groups else []
+    detail = []
+    for k in range(n_groups):
+        ls = sorted(labels[1][c] for c in lab_of[k])
+        ss = sorted(splits[1][c] for c in spl_of[k])
         text = f"{size[k]} {what}; " + (f"labels {'/'.join(ls)} (label conflict)" if len(ls) > 1
                                         else f"label {ls[0]}")
         text += f"; splits {'/'.join(ss)} (leak)" if len(ss) > 1 else f"; split {ss[0]}"
-        detail[int(k)] = text
-    conflict = np.zeros(len(group), bool)
-    leak = np.zeros(len(group), bool)
-    conflict[rows] = (lab.map(len) > 1).reindex(g).to_numpy()
-    leak[rows] = (spl.map(len) > 1).reindex(g).to_numpy()
-    return detail, conflict, leak
+        detail.append(text)
+    return detail, lab_n > 1, spl_n > 1
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    codes, names = pd.factorize(pd.Series(np.asarray(values, dtype=object)).astype(str), sort=True)
+    return codes.astype(np.int64), np.asarray(names, dtype=object)
+
+
+class _Rows:
+    """Issue rows collected as integer codes (a group's name and detail are stored once however many
+    rows it has: 2,000,000 copies of one image are 2,000,000 codes, not 2,000,000 strings)."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[np.ndarray, ...]] = []
+        self.groups: list[str] = [""]
+        self.details: dict[str, int] = {}
+
+    def group_names(self, prefix: str, n: int) -> int:
+        base = len(self.groups)
+        self.groups += [f"{prefix}:{k}" for k in range(n)]
+        return base
+
+    def detail_codes(self, texts: list[str]) -> np.ndarray:
+        return np.array([self.details.setdefault(t, len(self.details)) for t in texts], np.int64)
+
+    def add(self, rows: np.ndarray, issue: str, score, group, detail) -> None:
+        if len(rows):
+            n = len(rows)
+            self.parts.append((rows, np.full(n, ISSUES.index(issue), np.int8),
+                               np.broadcast_to(np.asarray(score, np.float32), (n,)),
+                               np.broadcast_to(np.asarray(group, np.int64), (n,)),
+                               np.broadcast_to(np.asarray(detail, np.int64), (n,))))
+
+    def frame(self, idx: np.ndarray) -> pd.DataFrame:
+        cols = [np.concatenate(c) for c in zip(*self.parts)] if self.parts else \
+            [np.zeros(0, t) for t in (np.int64, np.int8, np.float32, np.int64, np.int64)]
+        row, issue, score, group, detail = cols
+        order = np.lexsort((row, group, -score, issue))
+        return pd.DataFrame({
+            "row": idx[row[order]],
+            "issue": pd.Categorical.from_codes(issue[order], categories=list(ISSUES)),
+            "score": score[order],
+            "group": pd.Categorical.from_codes(group[order], categories=self.groups),
+            "detail": pd.Categorical.from_codes(detail[order], categories=list(self.details) or [""])})
 
 
 def find_issues(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
                 thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
-    """The issue rows of a dataset: columns `row` (index into the inputs), `issue`, `score`, `group`,
-    `detail`. `sig`: (N,) SIGNATURE; rows with NaN std were not measured and get no issue."""
-    labels = np.asarray(labels, dtype=object).astype(str)
-    splits = np.asarray(splits, dtype=object).astype(str)
+    """The issue rows of a dataset: columns `row` (index into the inputs), `issue`, `score`, `group`
+    ("" for the quality issues), `detail` (issue, group and detail are categorical). `sig`: (N,)
+    SIGNATURE; rows with NaN std were not measured and get no issue. Sorted by ISSUES order, then
+    score (worst first), then group."""
     measured = np.isfinite(sig["std"])
     idx = np.flatnonzero(measured)
     s = sig[idx]
-    parts: list[pd.DataFrame] = []
-
-    def add(rows: np.ndarray, issue: str, score, group, detail) -> None:
-        if len(rows):
-            parts.append(pd.DataFrame({"row": idx[rows], "issue": issue, "score": score,
-                                       "group": group, "detail": detail}))
-
+    lab = _codes(np.asarray(labels, dtype=object)[idx])
+    spl = _codes(np.asarray(splits, dtype=object)[idx])
+    out = _Rows()
     t = thresholds
     blank = s["std"] < t.blank_std
     ex = exact_groups(s["exact"])
@@ -86,24 +129,24 @@ def find_issues(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
     near = np.full(len(s), -1, np.int64)
     nearest = np.full(len(s), -1, np.int64)
     near[hashable], nearest[hashable] = near_groups(s["phash"][hashable], s["exact"][hashable], t.near_radius)
-    ex_detail, ex_conf, ex_leak = _groups_detail(ex, labels[idx], splits[idx], "faces with the same pixels")
+    ex_detail, ex_conf, ex_leak = _groups_detail(ex, lab, spl, "faces with the same pixels")
     nr_detail, nr_conf, nr_leak = _groups_detail(
-        near, labels[idx], splits[idx], f"near-identical faces (perceptual hash within "
-                                        f"{t.near_radius} of 64 bits)")
+        near, lab, spl, f"near-identical faces (perceptual hash within {t.near_radius} of 64 bits)")
     in_ex, in_nr = np.flatnonzero(ex >= 0), np.flatnonzero(near >= 0)
-    ex_name = np.array([f"exact:{g}" for g in ex[in_ex]], dtype=object)
-    nr_name = np.array([f"near:{g}" for g in near[in_nr]], dtype=object)
-    ex_text = np.array([ex_detail[g] for g in ex[in_ex]], dtype=object)
-    nr_text = np.array([nr_detail[g] for g in near[in_nr]], dtype=object)
+    ge, gn = ex[in_ex], near[in_nr]
+    ex_group = out.group_names("exact", len(ex_detail)) + ge
+    nr_group = out.group_names("near", len(nr_detail)) + gn
+    ex_text = out.detail_codes(ex_detail)[ge]
+    nr_text = out.detail_codes(nr_detail)[gn]
     nr_score = 1.0 - nearest[in_nr] / 64.0
     # conflicts and leaks are named at the widest group a row belongs to (near, else exact)
     for issue, ex_flag, nr_flag in (("label_conflict", ex_conf, nr_conf), ("split_leak", ex_leak, nr_leak)):
-        e = ex_flag[in_ex] & (near[in_ex] < 0)
-        n = nr_flag[in_nr]
-        add(in_ex[e], issue, 1.0, ex_name[e], ex_text[e])
-        add(in_nr[n], issue, nr_score[n], nr_name[n], nr_text[n])
-    add(in_ex, "exact_duplicate", 1.0, ex_name, ex_text)
-    add(in_nr, "near_duplicate", nr_score, nr_name, nr_text)
+        e = ex_flag[ge] & (near[in_ex] < 0)
+        n = nr_flag[gn]
+        out.add(in_ex[e], issue, 1.0, ex_group[e], ex_text[e])
+        out.add(in_nr[n], issue, nr_score[n], nr_group[n], nr_text[n])
+    out.add(in_ex, "exact_duplicate", 1.0, ex_group, ex_text)
+    out.add(in_nr, "near_duplicate", nr_score, nr_group, nr_text)
 
     quality = (
         ("blank", s["std"] < t.blank_std, 1.0 - s["std"] / max(t.blank_std, 1e-9) / 2,
@@ -126,17 +169,9 @@ def find_issues(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
         if issue == "blurry":
             flag = flag & ~exposure    # the Laplacian's variance scales with contrast: dark is said once
         rows = np.flatnonzero(flag)
-        add(rows, issue, np.clip(np.asarray(score)[rows], 0, 1), "",
-            [text(s[r]) for r in rows])
-    if not parts:
-        return pd.DataFrame({"row": np.zeros(0, np.int64), "issue": [], "score": np.zeros(0), "group": [],
-                             "detail": []})
-    out = pd.concat(parts, ignore_index=True)
-    out["score"] = out["score"].astype("float32")
-    out["_order"] = out["issue"].map({k: i for i, k in enumerate(ISSUES)})
-    out = out.sort_values(["_order", "score", "group", "row"], ascending=[True, False, True, True],
-                          kind="stable").drop(columns="_order")
-    return out.reset_index(drop=True)
+        out.add(rows, issue, np.clip(np.asarray(score)[rows], 0, 1), 0,
+                out.detail_codes([text(s[r]) for r in rows]))
+    return out.frame(idx)
 
 
 def counts(issues: pd.DataFrame) -> dict[str, int]:
