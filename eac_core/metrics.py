@@ -44,7 +44,9 @@ def noise_mask(scores: pd.DataFrame, truth: str | None = None) -> np.ndarray | N
 
 # -- detection -------------------------------------------------------------------------------------
 def _finite(suspicion) -> np.ndarray:
-    return np.nan_to_num(np.asarray(suspicion, dtype="float64"), nan=-np.inf, posinf=1e300, neginf=-1e300)
+    """Finite scores that keep the order, missing ones lowest (scikit-learn refuses NaN and infinity)."""
+    return np.nan_to_num(np.asarray(suspicion, dtype="float64"), nan=-np.finfo(np.float64).max,
+                         posinf=1e300, neginf=-1e300)
 
 
 def precision_at_k(suspicion, is_noisy, ks: Iterable[int]) -> pd.DataFrame:
@@ -79,7 +81,7 @@ def detection_report(scores: pd.DataFrame, truth: str | None = None, col: str = 
     y = noise_mask(scores, truth)
     if y is None:
         raise ValueError("the true labels are not known for these scores")
-    s = scores[col].to_numpy(dtype=float)
+    s = _finite(scores[col].to_numpy(dtype=float))
     out: dict = {"n": int(len(y)), "n_noisy": int(y.sum()), "base_rate": float(y.mean()) if len(y) else 0.0}
     if y.all() or not y.any():
         out["degenerate"] = True

@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -35,10 +36,47 @@ def list_runs() -> list[RunDir]:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _scores(path: str, mt: float) -> pd.DataFrame:
-    df = RunDir(path).read_scores()
+    df = clean_scores(RunDir(path).read_scores())
     if "rank" not in df.columns and "suspicion" in df.columns:
         df["rank"] = df["suspicion"].rank(ascending=False, method="first").astype(int)
     return df
+
+
+def clean_scores(df: pd.DataFrame) -> pd.DataFrame:
+    """Scores the pages can draw (issue 22, smaller): a sample_id listed twice keeps its first row (the
+    Gallery drew one widget per id), infinite values become missing (the queue's range slider and the
+    Insights charts refused them), and faces without a finite suspicion are ranked last. What was done
+    is in `df.attrs["notes"]` (sentences), shown by `ui.score_notes`."""
+    notes: list[str] = []
+    if "sample_id" in df.columns:
+        dup = df["sample_id"].duplicated(keep="first")
+        if dup.any():
+            notes.append(f"{int(dup.sum()):,} row(s) of scores.parquet repeat a sample id "
+                         f"('{str(df.loc[dup, 'sample_id'].iloc[0])[:60]}' first); the first row of each is used")
+            df = df.loc[~dup].reset_index(drop=True)
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
+    if floats:
+        inf = np.isinf(df[floats].to_numpy(dtype=float, na_value=np.nan))
+        if inf.any():
+            df = df.copy()
+            df[floats] = df[floats].mask(inf)
+    if "suspicion" in df.columns:
+        sus = pd.to_numeric(df["suspicion"], errors="coerce")
+        bad = ~np.isfinite(sus.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            df = df.copy()
+            df["suspicion"] = sus.where(~bad)
+            key = df["rank"] if "rank" in df.columns else -sus
+            order = pd.DataFrame({"bad": bad, "key": pd.to_numeric(key, errors="coerce")}).sort_values(
+                ["bad", "key"], kind="stable").index
+            rank = np.empty(len(df), dtype=np.int64)
+            rank[order] = np.arange(1, len(df) + 1)
+            df["rank"] = rank
+            notes.append(f"{int(bad.sum()):,} face(s) have no finite suspicion score (NaN or infinite) and are "
+                         "ranked last")
+    df.attrs["notes"] = notes
+    return df
+
 
 
 def load_scores(run: Path | RunDir) -> pd.DataFrame | None:

@@ -85,6 +85,14 @@ def current_run(*, picker: bool = True) -> RunDir | None:
     return by_name.get(name)
 
 
+def score_notes(scores, where=None) -> None:
+    """What loaders.clean_scores did to this run's scores (repeated ids, no finite suspicion), one
+    caption each (in `where`, default the page), so a page that ranks or lists faces says why some
+    are missing or last."""
+    for note in getattr(scores, "attrs", {}).get("notes", []):
+        (where or st).caption(f"Note: {md_escape(note)}.")
+
+
 def reviewer() -> str:
     return load_settings().reviewer
 

@@ -28,6 +28,7 @@ def render() -> None:
     if scores is None or scores.empty:
         st.info("This run has no ranking yet.")
         return
+    ui.score_notes(scores)
     ds_dir = loaders.run_dataset_dir(run)
     dataset = loaders.load_dataset(ds_dir) if ds_dir is not None else None
     classes = list(dataset.classes) if dataset is not None else loaders.run_classes(run)

@@ -35,6 +35,7 @@ def render() -> None:
     classes = loaders.run_classes(run)
     if "provisional" in scores.columns and bool(scores["provisional"].any()):
         st.warning("These numbers come from a provisional ranking (training is not finished).", icon=":material/hourglass_top:")
+    ui.score_notes(scores)
     mt = run.mtime("scores")
 
     tab_rank, tab_noise, tab_map, tab_truth = st.tabs(["Ranking", "Label noise", "Embedding map", "Against the truth"])

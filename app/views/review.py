@@ -41,6 +41,7 @@ def render() -> None:
     provisional = "provisional" in scores.columns and bool(scores["provisional"].any())
     if provisional:
         training.provisional_banner(run, run.mtime("scores"))
+    ui.score_notes(scores, st.sidebar)
 
     name = ui.reviewer()
     st.sidebar.caption(f"Reviewer: **{ui.md_escape(name)}**" if name else "Reviewer: (none) · set your name in Settings")
