@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from app import workflows
 from app.components import charts, loaders, ui
 from app.components.project import allowed_roots, dataset_dirs
+from data_tools import issues
 
 GRID_PER_CLASS = 10
 
@@ -169,6 +171,7 @@ def _show(ds_dir: Path) -> None:
         st.dataframe(reasons, hide_index=True, key="data_reasons")
         with st.expander("Every rejected row"):
             st.dataframe(report, hide_index=True, key="data_report")
+    _image_issues(ds_dir)
 
     st.subheader("Samples per class", anchor=False)
     split = st.radio("Split", ["train", "val", "test"], horizontal=True, key="data_grid_split")
@@ -189,6 +192,27 @@ def _show(ds_dir: Path) -> None:
             st.image(imgs, width=72, caption=caps)
         else:
             st.caption("no images")
+
+
+def _image_issues(ds_dir: Path) -> None:
+    """Counts per issue type of the dataset's issues.parquet (written by the import), and the groups
+    to look at first: label conflicts and train/test leaks."""
+    st.subheader("Image issues", anchor=False)
+    found = issues.issue_counts(ds_dir)
+    if found is None:
+        st.caption("Not computed for this dataset (imported before image issues existed, or with labels only): "
+                   f"{ui.md_code(f'python -m data_tools issues --dataset {ds_dir}')}")
+        return
+    if not any(found.values()):
+        st.success("No duplicates, leaks or unusable images found.")
+        return
+    st.dataframe(pd.DataFrame({"issue": list(found), "images": list(found.values())}), hide_index=True,
+                 key="data_issue_counts")
+    first = issues.issue_groups(ds_dir, ("label_conflict", "split_leak"))
+    if len(first):
+        st.warning(f"{found['label_conflict']:,} image(s) in duplicate groups with different labels, "
+                   f"{found['split_leak']:,} in groups spanning splits (first groups below).")
+        st.dataframe(first, hide_index=True, key="data_issue_groups")
 
 
 if __name__ == "__main__":   # Streamlit runs a page as __main__; an import (a test) draws nothing

@@ -82,6 +82,25 @@ def read_issues(dataset_dir: str | os.PathLike) -> pd.DataFrame | None:
     return t
 
 
+def issue_counts(dataset_dir: str | os.PathLike) -> dict[str, int] | None:
+    """Rows per issue type (every type, ISSUES order) of the dataset's issues.parquet, reading its
+    `issue` column only; None when the folder has no issues file."""
+    path = Path(dataset_dir) / ISSUES_FILE
+    if not path.is_file():
+        return None
+    return counts(pd.read_parquet(path, columns=["issue"]))
+
+
+def issue_groups(dataset_dir: str | os.PathLike, issue_types: Iterable[str], limit: int = 50) -> pd.DataFrame:
+    """One row per group (its first member) of the given duplicate issue types, worst first: `issue`,
+    `group`, `detail`, `sample_id`; at most `limit` rows."""
+    t = read_issues(dataset_dir)
+    if t is None:
+        return pd.DataFrame(columns=["issue", "group", "detail", "sample_id"])
+    t = t[t["issue"].isin(list(issue_types))].astype({"issue": str, "group": str, "detail": str})
+    return t.drop_duplicates(["issue", "group"]).head(limit)[["issue", "group", "detail", "sample_id"]]
+
+
 def _paths(ds, rels: Iterable[str]) -> Iterator[str]:
     dirs: dict[str, str] = {}
     for rel in rels:

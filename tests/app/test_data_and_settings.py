@@ -320,3 +320,33 @@ def test_predictions_file_outside_the_allowed_roots_is_refused_and_never_read(pr
     assert [e.value.replace("\\", "") for e in app.error] == [f"Predictions file: {refusal.value}"]
     assert "SECRET" not in _page_text(app)
     assert not (project / "runs" / "mine").exists()
+
+
+def test_data_page_shows_image_issue_counts_right_after_an_import(empty_project, app, tmp_path):
+    """issue 23: the import writes issues.parquet; the Data page shows the counts per type and the
+    conflict/leak groups first, before any training."""
+    import pandas as pd
+    from support.planted_issues import make_dataset
+    src = make_dataset(tmp_path / "planted")
+    m = pd.read_csv(src / "manifest.csv", dtype=str)
+    m[["path", "label", "split"]].to_csv(tmp_path / "planted" / "img" / "labels.csv", index=False)
+    (empty_project / "settings.json").write_text(json.dumps({"reviewer": "", "allowed_roots": [str(tmp_path)]}))
+    app.run()
+    app.switch_page("views/data.py").run()
+    app.selectbox(key="imp_format").set_value("csv")
+    app.text_input(key="imp_root").input(str(tmp_path / "planted" / "img"))
+    app.text_input(key="imp_name").input("planted")
+    app.text_input(key="imp_csv").input("labels.csv")
+    app.text_input(key="imp_split_col").input("split")
+    [b for b in app.button if b.label == "Import"][0].click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert (empty_project / "datasets" / "planted" / "issues.parquet").is_file()
+    app.run()
+    assert any(h.value == "Image issues" for h in app.subheader)
+    frames = [d.value for d in app.dataframe]
+    counts = next(f for f in frames if list(f.columns) == ["issue", "images"]).set_index("issue")["images"].to_dict()
+    assert counts == {"label_conflict": 2, "split_leak": 2, "exact_duplicate": 6, "near_duplicate": 4,
+                      "blank": 1, "dark": 1, "bright": 1, "low_information": 1, "blurry": 1}
+    groups = next(f for f in frames if list(f.columns) == ["issue", "group", "detail", "sample_id"])
+    assert list(groups["issue"]) == ["label_conflict", "split_leak"]
+    assert "labels happy/sad (label conflict)" in groups["detail"].iloc[0]
