@@ -171,5 +171,29 @@ def write_checkpoint(run: RunDir | str | os.PathLike, checkpoint: dict) -> None:
     """Write a run's checkpoint.pt atomically (temp file + rename), so a reader never sees half of one."""
     import torch
     with atomic.atomic_path(RunDir(run).checkpoint_path) as tmp:
-        torch.save(checkpoint, tmp)
+        try:
+            torch.save(checkpoint, tmp)
+        except RuntimeError as e:       # torch's zip writer reports a failed write() as an archive error
+            raise _write_failure(tmp, e) from None
         faults.point("checkpoint-written", checkpoint.get("epoch"))   # crash tests: complete, not renamed
+
+
+FULL_BELOW = 64 << 20     # bytes free under which a failed write is put down to a full disk
+
+
+def _write_failure(tmp: os.PathLike, e: RuntimeError) -> Exception:
+    """torch's "[enforce fail at inline_container.cc] PytorchStreamWriter failed writing file data/3: file
+    write failed" as the OSError it is, saying how much room the disk has (atomic_path adds the file)."""
+    import errno
+    import shutil
+    text = str(e)
+    if "PytorchStreamWriter" not in text and "file write failed" not in text and "unexpected pos" not in text:
+        return e
+    try:
+        free = shutil.disk_usage(os.path.dirname(os.fspath(tmp)) or ".").free
+    except OSError:
+        free = None
+    room = "" if free is None else f"; {free:,} bytes free on its disk"
+    if free is not None and free < FULL_BELOW:
+        return OSError(errno.ENOSPC, f"No space left on device (the checkpoint could not be written{room})")
+    return OSError(errno.EIO, f"the checkpoint could not be written ({text.splitlines()[0][-120:]}){room}")

@@ -80,7 +80,8 @@ class Progress:
         try:
             RunDir(self.run).write_progress(snapshot)
         except OSError:
-            pass
+            if snapshot.get("state") in ("failed", "done", "stopped"):
+                _rewrite_in_place(RunDir(self.run).progress_path, snapshot)
 
     def stop(self) -> None:
         """Stop the heartbeat thread (idempotent); the file keeps its last state."""
@@ -94,3 +95,34 @@ class Progress:
         self.stop()
         self.update(**final)
         self.flush(force=True)
+
+
+def _rewrite_in_place(path, snapshot: dict) -> None:
+    """The final state when the atomic write failed (a full disk: no room for a temp file): the state's
+    main fields as compact JSON written over the existing progress.json, within the blocks it already
+    has, the error shortened only if it must; a reader may see a torn file for an instant, which it
+    treats as half-written (issue 22)."""
+    import json
+    try:
+        st = os.stat(path)
+        size = max(st.st_size, getattr(st, "st_blocks", 0) * 512)
+        fd = os.open(path, os.O_WRONLY)
+    except OSError:
+        return
+    snapshot = {k: snapshot[k] for k in ("state", "phase", "error", "epoch", "epochs", "pid", "elapsed_sec",
+                                         "updated_at") if k in snapshot}
+    try:
+        data = json.dumps(snapshot, default=str, separators=(",", ":")).encode()
+        err = str(snapshot.get("error") or "")
+        while len(data) > size and err:
+            err = err[:max(0, len(err) - (len(data) - size) - 2)]
+            data = json.dumps({**snapshot, "error": err + "…"}, default=str, separators=(",", ":")).encode()
+        if len(data) > size:
+            return
+        os.write(fd, data)
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
