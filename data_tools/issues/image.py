@@ -21,8 +21,9 @@ SIGNATURE = np.dtype([("exact", "V16"), ("phash", "<u8"), ("mean", "<f4"), ("std
 EMPTY = np.zeros((), SIGNATURE)        # the record of a row whose image was not measured (std NaN)
 EMPTY["std"] = np.nan
 BLUR_SIDE = 64                         # sharpness is measured at one size, whatever the image's
-_LEVELS = np.arange(256, dtype=np.float64)
 _PACK = struct.Struct("<16sQ6f")
+_CLOG = np.zeros(65_537)                         # c * log2(c) for integer counts c (0 log 0 = 0)
+_CLOG[1:] = np.arange(1, 65_537) * np.log2(np.arange(1, 65_537))
 assert _PACK.size == SIGNATURE.itemsize
 
 
@@ -50,21 +51,23 @@ def phash(gray: np.ndarray) -> int:
 
 def signature_bytes(rgb: np.ndarray) -> bytes:
     """The SIGNATURE record of one HxWx3 uint8 RGB image, as its 40 raw bytes (cheap to send back
-    from a worker process). Percentiles, mean, spread and entropy come from one 256-bin histogram."""
+    from a worker process). Percentiles and entropy come from one 256-bin histogram."""
     gray = luminance(rgb)
-    p = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel().astype(np.float64)
-    p /= p.sum()
-    mean = float(p @ _LEVELS)
-    std = float(np.sqrt(max(float(p @ (_LEVELS - mean) ** 2), 0.0)))
-    cdf = np.cumsum(p)
-    nz = p[p > 0]
+    mean_sd = cv2.meanStdDev(gray)
+    hist = cv2.calcHist([gray], [0], None, [256], [0, 256]).ravel()
+    n = gray.size
+    p01, p99 = np.searchsorted(np.cumsum(hist), (0.01 * n, 0.99 * n))
+    if n < len(_CLOG):          # entropy from integer counts: log2(n) - sum(c log2 c) / n
+        entropy = np.log2(n) - _CLOG[hist.astype(np.int64)].sum() / n
+    else:
+        q = hist[hist > 0] / n
+        entropy = -(q * np.log2(q)).sum()
     small = min(gray.shape) < BLUR_SIDE
     side = cv2.resize(gray, (BLUR_SIDE, BLUR_SIDE),
                       interpolation=cv2.INTER_LINEAR if small else cv2.INTER_AREA)
     _, lap_sd = cv2.meanStdDev(cv2.Laplacian(side, cv2.CV_32F))
-    return _PACK.pack(pixel_hash(rgb), phash(gray), mean, std,
-                      float(np.searchsorted(cdf, 0.01)), float(np.searchsorted(cdf, 0.99)),
-                      float(-(nz * np.log2(nz)).sum()), float(lap_sd[0, 0]) ** 2)
+    return _PACK.pack(pixel_hash(rgb), phash(gray), float(mean_sd[0][0, 0]), float(mean_sd[1][0, 0]),
+                      float(p01), float(p99), float(entropy), float(lap_sd[0, 0]) ** 2)
 
 
 def signature(rgb: np.ndarray) -> np.ndarray:
