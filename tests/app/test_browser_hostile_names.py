@@ -83,7 +83,17 @@ def visit_pages(page, url: str) -> dict:
     seen["cam_captions"] = _shown(page.locator('[data-testid="stImageCaption"]'))
     seen["heading"] = _shown(page.locator("h3").filter(has_text="Sample "))[0]
     seen["buttons"] = _shown(page.locator('[data-testid="stButton"] button'))
-    seen["live"]["review"] = page.locator(LIVE).count()
+    live = page.locator(LIVE).count()
+    first = bs.shown_sample(page)
+    page.keyboard.press("1")        # relabel to the first (hostile) class: the toast and "Decided: ..." name it
+    page.locator('[data-testid="stToast"]').first.wait_for(timeout=FIRST_LOAD_MS)
+    live += page.locator(LIVE).count()
+    bs.wait_face(page, not_id=first, timeout_ms=FIRST_LOAD_MS)
+    page.keyboard.press("ArrowLeft")
+    bs.wait_face(page, want=first, timeout_ms=FIRST_LOAD_MS)
+    _settle(page, "Sample ")
+    seen["decided"] = _shown(page.locator('[data-testid="stMarkdown"]').filter(has_text="Decided: "))
+    seen["live"]["review"] = live + page.locator(LIVE).count()
     page.screenshot(path=str(bs.ARTIFACTS / "hostile_review.png"), full_page=True)
 
     page.goto(f"{url}/data?run={RUN}", wait_until="domcontentloaded")
@@ -153,5 +163,6 @@ def test_hostile_names_load_nothing_off_the_machine(home, server, browser):
     assert {c for c in seen["buttons"] if c[:-2] in CLASSES or c[:-1] in CLASSES}, seen["buttons"]
     ids = {hostile_sample_id(i) for i in range(56)}
     assert seen["grid_captions"] and set(seen["grid_captions"]) <= ids, seen["grid_captions"]
+    assert len(seen["decided"]) == 1 and f"Decided: relabel → {CLASSES[0]}" in seen["decided"][0], seen["decided"]
     assert seen["filter_label"] == [META]
     assert set(seen["filter_options"]) == set(CLASSES), seen["filter_options"]
