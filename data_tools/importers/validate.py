@@ -396,7 +396,7 @@ def _write_issues(opts: ImportOptions, led: _Ledger, kept: np.ndarray, splits: n
     split_names = np.asarray(manifest.SPLITS, dtype=object)[splits[kept]]
     ids = pd.read_csv(Path(opts.out) / manifest.MANIFEST, usecols=["sample_id"], dtype=str,
                       keep_default_na=False, dtype_backend="pyarrow")["sample_id"]
-    issues.write_issues(opts.out, issues.issue_table(ids.to_numpy(), sig, labels, split_names))
+    issues.write_found(opts.out, ids, sig, labels, split_names)
 
 
 def _rule5(led: _Ledger, spool, chk: _Checker) -> tuple[dict[int, str], dict[int, str]]:

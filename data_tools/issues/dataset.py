@@ -15,7 +15,7 @@ import pandas as pd
 
 from data_tools import atomic
 from data_tools.images import ImageError, load_image
-from data_tools.issues.find import COLUMNS, Thresholds, counts, find_issues
+from data_tools.issues.find import COLUMNS, ISSUES, Thresholds, counts, find_issues, found_rows
 from data_tools.issues.image import signature_bytes, signatures
 from data_tools.manifest import load_dataset
 
@@ -61,6 +61,42 @@ def issue_table(sample_ids, sig: np.ndarray, labels: np.ndarray, splits: np.ndar
     table = found.drop(columns="row")
     table.insert(0, "sample_id", ids.astype(ids.dtype if ids.dtype != object else str))
     return table[COLUMNS]
+
+
+_SCHEMA = None
+
+
+def _schema():
+    global _SCHEMA
+    if _SCHEMA is None:
+        import pyarrow as pa
+        _SCHEMA = pa.schema([("sample_id", pa.string()), ("issue", pa.dictionary(pa.int8(), pa.string())),
+                             ("score", pa.float32()), ("group", pa.dictionary(pa.int32(), pa.string())),
+                             ("detail", pa.dictionary(pa.int32(), pa.string()))])
+    return _SCHEMA
+
+
+def write_found(dataset_dir: str | os.PathLike, sample_ids, sig: np.ndarray, labels: np.ndarray,
+                splits: np.ndarray, *, thresholds: Thresholds = Thresholds()) -> dict[str, int]:
+    """Find the issues and write issues.parquet a chunk at a time (atomically): memory stays bounded
+    by a chunk and one issue type's codes, however many rows share one group. Returns the counts."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    found = found_rows(sig, labels, splits, thresholds=thresholds)
+    ids = pd.Series(sample_ids).reset_index(drop=True)
+    path = Path(dataset_dir) / ISSUES_FILE
+    n = dict.fromkeys(ISSUES, 0)
+    with atomic.atomic_path(path) as tmp, pq.ParquetWriter(tmp, _schema()) as writer:
+        for chunk in found.chunks():
+            frame = pd.DataFrame({"sample_id": ids.iloc[chunk["row"].to_numpy()].astype(str).to_numpy(),
+                                  "issue": chunk["issue"], "score": chunk["score"],
+                                  "group": chunk["group"].cat.remove_unused_categories(),
+                                  "detail": chunk["detail"].cat.remove_unused_categories()})
+            writer.write_table(pa.Table.from_pandas(frame, schema=_schema(), preserve_index=False))
+            n[str(chunk["issue"].iloc[0])] += len(chunk)
+        if not len(found):
+            writer.write_table(pa.Table.from_pylist([], schema=_schema()))
+    return n
 
 
 def write_issues(dataset_dir: str | os.PathLike, table: pd.DataFrame) -> Path:
@@ -120,10 +156,9 @@ def compute_issues(dataset_dir: str | os.PathLike, *, jobs: int = 0, sig: np.nda
         sig = measure_all(_paths(ds, m["path"].astype(str)), jobs=jobs)
     if len(sig) != len(m):
         raise ValueError(f"{dataset_dir}: {len(sig)} image measurements for {len(m)} manifest rows")
-    table = issue_table(m["sample_id"].to_numpy(), sig, m["label"].to_numpy(), m["split"].to_numpy(),
-                        thresholds=thresholds)
-    write_issues(dataset_dir, table)
-    return table
+    write_found(dataset_dir, m["sample_id"], sig, m["label"].to_numpy(), m["split"].to_numpy(),
+                thresholds=thresholds)
+    return read_issues(dataset_dir)
 
 
 def summary(table: pd.DataFrame) -> str:

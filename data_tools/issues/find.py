@@ -12,6 +12,7 @@ Scores: higher = worse, in 0..1 within a type.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +75,8 @@ class _Rows:
     """Issue rows collected as integer codes (a group's name and detail are stored once however many
     rows it has: 2,000,000 copies of one image are 2,000,000 codes, not 2,000,000 strings)."""
 
-    def __init__(self) -> None:
+    def __init__(self, idx: np.ndarray) -> None:
+        self.idx = idx                  # measured row -> row of the inputs
         self.parts: list[tuple[np.ndarray, ...]] = []
         self.groups: list[str] = [""]
         self.details: dict[str, int] = {}
@@ -85,27 +87,49 @@ class _Rows:
         return base
 
     def detail_codes(self, texts: list[str]) -> np.ndarray:
-        return np.array([self.details.setdefault(t, len(self.details)) for t in texts], np.int64)
+        return np.array([self.details.setdefault(t, len(self.details)) for t in texts], np.int32)
 
     def add(self, rows: np.ndarray, issue: str, score, group, detail) -> None:
         if len(rows):
             n = len(rows)
             self.parts.append((rows, np.full(n, ISSUES.index(issue), np.int8),
                                np.broadcast_to(np.asarray(score, np.float32), (n,)),
-                               np.broadcast_to(np.asarray(group, np.int64), (n,)),
-                               np.broadcast_to(np.asarray(detail, np.int64), (n,))))
+                               np.broadcast_to(np.asarray(group, np.int32), (n,)),
+                               np.broadcast_to(np.asarray(detail, np.int32), (n,))))
 
-    def frame(self, idx: np.ndarray) -> pd.DataFrame:
-        cols = [np.concatenate(c) for c in zip(*self.parts)] if self.parts else \
-            [np.zeros(0, t) for t in (np.int64, np.int8, np.float32, np.int64, np.int64)]
-        row, issue, score, group, detail = cols
-        order = np.lexsort((row, group, -score, issue))
-        return pd.DataFrame({
-            "row": idx[row[order]],
-            "issue": pd.Categorical.from_codes(issue[order], categories=list(ISSUES)),
-            "score": score[order],
-            "group": pd.Categorical.from_codes(group[order], categories=self.groups),
-            "detail": pd.Categorical.from_codes(detail[order], categories=list(self.details) or [""])})
+    def __len__(self) -> int:
+        return sum(len(p[0]) for p in self.parts)
+
+    def chunks(self, size: int = 500_000) -> Iterator[pd.DataFrame]:
+        """The rows in file order (ISSUES order, score worst first, group, row), at most `size` at a
+        time, one issue type in memory at once (bounded for 2,000,000 copies of one image)."""
+        groups = pd.Index(self.groups)
+        details = pd.Index(list(self.details) or [""])
+        for code in range(len(ISSUES)):
+            mine = [p for p in self.parts if p[1][0] == code]
+            if not mine:
+                continue
+            row, _, score, group, detail = (np.concatenate(c) for c in zip(*mine))
+            order = np.lexsort((row, group, -score))
+            for lo in range(0, len(order), size):
+                o = order[lo:lo + size]
+                yield pd.DataFrame({
+                    "row": self.idx[row[o]],
+                    "issue": pd.Categorical.from_codes(np.full(len(o), code, np.int8), categories=list(ISSUES)),
+                    "score": score[o],
+                    "group": pd.Categorical.from_codes(group[o], categories=groups),
+                    "detail": pd.Categorical.from_codes(detail[o], categories=details)})
+
+    def frame(self) -> pd.DataFrame:
+        """All the rows as one frame (`chunks` joined)."""
+        parts = list(self.chunks())
+        if not parts:
+            return pd.DataFrame({"row": np.zeros(0, np.int64),
+                                 "issue": pd.Categorical.from_codes([], categories=list(ISSUES)),
+                                 "score": np.zeros(0, np.float32),
+                                 "group": pd.Categorical.from_codes([], categories=[""]),
+                                 "detail": pd.Categorical.from_codes([], categories=[""])})
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def find_issues(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
@@ -114,12 +138,18 @@ def find_issues(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
     ("" for the quality issues), `detail` (issue, group and detail are categorical). `sig`: (N,)
     SIGNATURE; rows with NaN std were not measured and get no issue. Sorted by ISSUES order, then
     score (worst first), then group."""
+    return found_rows(sig, labels, splits, thresholds=thresholds).frame()
+
+
+def found_rows(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
+               thresholds: Thresholds = Thresholds()) -> _Rows:
+    """`find_issues` as codes, to be read a chunk at a time (`_Rows.chunks`)."""
     measured = np.isfinite(sig["std"])
     idx = np.flatnonzero(measured)
     s = sig[idx]
     lab = _codes(np.asarray(labels, dtype=object)[idx])
     spl = _codes(np.asarray(splits, dtype=object)[idx])
-    out = _Rows()
+    out = _Rows(idx)
     t = thresholds
     blank = s["std"] < t.blank_std
     ex = exact_groups(s["exact"])
@@ -171,7 +201,7 @@ def find_issues(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
         rows = np.flatnonzero(flag)
         out.add(rows, issue, np.clip(np.asarray(score)[rows], 0, 1), 0,
                 out.detail_codes([text(s[r]) for r in rows]))
-    return out.frame(idx)
+    return out
 
 
 def counts(issues: pd.DataFrame) -> dict[str, int]:

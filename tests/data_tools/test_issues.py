@@ -64,7 +64,14 @@ def test_groups_and_details(planted):
 
 
 def test_issues_file_round_trips(planted):
+    """The streamed writer (a chunk at a time) writes what issue_table builds in memory, in its order."""
+    from data_tools.issues import issue_table, measure_all
+    from data_tools.manifest import load_dataset
     ds, t = planted
+    d = load_dataset(ds)
+    sig = measure_all([str(d.image_path(p)) for p in d.manifest["path"]], jobs=1)
+    whole = issue_table(d.manifest["sample_id"], sig, d.manifest["label"].to_numpy(), d.manifest["split"].to_numpy())
+    pd.testing.assert_frame_equal(whole.astype(str), t.astype(str))
     back = read_issues(ds)
     assert list(back.columns) == ["sample_id", "issue", "score", "group", "detail"]
     pd.testing.assert_frame_equal(back.astype(str), t.reset_index(drop=True).astype(str))
