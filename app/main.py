@@ -27,9 +27,11 @@ def _page_icon():
 st.set_page_config(page_title="FER label audit", page_icon=_page_icon(), layout="wide")
 _address = st.get_option("server.address")
 if _address not in LOOPBACK:   # .streamlit/config.toml says 127.0.0.1: someone asked for this
+    _hosts = ", ".join(st.get_option("server.allowedHosts") or []) or "any"
     st.sidebar.warning(f"Listening on {_address or 'every network interface'}: other computers on the "
                        "network can open this app and its data. Start it without --server.address (or "
-                       "with --server.address 127.0.0.1) to keep it on this computer.",
+                       "with --server.address 127.0.0.1) to keep it on this computer. Host names accepted "
+                       f"(--server.allowedHosts): {_hosts}.",
                        icon=":material/public:")
 from app.components.ui import PAGE_TABLE  # noqa: E402  (the one page list)
 

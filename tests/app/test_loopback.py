@@ -78,4 +78,5 @@ def test_a_server_opened_to_the_network_says_so(empty_project, app):
         config.set_option("server.address", old)
     assert [w.value for w in app.sidebar.warning] == [
         "Listening on 0.0.0.0: other computers on the network can open this app and its data. Start it "
-        "without --server.address (or with --server.address 127.0.0.1) to keep it on this computer."]
+        "without --server.address (or with --server.address 127.0.0.1) to keep it on this computer. Host "
+        "names accepted (--server.allowedHosts): 127.0.0.1, localhost, ::1."]
