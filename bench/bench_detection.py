@@ -32,16 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _benchlib import DEFAULT_WORK, demo_clean, log, mean_sd, noisy, run_pool, write_result  # noqa: E402
 from data_tools.rundir import RunDir
 from eac_core.metrics import detection_metrics, noise_mask, signal_table  # noqa: E402
+from eac_core.probabilities import label_probabilities  # noqa: E402
 
 
 def anchor_metrics(scores: pd.DataFrame, is_noisy: np.ndarray, classes: list[str]) -> dict[str, dict]:
     """cleanlab on the out-of-sample probabilities of the K-fold CE models."""
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
-    probs = scores[[f"oos_prob_{c}" for c in classes]].to_numpy(dtype="float64")
-    probs = np.clip(probs, 1e-12, None)
-    probs /= probs.sum(1, keepdims=True)
-    labels = scores["label_index"].to_numpy().astype(int)
+    labels, probs, source = label_probabilities(scores, classes)        # rows normalised, as cleanlab needs
+    if source != "out-of-sample":
+        raise SystemExit("anchor_metrics needs a run with out-of-sample probabilities (--folds)")
     quality = get_label_quality_scores(labels, probs, method="self_confidence")
     out = {"cleanlab self-confidence (4-fold CE, out of sample)": detection_metrics(1.0 - quality, is_noisy)}
     flags = find_label_issues(labels, probs, n_jobs=1)             # default filter_by="prune_by_noise_rate"
