@@ -153,7 +153,7 @@ def _show(ds_dir: Path) -> None:
     c1.metric("Images", f"{len(m):,}")
     c2.metric("Classes", len(dataset.classes))
     c3.metric("Rejected on import", f"{int(counts.get('rejected', 0)):,}")
-    c4.metric("Format", info.format or "?")
+    c4.metric("Format", ui.md_escape(info.format or "?"))      # a metric value is markdown too
     st.caption(f"Image root: {ui.md_code(dataset.image_root)} · source: {ui.md_code(info.source)}")
     extra = [c for c in m.columns if c.startswith("vote_")] + [c for c in ("true_label", "source_label", "group")
                                                               if c in m.columns]

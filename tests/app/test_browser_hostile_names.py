@@ -28,6 +28,7 @@ SAMPLE_FORMS = ["[s{i}](https://evil.example/s{i})", "![s{i}](https://evil.examp
                 "$\\href{{https://evil.example/s{i}}}{{s{i}}}$", "<img src=https://evil.example/s{i}.png>",
                 "https://evil.example/s{i}", '<a href="https://evil.example/s{i}">s{i}</a>']
 META = "[occluder](https://evil.example/col)"     # a manifest column name
+FORMAT = "[f](https://evil.example/f) www.evil.example"    # dataset.json's format
 LIVE = 'a[href*="evil"], a[*|href*="evil"], img[src*="evil"], image[*|href*="evil"]'
 
 
@@ -60,6 +61,8 @@ def make_hostile_project(h: Path) -> Path:
     m.to_csv(ds / "manifest.csv", index=False)
     bs._run([_sys.executable, "-m", "eac_core.train", "--dataset", str(ds), "--out", str(h / "runs" / RUN),
              "--preset", "demo", "--threads", "1", "--image-size", "48", "--epochs", "1"], cwd=h, timeout=300)
+    info["format"] = FORMAT                        # shown on the Data page (a metric value is markdown)
+    (ds / "dataset.json").write_text(json.dumps(info))
     return h
 
 
@@ -101,6 +104,7 @@ def visit_pages(page, url: str) -> dict:
     page.locator('[data-testid="stImageCaption"]').first.wait_for(timeout=FIRST_LOAD_MS)
     bs.wait_idle(page, timeout_ms=FIRST_LOAD_MS)
     seen["grid_captions"] = _shown(page.locator('[data-testid="stImageCaption"]'))
+    seen["metrics"] = _shown(page.locator('[data-testid="stMetricValue"]'))
     seen["live"]["data"] = page.locator(LIVE).count()
     page.screenshot(path=str(bs.ARTIFACTS / "hostile_data.png"), full_page=True)
 
@@ -164,5 +168,6 @@ def test_hostile_names_load_nothing_off_the_machine(home, server, browser):
     ids = {hostile_sample_id(i) for i in range(56)}
     assert seen["grid_captions"] and set(seen["grid_captions"]) <= ids, seen["grid_captions"]
     assert len(seen["decided"]) == 1 and f"Decided: relabel → {CLASSES[0]}" in seen["decided"][0], seen["decided"]
+    assert seen["metrics"][-1] == FORMAT
     assert seen["filter_label"] == [META]
     assert set(seen["filter_options"]) == set(CLASSES), seen["filter_options"]
