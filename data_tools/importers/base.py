@@ -33,6 +33,7 @@ class ImportOptions:
     out: Path
     replace: bool = False            # an existing dataset at `out` may be replaced (--replace)
     labels_only: bool = False        # no image checks; rows keep their file names
+    issues: bool = True              # write issues.parquet from the decoded images (--no-issues: skip)
     crop_faces: bool = False         # detect the largest face and write a crop into the dataset folder
     jobs: int = 0                    # image-checking threads (0: automatic)
     seed: int = 0

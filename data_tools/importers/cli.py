@@ -35,6 +35,9 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
                         "the new folder is written beside it and swapped in only when the import succeeds")
     p.add_argument("--labels-only", action="store_true",
                    help="import the labels without checking images (rows keep their file names)")
+    p.add_argument("--no-issues", dest="issues", action="store_false",
+                   help="do not measure the images for issues.parquet (duplicates, leaks, unusable images); "
+                        "faster on millions of rows; `python -m data_tools issues --dataset D` writes it later")
     p.add_argument("--crop-faces", action="store_true",
                    help="detect the largest face (OpenCV Haar cascade) and write crops into the dataset "
                         "folder; rows without a face go to the report")

@@ -202,6 +202,11 @@ def source_check(src: str | os.PathLike) -> tuple[str | None, bytes]:
         return _cannot_process(e), b""
 
 
+def _unmeasured(src: str | os.PathLike) -> tuple[str | None, bytes]:
+    """`source_check` without the measurements (import --no-issues)."""
+    return source_problem(src), b""
+
+
 class _ImageChecks:
     """Rule 6 for a chunk's rows. Decoding to check (the common case) runs in worker processes:
     it is CPU-bound and holds the GIL (threads measured 3x slower than one thread on 48-px PNGs).
@@ -221,11 +226,12 @@ class _ImageChecks:
         self.measured = [b""] * len(recs)
         if not chk.writes_images:
             srcs = [str(chk.col.image_root / r.path) for r in recs]
+            check = source_check if chk.opts.issues else _unmeasured
             if len(recs) < self.MIN_PROCESS_BATCH or self.processes < 2:
-                done = [source_check(s) for s in srcs]
+                done = [check(s) for s in srcs]
             else:
                 self.pool = self.pool or ProcessPoolExecutor(self.processes)
-                done = list(self.pool.map(source_check, srcs, chunksize=64))
+                done = list(self.pool.map(check, srcs, chunksize=64))
             self.measured = [m for _, m in done]
             return [(r.path, why) for r, (why, _) in zip(recs, done)]
         if len(recs) < 32:
@@ -379,7 +385,7 @@ def check_and_write(col: Collected, opts: ImportOptions, fmt: str, name: str = "
             if recodes["count"]:
                 info.extra["recoded_cells"] = {"count": recodes["count"], "encoding": RECODE_AS,
                                                "first": recodes["first"]}
-    if chk.checks_images and kept.any():
+    if chk.checks_images and opts.issues and kept.any():
         _write_issues(opts, led, kept, splits, col.labels.classes, chk.writes_images)
     return ImportResult(out=opts.out, info=info)
 

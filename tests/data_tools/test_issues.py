@@ -169,3 +169,16 @@ def test_import_writes_issues(tmp_path):
                                                                                       dtype=str)["sample_id"]))
     assert {p for p, s in ids.items() if s in _flagged(t, "split_leak")} == {"a1.png", "a1_test.png"}
     assert counts(t) == counts(compute_issues(ds, jobs=1))
+
+
+def test_import_no_issues_writes_none(tmp_path, capsys):
+    from support.planted_issues import make_dataset
+    ds = make_dataset(tmp_path / "src")
+    pd.read_csv(ds / "manifest.csv", dtype=str)[["path", "label", "split"]].to_csv(tmp_path / "src" / "img" / "l.csv",
+                                                                                  index=False)
+    out = tmp_path / "imported"
+    assert cli(["import", "--format", "csv", "--root", str(tmp_path / "src" / "img"), "--csv", "l.csv",
+                "--split-col", "split", "--out", str(out), "--no-issues"]) == 0
+    assert (out / "manifest.csv").is_file() and read_issues(out) is None
+    assert cli(["issues", "--dataset", str(out), "--jobs", "1"]) == 0
+    assert counts(read_issues(out))["split_leak"] == 2
