@@ -1,0 +1,335 @@
+"""Issue types beyond wrong labels (issue 23), measured on real faces:
+
+1. fer2013_dev duplicates: every image hashed by the product (data_tools.issues); the exact-duplicate
+   groups checked against an independent truth (OpenCV's decoder + SHA-256, every group's members then
+   compared pixel by pixel): recall, false groups, cross-split and label-conflict groups.
+2. ambiguity against the FER+ vote spread of truth.csv (Spearman), beside 1 - p(label): from the lead's
+   finished cpu-preset run (.cache/bench/pretrained/fer_cnn_ce8, read, not retrained).
+3. planted blank, dark, text and non-face images mixed into CK+48 and JAFFE (written under --work):
+   AUROC of the kNN outlier score on the learned embedding (the fer_cnn_ce8 model's pooled features,
+   mirror-averaged; inference only), of cleanlab Datalab's outlier score on the same features, of the
+   image-quality checks, and of both together; CleanVision on the same images when it is installed.
+4. CK+'s bursts (3 frames per sequence): how many sequences the perceptual hash groups.
+
+    python bench/bench_issue_types.py [--work .cache/bench-issue-types] [--run .cache/bench/pretrained/fer_cnn_ce8]
+                                      [--jobs 1] [--out bench/results/issue_types.md]
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import os
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from data_tools.images import load_image  # noqa: E402
+from data_tools.issues import Thresholds, find_issues, measure_all  # noqa: E402
+from data_tools.issues.dataset import issue_table  # noqa: E402
+from eac_core.issue_scores import ambiguity_score, outlier_score  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+FER = SHARED / "fer2013_dev"
+VOTES = ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt"]
+PLANTED_KINDS = ("blank", "dark", "text", "nonface")
+
+
+def log(msg: str) -> None:
+    print(time.strftime("%H:%M:%S"), msg, file=sys.stderr, flush=True)
+
+
+def auroc(y: np.ndarray, s: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+    s = np.nan_to_num(np.asarray(s, float), nan=-np.inf)
+    return float(roc_auc_score(y, s))
+
+
+# ---------------------------------------------------------------- 1. fer2013_dev duplicates
+def fer_duplicates(jobs: int) -> tuple[pd.DataFrame, dict]:
+    labels = pd.read_csv(FER / "labels.csv", dtype=str)
+    paths = [str(FER / p) for p in labels["path"]]
+    t0 = time.monotonic()
+    sig = measure_all(paths, jobs=jobs)
+    t_hash = time.monotonic() - t0
+    t0 = time.monotonic()
+    table = issue_table(labels["path"].to_numpy(), sig, labels["label"].to_numpy(), labels["split"].to_numpy())
+    t_find = time.monotonic() - t0
+    # independent truth: OpenCV's PNG decoder (not Pillow), SHA-256 of the pixels, then pixel equality
+    t0 = time.monotonic()
+    by = defaultdict(list)
+    for k, p in enumerate(paths):
+        a = cv2.imread(p, cv2.IMREAD_UNCHANGED)
+        by[hashlib.sha256(a.tobytes() + str(a.shape).encode()).hexdigest()].append(k)
+    truth = [sorted(v) for v in by.values() if len(v) > 1]
+    for g in truth:
+        first = cv2.imread(paths[g[0]], cv2.IMREAD_UNCHANGED)
+        assert all(np.array_equal(first, cv2.imread(paths[k], cv2.IMREAD_UNCHANGED)) for k in g[1:])
+    t_truth = time.monotonic() - t0
+    pos = {p: k for k, p in enumerate(labels["path"])}
+    ex = table[table["issue"] == "exact_duplicate"]
+    found = sorted(sorted(pos[p] for p in g) for _, g in ex.groupby("group")["sample_id"])
+    truth_set, found_set = {tuple(g) for g in truth}, {tuple(g) for g in found}
+    folder = labels["path"].str.split("/").str[1].to_numpy()
+    split = labels["split"].to_numpy()
+    lab = labels["label"].to_numpy()
+    cross_folder = sum(len(set(folder[list(g)])) > 1 for g in truth)
+    cross_split = sum(len(set(split[list(g)])) > 1 for g in truth)
+    conflict = sum(len(set(lab[list(g)])) > 1 for g in truth)
+    # the product's flags on those groups
+    leak_rows = set(table.loc[table["issue"] == "split_leak", "sample_id"])
+    conf_rows = set(table.loc[table["issue"] == "label_conflict", "sample_id"])
+    path_arr = labels["path"].to_numpy()
+    leak_flagged = sum(len(set(split[list(g)])) > 1 and set(path_arr[list(g)]) <= leak_rows for g in truth)
+    conf_flagged = sum(len(set(lab[list(g)])) > 1 and set(path_arr[list(g)]) <= conf_rows for g in truth)
+    near = table[table["issue"] == "near_duplicate"]
+    stats = {
+        "images": len(paths), "hash s": round(t_hash, 1), "find s": round(t_find, 2), "truth s": round(t_truth, 1),
+        "truth groups": len(truth), "truth rows": sum(map(len, truth)),
+        "found groups": len(found), "found rows": int(ex["sample_id"].nunique()),
+        "recall (groups)": len(truth_set & found_set) / max(len(truth_set), 1),
+        "false groups": len(found_set - truth_set),
+        "groups spanning Training/PublicTest": cross_folder,
+        "groups spanning manifest splits (train/test)": cross_split,
+        "  of which flagged split_leak": leak_flagged,
+        "label-conflict groups": conflict, "  of which flagged label_conflict": conf_flagged,
+        "near-duplicate groups (radius 4)": int(near["group"].nunique()), "near-duplicate rows": len(near),
+    }
+    for issue in ("blank", "dark", "bright", "low_information", "blurry"):
+        stats[f"{issue} rows"] = int((table["issue"] == issue).sum())
+    return table, stats
+
+
+# ---------------------------------------------------------------- 2. ambiguity vs FER+ votes
+def ambiguity_vs_votes(run: Path) -> pd.DataFrame:
+    from scipy.stats import spearmanr
+    scores = pd.read_parquet(run / "scores.parquet")
+    man = pd.read_csv(ROOT / ".cache/bench/pretrained/fer2013_dev/manifest.csv", dtype=str)
+    truth = pd.read_csv(FER / "truth.csv")
+    s = scores.merge(man[["sample_id", "path"]], on="sample_id").merge(truth, on="path")
+    probs = s[[c for c in s.columns if c.startswith("prob_")]].to_numpy(float)
+    votes = s[VOTES].to_numpy(float)
+    tot = votes.sum(1)
+    ok = tot > 0
+    v = votes[ok] / tot[ok, None]
+    spread = 1.0 - v.max(1)                                   # share of annotators off the majority
+    vent = -(np.where(v > 0, v * np.log(np.where(v > 0, v, 1)), 0)).sum(1)
+    top2 = -np.sort(-v, 1)[:, :2]
+    vmargin = 1.0 - (top2[:, 0] - top2[:, 1])
+    p = probs[ok]
+    cand = {"ambiguity 1-(p1-p2) (product)": ambiguity_score(p),
+            "entropy of p": -(p * np.log(np.clip(p, 1e-12, 1))).sum(1),
+            "1 - p(label)": 1.0 - s["p_label"].to_numpy(float)[ok]}
+    rows = []
+    rng = np.random.default_rng(0)
+    boots = [rng.integers(0, len(spread), len(spread)) for _ in range(500)]
+    base = cand["1 - p(label)"]
+    for name, x in cand.items():
+        diff = [spearmanr(x[b], spread[b]).statistic - spearmanr(base[b], spread[b]).statistic for b in boots]
+        rows.append({"score": name, "rows": int(ok.sum()),
+                     "Spearman vs 1-max vote share": spearmanr(x, spread).statistic,
+                     "minus 1-p(label)'s, 95 % bootstrap CI": f"{np.percentile(diff, 2.5):+.3f} .. "
+                                                               f"{np.percentile(diff, 97.5):+.3f}",
+                     "vs vote entropy": spearmanr(x, vent).statistic,
+                     "vs 1-(v1-v2) of votes": spearmanr(x, vmargin).statistic})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- 3. planted outliers
+WORDS = ["INVOICE", "total 42.00", "lorem ipsum", "STOP", "meeting at 10", "page 3", "hello world", "FER+",
+         "chapter", "no entry", "sale -50%", "2026-12-07"]
+
+
+def planted_image(kind: str, k: int, rng: np.random.Generator, faces: list[np.ndarray], size: int) -> np.ndarray:
+    if kind == "blank":
+        g = np.full((size, size), rng.integers(20, 235), np.float32) + rng.normal(0, 1.0, (size, size))
+    elif kind == "dark":
+        f = cv2.cvtColor(faces[rng.integers(len(faces))], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        g = f * rng.uniform(0.05, 0.15)
+    elif kind == "text":
+        g = np.full((size, size), rng.integers(180, 255), np.float32)
+        for line in range(rng.integers(2, 5)):
+            cv2.putText(g, WORDS[rng.integers(len(WORDS))], (int(rng.integers(0, size // 6)),
+                        int((line + 1) * size / 5)), cv2.FONT_HERSHEY_SIMPLEX, size / 160, float(rng.integers(0, 60)),
+                        max(1, size // 96))
+    else:   # a non-face: random shapes and gradients
+        yy, xx = np.mgrid[0:size, 0:size] / size
+        g = 255 * (0.5 + 0.5 * np.sin(2 * np.pi * (rng.uniform(1, 4) * xx + rng.uniform(1, 4) * yy)))
+        for _ in range(rng.integers(2, 6)):
+            c = tuple(int(v) for v in rng.integers(0, size, 2))
+            if rng.random() < 0.5:
+                cv2.circle(g, c, int(rng.integers(size // 10, size // 3)), float(rng.integers(0, 255)), -1)
+            else:
+                cv2.rectangle(g, c, tuple(int(v) for v in rng.integers(0, size, 2)), float(rng.integers(0, 255)), -1)
+    g = np.clip(g, 0, 255).astype(np.uint8)
+    return np.repeat(g[:, :, None], 3, axis=2)
+
+
+def embed(run: Path, images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(features (N, C), probs (N, K)) of the run's model, averaged over each image and its mirror."""
+    import torch
+    from eac_core.infer import Explainer
+    from eac_core.preprocess import resize_uint8, to_tensor
+    ex = Explainer.load(run)
+    torch.set_num_threads(1)
+    feats, probs = [], []
+    with torch.no_grad():
+        for b in range(0, len(images), 128):
+            x = to_tensor(np.stack([resize_uint8(im, ex.image_size) for im in images[b:b + 128]]), ex.preprocessing)
+            logits, f = ex.model(torch.cat([x, x.flip(3)]))
+            n = len(x)
+            feats.append(((f[:n].mean((2, 3)) + f[n:].mean((2, 3))) / 2).numpy())
+            probs.append(((logits[:n] + logits[n:]) / 2).softmax(1).numpy())
+    return np.concatenate(feats), np.concatenate(probs)
+
+
+def planted_set(name: str, pattern: str, per_kind: int, work: Path, run: Path, seed: int) -> tuple[pd.DataFrame, dict]:
+    files = sorted(glob.glob(str(SHARED / pattern)))
+    faces = [load_image(f) for f in files]
+    size = faces[0].shape[0]
+    rng = np.random.default_rng(seed)
+    folder = work / name
+    folder.mkdir(parents=True, exist_ok=True)
+    images, kinds, labels = list(faces), ["face"] * len(faces), [Path(f).parent.name for f in files]
+    for kind in PLANTED_KINDS:
+        for k in range(per_kind):
+            im = planted_image(kind, k, rng, faces, size)
+            images.append(im)
+            kinds.append(kind)
+            labels.append(labels[int(rng.integers(len(faces)))])
+    paths = []
+    for k, im in enumerate(images):
+        p = folder / f"{k:05d}_{kinds[k]}.png"
+        cv2.imwrite(str(p), cv2.cvtColor(im, cv2.COLOR_RGB2BGR))
+        paths.append(str(p))
+    y = np.array([k != "face" for k in kinds])
+    sig = measure_all(paths, jobs=1)
+    table = find_issues(sig, np.array(labels), np.full(len(paths), "train"))
+    quality = table[table["issue"].isin(["blank", "dark", "bright", "low_information", "blurry"])]
+    flagged = np.zeros(len(paths), bool)
+    flagged[quality["row"].to_numpy()] = True
+    feats, probs = embed(run, images)
+    ours = outlier_score(feats)
+    from cleanlab import Datalab
+    classes = sorted(set(labels))
+    lab = Datalab(data={"label": labels}, label_name="label", verbosity=0)
+    lab.find_issues(features=feats, issue_types={"outlier": {}})
+    dl = 1.0 - lab.get_issues("outlier")["outlier_score"].to_numpy()
+    both = flagged * 10.0 + ours                                 # quality-flagged first, then by outlier
+    out = {"set": name, "faces": len(faces), "planted": int(y.sum()),
+           "kNN outlier (product)": auroc(y, ours), "Datalab outlier": auroc(y, dl),
+           "quality checks (flag)": auroc(y, flagged.astype(float)),
+           "quality flag, then kNN outlier": auroc(y, both),
+           "faces flagged by quality": int(flagged[~y].sum())}
+    per_kind = {}
+    for kind in PLANTED_KINDS:
+        m = (np.array(kinds) == kind) | ~y
+        per_kind[kind] = {"kNN": auroc(y[m], ours[m]), "Datalab": auroc(y[m], dl[m]),
+                          "quality flagged": f"{int(flagged[np.array(kinds) == kind].sum())}/{per_kind_n(kinds, kind)}",
+                          "both": auroc(y[m], both[m])}
+    out["per kind"] = per_kind
+    out["cleanvision"] = cleanvision_on(paths, y, kinds)
+    return pd.DataFrame(per_kind).T, out
+
+
+def per_kind_n(kinds: list[str], kind: str) -> int:
+    return sum(k == kind for k in kinds)
+
+
+def cleanvision_on(paths: list[str], y: np.ndarray, kinds: list[str]) -> str:
+    try:
+        from cleanvision import Imagelab
+    except ImportError:
+        return "CleanVision not installed"
+    import contextlib
+    import io
+    with contextlib.redirect_stdout(io.StringIO()):
+        lab = Imagelab(filepaths=paths)
+        lab.find_issues({"dark": {}, "light": {}, "blurry": {}, "low_information": {}, "odd_size": {},
+                         "exact_duplicates": {}, "near_duplicates": {}})
+    iss = lab.issues
+    flag_cols = [c for c in iss.columns if c.startswith("is_") and c.endswith("_issue")]
+    quality_cols = [c for c in flag_cols if "duplicates" not in c]
+    any_flag = iss[quality_cols].any(axis=1).to_numpy()
+    kinds_a = np.array(kinds)
+    parts = [f"{k} {int(any_flag[kinds_a == k].sum())}/{int((kinds_a == k).sum())}" for k in PLANTED_KINDS]
+    on_faces = ", ".join(f"{c[3:-6]} {int(iss[c].to_numpy()[~y].sum())}" for c in flag_cols)
+    return (f"image-quality types flag planted {', '.join(parts)}; on the {int((~y).sum())} real faces: "
+            f"{int(any_flag[~y].sum())} flagged by a quality type (by type: {on_faces})")
+
+
+# ---------------------------------------------------------------- 4. CK+ bursts
+def ck_bursts() -> dict:
+    files = sorted(glob.glob(str(SHARED / "ckplus48/*/*.png")))
+    sig = measure_all(files, jobs=1)
+    lab = np.array([Path(f).parent.name for f in files])
+    table = find_issues(sig, lab, np.full(len(files), "train"))
+    seq = np.array(["_".join(Path(f).stem.split("_")[:2]) for f in files])
+    near = table[table["issue"].isin(["near_duplicate", "exact_duplicate"])]
+    group_of = dict(zip(near["row"], near["group"]))
+    seqs = pd.Series(range(len(files))).groupby(seq).apply(list)
+    together = sum(len({group_of.get(r, f"none{r}") for r in rows}) == 1 for rows in seqs)
+    some = sum(len({group_of[r] for r in rows if r in group_of}) >= 1 for rows in seqs)
+    groups_mixed = near.assign(seq=seq[near["row"].to_numpy()]).groupby("group")["seq"].nunique()
+    return {"sequences": len(seqs), "all frames in one group": together, "at least 2 frames grouped": some,
+            "groups": int(near["group"].nunique()), "groups mixing sequences": int((groups_mixed > 1).sum())}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--work", default=str(ROOT / ".cache" / "bench-issue-types"))
+    ap.add_argument("--run", default=str(ROOT / ".cache" / "bench" / "pretrained" / "fer_cnn_ce8"))
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--per-kind", type=int, default=5, help="planted images of each kind per set")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "issue_types.md"))
+    args = ap.parse_args()
+    work, run = Path(args.work), Path(args.run)
+    if not FER.is_dir():
+        print(f"error: {FER}: no such folder (../shared/data)", file=sys.stderr)
+        return 2
+    md = [f"# Issue types (issue 23): `python bench/bench_issue_types.py` ({time.strftime('%Y-%m-%d %H:%M')} UTC)\n",
+          f"Thresholds: {Thresholds()}\n"]
+    log("fer2013_dev duplicates")
+    table, dup = fer_duplicates(args.jobs)
+    md += ["## 1. fer2013_dev: duplicate groups against an independent pixel hash\n",
+           pd.Series(dup).to_frame("value").to_markdown(), "",
+           "First label-conflict / leak groups (the product's detail):\n",
+           table[table["issue"].isin(["label_conflict", "split_leak"])].drop_duplicates("group").head(8)
+           .to_markdown(index=False), ""]
+    print(pd.Series(dup).to_string(), flush=True)
+    if (run / "scores.parquet").is_file():
+        log("ambiguity vs FER+ votes")
+        amb = ambiguity_vs_votes(run)
+        print(amb.to_string(index=False), flush=True)
+        md += ["## 2. Ambiguity against the FER+ vote spread (truth.csv rows with votes; run "
+               f"`{run.relative_to(ROOT) if run.is_relative_to(ROOT) else run}`)\n", amb.to_markdown(index=False, floatfmt=".3f"), ""]
+        for name, pattern, seed in (("ckplus48", "ckplus48/*/*.png", 0), ("jaffe", "jaffe/*/*.tiff", 1)):
+            log(f"planted outliers in {name}")
+            per_kind, out = planted_set(name, pattern, args.per_kind, work, run, seed)
+            summary = {k: v for k, v in out.items() if k not in ("per kind", "cleanvision")}
+            print(pd.Series(summary).to_string(), "\n", per_kind.to_string(), "\n", out["cleanvision"], flush=True)
+            md += [f"## 3. Planted outliers in {name} ({args.per_kind} of each kind: {', '.join(PLANTED_KINDS)})\n",
+                   pd.Series(summary).to_frame("value").to_markdown(floatfmt=".3f"), "",
+                   "Per kind (AUROC of that kind against the real faces):\n", per_kind.to_markdown(floatfmt=".3f"), "",
+                   f"CleanVision 0.3 on the same files: {out['cleanvision']}\n"]
+    else:
+        md.append(f"(no run at {run}: ambiguity and planted outliers skipped)\n")
+    log("CK+ bursts")
+    ck = ck_bursts()
+    print(pd.Series(ck).to_string(), flush=True)
+    md += ["## 4. CK+48 bursts (3 frames per sequence) and the perceptual hash (radius 4)\n",
+           pd.Series(ck).to_frame("value").to_markdown(), ""]
+    Path(args.out).write_text("\n".join(md) + "\n")
+    log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
