@@ -38,19 +38,21 @@ class Thresholds:
     blurry: float = 30.0         # variance of the Laplacian (64x64 luminance) under which an image is blurry
 
 
-def _groups_detail(group: np.ndarray, labels: np.ndarray, splits: np.ndarray, what: str
-                   ) -> tuple[list[str], np.ndarray, np.ndarray]:
+def _groups_detail(group: np.ndarray, labels: tuple[np.ndarray, np.ndarray],
+                   splits: tuple[np.ndarray, np.ndarray], what: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Per group (0..G-1): its readable detail, whether it mixes labels, whether it spans splits.
-    `labels`, `splits`: (N,) int codes into the `names` of `_codes`; rows outside groups are -1."""
+    `group`: (N,) group of each row, -1 outside groups; `labels`, `splits`: (codes (N,), names) of `_codes`."""
     n_groups = int(group.max()) + 1 if len(group) else 0
     rows = np.flatnonzero(group >= 0)
     g = group[rows]
     size = np.bincount(g, minlength=n_groups)
-    kinds = []
-    for codes in (labels, splits):
-        pairs = np.unique(np.stack([g, codes[0][rows]], 1), axis=0) if len(rows) else np.zeros((0, 2), np.int64)
-        kinds.append(pairs)
-    (lab_pairs, spl_pairs) = kinds
+
+    def distinct(codes: np.ndarray) -> np.ndarray:      # the (group, code) pairs that occur, sorted
+        if not len(rows):
+            return np.zeros((0, 2), np.int64)
+        return np.unique(np.stack([g, codes[rows]], 1), axis=0)
+
+    lab_pairs, spl_pairs = distinct(labels[0]), distinct(splits[0])
     lab_n = np.bincount(lab_pairs[:, 0], minlength=n_groups)
     spl_n = np.bincount(spl_pairs[:, 0], minlength=n_groups)
     lab_of = np.split(lab_pairs[:, 1], np.cumsum(lab_n)[:-1]) if n_groups else []
