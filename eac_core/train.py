@@ -28,11 +28,22 @@ from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, reduce_m
 from eac_core.embedding import embedding_table, project_2d
 from eac_core.engine import NonFiniteLoss, Objective, StepContext, Stopped, evaluate, score_clean, train_one_epoch, unwrap
 from eac_core.pretrained import layout_of
+from eac_core.budget import Budget, fit_schedule, warm_embedding
 from eac_core.progress import Progress, StopFlag
 from eac_core.recipe import Training, build_training
 from eac_core.scores import build_scores, dynamics, knn_label_agreement
 
 log = logging.getLogger("eac_core.train")
+STARTED: float | None = None     # when the command's process started (set when run as a command): a budget's clock
+
+
+def process_started() -> float | None:
+    """The start time of this process (time.time() scale; Python's start-up and imports included), or None."""
+    try:
+        import psutil
+        return float(psutil.Process().create_time())
+    except Exception:  # noqa: BLE001 - no start time: the budget counts from the trainer's start
+        return None
 
 
 class TrainingFailed(RuntimeError):
@@ -142,10 +153,16 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
     steps = -(-len(epoch_order(len(train), cfg.seed, 1, info.rank, info.world)) // cfg.batch_size)
     if cfg.budget_minutes and ckpt is None:
         progress.update(phase="calibrate")
+        if main_rank:
+            log.info("embedding kernels compiled in %.1fs", warm_embedding())    # inside the budget's clock
         cfg.epochs = epochs_for_budget(cfg, train, len(classes), steps, device, info)
+    budget = Budget(cfg.budget_minutes, min(STARTED or progress.t0, progress.t0)) \
+        if cfg.budget_minutes and ckpt is None else None
     tr = build_training(cfg, len(classes), steps, device, classes=classes)
     cfg.preprocessing = tr.spec.to_dict()
     start = restore(tr, ckpt)
+    if ckpt is not None and tr.per_step:      # a crash between a re-planned config and its checkpoint
+        fit_schedule(tr.scheduler, (cfg.epochs - start) * steps)
     if main_rank:
         write_config(run_dir, cfg, info, device, classes)
         run_dir.truncate(start)
@@ -156,8 +173,12 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
                       workers=cfg.workers, should_stop=stop, on_step=reporter.on_step)
     erasures = fixed_erasures(len(train), cfg.image_size, cfg.image_size, cfg.erase_repeats, cfg.seed)
     summary = run_dir.read_summary().to_dict("records") if main_rank and start else []
-    progress.update(steps=steps, epoch=start)
-    for epoch in range(start + 1, cfg.epochs + 1):
+    progress.update(steps=steps, epoch=start, epochs=cfg.epochs)      # the epochs planned, budget included
+    if budget is not None:
+        budget.start()
+    epoch = start
+    while epoch < cfg.epochs:                 # a budget re-plans cfg.epochs after every epoch
+        epoch += 1
         reporter.begin_epoch(epoch)
         res = train_one_epoch(net, tr.optimizer, train.images, train.labels,
                               epoch_order(len(train), cfg.seed, epoch, info.rank, info.world), epoch=epoch,
@@ -176,6 +197,8 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
         if main_rank:
             summary.append(summary_row(epoch, res, test_acc, lr, reporter.epoch_seconds(), info.world))
             persist_epoch(run_dir, train, classes, res.signals, clean, summary, checkpoint(tr, cfg, classes, epoch))
+        if budget is not None and epoch < cfg.epochs:     # after the last epoch its schedule has ended
+            replan_budget(budget, epoch, cfg, tr, steps, reporter, progress, run_dir, info)
     progress.update(phase="score", step=0)
     if start >= cfg.epochs and main_rank and run_dir.is_finished():
         progress.close(state="done", phase="done")
@@ -264,6 +287,27 @@ def epochs_for_budget(cfg: TrainConfig, train, num_classes: int, steps: int, dev
     log.info("budget %.1f min: %.3f s/step, %d steps/epoch -> %d epochs", cfg.budget_minutes, per_step, steps, epochs)
     _echo(info.is_main, f"budget {cfg.budget_minutes:g} min at {per_step:.2f} s/step: {epochs} epochs")
     return epochs
+
+
+def replan_budget(budget: Budget, epoch: int, cfg: TrainConfig, tr: Training, steps: int, reporter: "Reporter",
+                  progress: Progress, run_dir: RunDir, info: DistInfo) -> None:
+    """After `epoch`: the epochs that end the run at its budget (eac_core.budget), the slowest rank's
+    plan on every rank; a new plan stretches the per-step schedule over the steps left and is written
+    to config.json and progress.json at once."""
+    planned = budget.after_epoch(epoch, cfg.epochs)
+    planned = int(-reduce_max(info, -float(planned))[0])
+    if planned == cfg.epochs:
+        return
+    log.info("budget %.1f min: after epoch %d at %.1fs, %d epochs instead of %d", cfg.budget_minutes, epoch,
+             time.time() - budget.t0, planned, cfg.epochs)
+    _echo(info.is_main, f"budget {cfg.budget_minutes:g} min after epoch {epoch} "
+                        f"({time.time() - budget.t0:.0f} s): {planned} epochs")
+    cfg.epochs = reporter.epochs = planned
+    if tr.per_step:
+        fit_schedule(tr.scheduler, (planned - epoch) * steps)
+    if info.is_main:
+        run_dir.write_config({**run_dir.read_config(), "epochs": planned})
+    progress.update(epochs=planned)
 
 
 def epochs_within(budget_minutes: float, seconds_per_step: float, steps_per_epoch: int) -> int:
@@ -423,4 +467,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    STARTED = process_started()
+    code = main()
+    # every file is written and closed: skip the interpreter's teardown of torch (2-4 s under load on a
+    # 2-core machine, after the run is done), which a --budget-minutes promise counts
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
