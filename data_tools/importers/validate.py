@@ -188,23 +188,38 @@ def source_problem(src: str | os.PathLike) -> str | None:
     return f"unreadable image: {why}" if why else None
 
 
-def source_check(src: str | os.PathLike) -> tuple[str | None, bytes]:
-    """`source_problem` and, for an image that decodes, its issue measurements
-    (`issues.signature_bytes`, else b""), from one decode."""
+def _decoded(src: str | os.PathLike) -> tuple[str | None, np.ndarray | None]:
     src = Path(src)
     try:
         if why := _missing(src):
-            return why, b""
-        return None, issues.signature_bytes(load_image(src))
+            return why, None
+        return None, load_image(src)
     except ImageError as e:
-        return f"unreadable image: {e.reason}", b""
+        return f"unreadable image: {e.reason}", None
     except (cv2.error, MemoryError) as e:
-        return _cannot_process(e), b""
+        return _cannot_process(e), None
 
 
-def _unmeasured(src: str | os.PathLike) -> tuple[str | None, bytes]:
-    """`source_check` without the measurements (import --no-issues)."""
-    return source_problem(src), b""
+def source_checks(srcs: list[str]) -> list[tuple[str | None, bytes]]:
+    """`source_problem` of each image file and, for an image that decodes, its issue measurements
+    (`issues.signatures_of`, measured together; b"" for the others), from one decode."""
+    done = [_decoded(s) for s in srcs]
+    ok = [i for i, (why, im) in enumerate(done) if why is None]
+    try:
+        measured = dict(zip(ok, issues.signatures_of([done[i][1] for i in ok])))
+    except (cv2.error, MemoryError, ValueError):        # measurements are optional: the check stands
+        measured = {}
+    return [(why, measured.get(i, b"")) for i, (why, _) in enumerate(done)]
+
+
+def source_check(src: str | os.PathLike) -> tuple[str | None, bytes]:
+    """`source_checks` of one file."""
+    return source_checks([str(src)])[0]
+
+
+def _unmeasured(srcs: list[str]) -> list[tuple[str | None, bytes]]:
+    """`source_checks` without the measurements (import --no-issues)."""
+    return [(source_problem(s), b"") for s in srcs]
 
 
 class _ImageChecks:
@@ -213,6 +228,7 @@ class _ImageChecks:
     Rows whose image the import writes (a face crop, an importer's own image) run in threads,
     since they call back into the importer. Few rows run here, without workers."""
     MIN_PROCESS_BATCH = 500
+    BATCH = 64          # files per worker task (was pool.map's chunksize); measured together
 
     def __init__(self, chk: _Checker, jobs: int):
         self.chk = chk
@@ -226,12 +242,13 @@ class _ImageChecks:
         self.measured = [b""] * len(recs)
         if not chk.writes_images:
             srcs = [str(chk.col.image_root / r.path) for r in recs]
-            check = source_check if chk.opts.issues else _unmeasured
+            check = source_checks if chk.opts.issues else _unmeasured
+            batches = [srcs[i:i + self.BATCH] for i in range(0, len(srcs), self.BATCH)]
             if len(recs) < self.MIN_PROCESS_BATCH or self.processes < 2:
-                done = [check(s) for s in srcs]
+                done = [r for b in batches for r in check(b)]
             else:
                 self.pool = self.pool or ProcessPoolExecutor(self.processes)
-                done = list(self.pool.map(check, srcs, chunksize=64))
+                done = [r for rs in self.pool.map(check, batches) for r in rs]
             self.measured = [m for _, m in done]
             return [(r.path, why) for r, (why, _) in zip(recs, done)]
         if len(recs) < 32:

@@ -16,7 +16,7 @@ import pandas as pd
 from data_tools import atomic
 from data_tools.images import ImageError, load_image
 from data_tools.issues.find import COLUMNS, ISSUES, Thresholds, counts, find_issues, found_rows
-from data_tools.issues.image import signature_bytes, signatures
+from data_tools.issues.image import signatures, signatures_of
 from data_tools.manifest import load_dataset
 
 ISSUES_FILE = "issues.parquet"
@@ -24,12 +24,21 @@ CHUNK = 5_000
 MIN_PROCESS_BATCH = 500
 
 
-def measure(path: str) -> bytes:
-    """`signature_bytes` of the image at `path`, b"" when it cannot be decoded (the import reports those)."""
-    try:
-        return signature_bytes(load_image(path))
-    except (ImageError, cv2.error, MemoryError, OSError):
-        return b""
+def measure(paths: list[str]) -> list[bytes]:
+    """SIGNATURE records of the images at `paths` (measured together), b"" for one that cannot be
+    decoded (the import reports those) or an empty path."""
+    images, where = [], []
+    for i, path in enumerate(paths):
+        try:
+            if path:
+                images.append(load_image(path))
+                where.append(i)
+        except (ImageError, cv2.error, MemoryError, OSError):
+            pass
+    out = [b""] * len(paths)
+    for i, rec in zip(where, signatures_of(images)):
+        out[i] = rec
+    return out
 
 
 def measure_all(paths: Iterable[str], *, jobs: int = 0) -> np.ndarray:
@@ -41,11 +50,12 @@ def measure_all(paths: Iterable[str], *, jobs: int = 0) -> np.ndarray:
     pool = None
     try:
         while chunk := list(islice(it, CHUNK)):
+            batches = [chunk[i:i + 64] for i in range(0, len(chunk), 64)]
             if jobs > 1 and len(chunk) >= MIN_PROCESS_BATCH:
                 pool = pool or ProcessPoolExecutor(jobs)
-                out.append(signatures(list(pool.map(measure, chunk, chunksize=64))))
+                out.append(signatures([r for rs in pool.map(measure, batches) for r in rs]))
             else:
-                out.append(signatures([measure(p) for p in chunk]))
+                out.append(signatures([r for b in batches for r in measure(b)]))
     finally:
         if pool is not None:
             pool.shutdown()

@@ -182,3 +182,23 @@ def test_import_no_issues_writes_none(tmp_path, capsys):
     assert (out / "manifest.csv").is_file() and read_issues(out) is None
     assert cli(["issues", "--dataset", str(out), "--jobs", "1"]) == 0
     assert counts(read_issues(out))["split_leak"] == 2
+
+
+def test_measured_together_equals_one_at_a_time():
+    """Images of one size are measured as arrays; the records equal those of each image alone, and
+    the matrix resizes equal OpenCV's."""
+    import cv2
+    from data_tools.issues.image import _resize, signatures_of
+    rng = np.random.default_rng(3)
+    ims = [face(s) for s in range(5)] + [face(9, 64), rng.integers(0, 256, (300, 280, 3), dtype=np.uint8)]
+    together = signatures_of(ims)
+    alone = [signature(a).tobytes() for a in ims]
+    a, b = signatures(together), signatures(alone)
+    assert (a["exact"] == b["exact"]).all() and (a["phash"] == b["phash"]).all()
+    for k in ("mean", "std", "p01", "p99", "entropy", "sharpness"):
+        assert np.allclose(a[k], b[k], rtol=1e-5), k
+    img = rng.random((48, 40)).astype(np.float32)
+    for out in (32, 64):
+        interp = cv2.INTER_AREA if out <= 40 else cv2.INTER_LINEAR
+        if out > 48 or out <= 40:
+            assert np.abs(_resize(img[None], out, out)[0] - cv2.resize(img, (out, out), interpolation=interp)).max() < 1e-5
