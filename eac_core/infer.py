@@ -55,7 +55,9 @@ class Explanation:
     scales: dict[str, tuple[float, float]] = field(default_factory=dict)  # which -> (vmin, vmax), one for all
     flip_consistency: float = float("nan")            # all classes: mean (M - flip(M_flipped))^2
     flip_consistency_given: float | None = None       # the given class only
-    flip_consistency_pred: float = float("nan")       # the predicted class only
+    flip_consistency_pred: float = float("nan")       # the class of the "pred" CAMs only
+    cam_pred: str | None = None                       # the class of the "pred" CAMs (pred unless asked otherwise)
+    epoch: int | None = None                          # the checkpoint's epoch, when it says
 
     @property
     def flip_agree(self) -> bool:
@@ -91,6 +93,7 @@ class Explainer:
         self.classes = [str(c) for c in classes]
         self.image_size = int(image_size)
         self.preprocessing = preprocessing or Preprocessing()
+        self.epoch: int | None = None           # the checkpoint's epoch (set by load), None when unknown
         if self.model.fc.out_features != len(self.classes):
             raise ValueError(f"model has {self.model.fc.out_features} outputs but {len(self.classes)} classes")
 
@@ -123,7 +126,10 @@ class Explainer:
         except (ValueError, KeyError, TypeError, RuntimeError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ValueError(f"checkpoint {path} does not rebuild its model: {first}") from None
-        return cls(model, classes, int(ckpt["image_size"]), prep, device)
+        ex = cls(model, classes, int(ckpt["image_size"]), prep, device)
+        ep = ckpt.get("epoch")
+        ex.epoch = int(ep) if isinstance(ep, int) and not isinstance(ep, bool) else None
+        return ex
 
     # ------------------------------------------------------------------ explaining
     def class_index(self, given: str | int) -> int:
@@ -143,8 +149,12 @@ class Explainer:
         raise ValueError(f"unknown class '{name}' (one of: {', '.join(self.classes)})")
 
     def explain(self, image: np.ndarray | str | Path, given: str | int | None = None, *,
-                display_size: int = 192, alpha: float = 0.45, cmap: str = ov.DEFAULT_COLORMAP) -> Explanation:
-        """Probabilities, CAMs and overlays of `image` (array or path) and its mirror; see the module doc."""
+                display_size: int = 192, alpha: float = 0.45, cmap: str = ov.DEFAULT_COLORMAP,
+                pred: str | int | None = None) -> Explanation:
+        """Probabilities, CAMs and overlays of `image` (array or path) and its mirror; see the module doc.
+        `pred`: the class of the "pred" CAMs when it is not this model's own prediction (the Review page
+        draws the ranking's predicted class, so that every "predicted" on the page is one number);
+        `Explanation.pred` stays this model's argmax, `cam_pred` names the class drawn."""
         if int(display_size) < 8:
             raise ValueError(f"display_size must be >= 8 (got {display_size})")
         rgb = read_image(image)
@@ -158,7 +168,8 @@ class Explainer:
             logits, feats = self.model(x)
             feats, weight = feats.float(), self.model.fc.weight.float()
             probs_t = logits.float().softmax(1)
-            pi = int(probs_t[0].argmax())
+            argmax = int(probs_t[0].argmax())
+            pi = argmax if pred is None else self.class_index(pred)
             picked = [i for i in dict.fromkeys((gi, pi)) if i is not None]   # the given and the predicted class
             cams_t = compute_cams(feats, weight[picked])                      # (2, len(picked), h, w), never all K
             fc_all = float(flip_consistency_of_features(feats[:1], feats[1:], weight)[0])
@@ -189,8 +200,8 @@ class Explainer:
             overlays[("flipped_back", which)] = ov.overlay(disp, m_back, vmin, vmax, alpha=alpha, cmap=cmap)
         return Explanation(
             classes=list(self.classes), probs=probs[0], probs_flipped=probs[1],
-            pred=self.classes[pi], pred_index=pi,
+            pred=self.classes[argmax], pred_index=argmax, cam_pred=self.classes[pi],
             given=None if gi is None else self.classes[gi], given_index=gi,
             image=disp, flipped=flipped, overlays=overlays, cams=cams, scales=scales,
             flip_consistency=fc_all, flip_consistency_given=None if gi is None else fc_of[gi],
-            flip_consistency_pred=fc_of[pi])
+            flip_consistency_pred=fc_of[pi], epoch=getattr(self, "epoch", None))

@@ -15,16 +15,19 @@ PANEL = 192  # px; every panel has this size so nothing moves between suspects
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _explain(run: str, ckpt_mtime: float, image_path: str, given: str | None, img_mtime: float):
+def _explain(run: str, ckpt_mtime: float, image_path: str, given: str | None, img_mtime: float,
+             pred: str | None = None):
     exp = loaders.explainer(Path(run))
-    return exp.explain(image_path, given=given, display_size=PANEL)
+    return exp.explain(image_path, given=given, display_size=PANEL, pred=pred)
 
 
 WAITING = "cams_waiting_for_model"   # True while the panels wait for the model code (set by explain)
 
 
-def explain(run: Path | RunDir, image_path: Path, given: str | None):
+def explain(run: Path | RunDir, image_path: Path, given: str | None, pred: str | None = None):
     """The Explanation of one face (cached per checkpoint version and image), or None without a model.
+    `pred`: the class of the second row of CAMs (the Review page passes the ranking's prediction, so the
+    panels' "predicted" is the heading's; the checkpoint's own argmax stays `Explanation.pred`).
 
     On a freshly started server torch and the explainer are not imported yet (seconds): rather than
     make the first face wait, the import starts in the background and this returns None at once; the
@@ -39,7 +42,7 @@ def explain(run: Path | RunDir, image_path: Path, given: str | None):
         return None
     if loaders.explainer(run) is None:
         return None
-    return _explain(str(run), RunDir(run).mtime("checkpoint"), str(image_path), given, loaders.mtime(image_path))
+    return _explain(str(run), RunDir(run).mtime("checkpoint"), str(image_path), given, loaders.mtime(image_path), pred)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

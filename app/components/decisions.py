@@ -17,6 +17,7 @@ from data_tools.rundir import RunDir
 CURRENT, QUEUE, FLASH, ERROR, NOTE = "review_current", "review_queue", "review_flash", "review_error", "review_note"
 GOTO = "review_goto"        # a face another page sends the reviewer to (it wins over the session's own)
 DRAWN = "review_drawn"      # (sample_id, event id of its decision when the face was drawn, None if undecided)
+STAYED = "review_stayed"    # {"sid", "final"}: a newer ranking arrived under this face (navigation)
 PICK = "act_relabel_pick"   # the type-ahead class picker (more than DIGIT_KEYS classes), one per face
 DIGIT_KEYS = 9              # keys 1-9: the classes in order up to nine classes, else the face's top suggestions
 _LEGEND = ("**Keys**: `k` keep · `a` accept suggestion · {digits} · `x` remove · "
@@ -53,6 +54,7 @@ class Ctx:
     status: str                     # the queue's decided/undecided filter
     queue: pd.DataFrame | None = None   # the filtered, sorted queue (its slim columns)
     n_all: int = 0                  # faces in the ranking
+    ranking: dict | None = None     # loaders.ranking_status: the ranking's epoch, the training's (one read)
 
 
 def _seen(sid: str):
@@ -94,8 +96,13 @@ def _record(ctx: Ctx, action: str, new_label: str | None = None, *, label: str) 
     st.session_state[FLASH] = f"Saved: {label} · sample {sid}"
     st.session_state[NOTE] = ""
     ids = st.session_state.get(QUEUE, [])
-    skip = set(ctx.audit.latest()["sample_id"]) if ctx.status == "undecided" else set()
-    nxt = next_after(ids, sid, skip=skip) if ids else None
+    stayed = st.session_state.pop(STAYED, None)
+    if stayed and stayed.get("sid") == sid:     # a newer ranking arrived under it: its best undecided suspect
+        done = set(ctx.audit.latest()["sample_id"])
+        nxt = next((i for i in ids if i != sid and i not in done), None)
+    else:
+        skip = set(ctx.audit.latest()["sample_id"]) if ctx.status == "undecided" else set()
+        nxt = next_after(ids, sid, skip=skip) if ids else None
     if nxt is not None:
         st.session_state[CURRENT] = nxt
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.components import cams, charts, loaders, navigation, ui
+from app.components import cams, charts, display_ids, loaders, navigation, ui
 from app.components.decisions import CURRENT, DRAWN, ERROR, FLASH, Ctx
 from app.components.palette import badge
 
@@ -34,7 +34,7 @@ def face_head(ctx: Ctx) -> tuple | None:
 
     navigation.moved_notice(sid)
     # the status sits under the heading, on the left: the toast (top right) never covers it
-    st.subheader(f"Sample {ui.md_escape(sid)}", anchor=False)
+    st.subheader(f"Sample {ui.md_escape(display_ids.for_columns(ctx.scores.columns, ctx.classes)(sid))}", anchor=False)
     st.markdown(f"given {badge(given, ctx.classes)} &nbsp; predicted {badge(pred, ctx.classes)} &nbsp; · &nbsp; "
                 + _decision_text(decision) + f" &nbsp; · &nbsp; {n_decided:,} of {len(ctx.scores):,} faces decided",
                 unsafe_allow_html=True)

@@ -330,3 +330,40 @@ def explainer(run: Path | RunDir):
     if not run.has("checkpoint"):
         return None
     return _explainer(str(run), run.mtime("checkpoint"))
+
+
+# -- which epoch the ranking is from (issue 24 §2: one source per number on the Review page) ----------
+def ranking_epoch(run: Path | RunDir) -> int | None:
+    """The epoch whose training pass the run's scores.parquet follows: the newest history/epoch_NNNN.npy
+    written before it (the trainer writes an epoch's history, then its scores, then the next epoch's
+    history). None without history (a run from imported predictions)."""
+    run = RunDir(run)
+    s_mt = run.mtime("scores")
+    for e in reversed(run.history_epochs("epoch")):
+        if mtime(run.history_dir / f"epoch_{e:04d}.npy") <= s_mt:
+            return e
+    return None
+
+
+def ranking_status(run: Path | RunDir) -> dict:
+    """What the Review page says about its ranking and the training, from ONE read of progress.json,
+    drawn by the provisional banner and the queue caption alike: `ranking_epoch` (the scores' epoch),
+    `epochs` (planned: progress.json's, else config.json's), `training_epoch`, `phase`, `state`."""
+    run = RunDir(run)
+    prog = run.read_progress() or {}
+    epochs = prog.get("epochs")
+    if not isinstance(epochs, int) or isinstance(epochs, bool):
+        epochs = load_config(run).get("epochs")
+        epochs = epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
+    te = prog.get("epoch")
+    return {"ranking_epoch": ranking_epoch(run), "epochs": epochs,
+            "training_epoch": te if isinstance(te, int) and not isinstance(te, bool) else None,
+            "phase": str(prog.get("phase") or ""), "state": str(prog.get("state") or "")}
+
+
+def ranking_text(status: dict) -> str:
+    """'ranking from epoch 3 of 8' (or 'of 8 planned'), the same words wherever the page says it."""
+    e, n = status.get("ranking_epoch"), status.get("epochs")
+    if e is None:
+        return "ranking from imported predictions" if n is None else "ranking of an unknown epoch"
+    return f"ranking from epoch {e} of {n}" if n else f"ranking from epoch {e}"

@@ -1,24 +1,26 @@
 """Which face the Review page shows: a deep link (?sample=), another page's GOTO, the session's own face,
-or the queue head; and, when a newer ranking arrives, the move to its best undecided suspect with the
-way back (issue 11 §1). The URL follows the face (`sync_url`)."""
+or, in a new session, the first undecided face of the queue (issue 24 §4). When a newer ranking arrives
+the face on screen stays until the reviewer decides (issue 24 §3); the queue around it follows the new
+ranking, and the decision goes on to the new ranking's best undecided suspect (decisions.STAYED). The URL
+follows the face (`sync_url`)."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
 from app.components import ui
-from app.components.decisions import CURRENT, GOTO
+from app.components.decisions import CURRENT, GOTO, STAYED
 
 SYNCED = "review_url_samples"     # the ids this session put in the URL
-RANKING, MOVED = "review_ranking", "review_moved"   # the ranking drawn last; where a re-rank took the reviewer
+RANKING = "review_ranking"        # the ranking drawn last: (scores mtime, provisional)
 
 
 def resolve_current(by_id: pd.DataFrame, ids: list[str], queue_ids: pd.Series, decided: set[str],
                     ranking: tuple) -> str | None:
-    """?sample= wins (deep link, refresh), then the session's current face, then the queue head.
-    When the ranking changed since this session last drew the page (a provisional ranking replaced
-    by a newer or the final one), the reviewer is taken to the best undecided suspect of the new
-    ranking, and offered the way back to the face they were on."""
+    """?sample= wins (deep link, refresh), then the session's current face, then the first undecided
+    face of the queue (a new session: rank 1 when it is undecided, else the next one that is).
+    A newer ranking never moves the face on screen: it stays (marked in STAYED, even where the new
+    ranking puts it outside the filtered queue) until the reviewer decides or moves."""
     before = st.session_state.get(RANKING)
     st.session_state[RANKING] = ranking
     goto = st.session_state.pop(GOTO, None)          # sent here by another page (Insights' map)
@@ -32,15 +34,19 @@ def resolve_current(by_id: pd.DataFrame, ids: list[str], queue_ids: pd.Series, d
         st.warning(f"Sample {ui.md_escape(wanted)} is not in this run's ranking; showing the queue instead.")
         wanted = None
     cur = wanted
-    if cur is None:  # no deep link: stay on the session's face while it is in the (filtered) queue
+    stayed = st.session_state.get(STAYED)
+    if cur is None:  # no deep link: stay on the session's face
         cur = st.session_state.get(CURRENT)
-        best = next((i for i in ids if i not in decided), None)
-        if before is not None and before != ranking and cur is not None and best is not None and cur != best:
-            rank = by_id.at[cur, "rank"] if cur in by_id.index and "rank" in by_id.columns else None
-            st.session_state[MOVED] = {"from": cur, "to": best, "rank": rank, "final": not ranking[1]}
-            cur = best
-        if cur is None or not (queue_ids == cur).any():
+        if cur is not None and before is not None and before != ranking and cur in by_id.index:
+            stayed = {"sid": cur, "final": not ranking[1]}          # a newer ranking: the face stays
+            st.session_state[STAYED] = stayed
+        kept = stayed is not None and stayed.get("sid") == cur and cur in by_id.index
+        if cur is None:
+            cur = next((i for i in ids if i not in decided), ids[0] if ids else None)
+        elif not kept and not (queue_ids == cur).any():
             cur = ids[0] if ids else None
+    if stayed is not None and stayed.get("sid") != cur:
+        st.session_state.pop(STAYED, None)           # the reviewer moved on: the notice goes
     st.session_state[CURRENT] = cur
     return cur
 
@@ -58,21 +64,13 @@ def sync_url(sid: str, run_name: str) -> None:
         st.query_params["run"] = run_name
 
 
-def moved_notice(sid: str) -> None:
-    """After a re-rank: say where the reviewer was taken and offer the way back (shown until they move)."""
-    moved = st.session_state.get(MOVED)
-    if not moved or moved["to"] != sid:
-        st.session_state.pop(MOVED, None)
+def stayed_notice(sid: str, by_id: pd.DataFrame) -> None:
+    """While a newer ranking has arrived under the face on screen: say so, and where the face is in it."""
+    stayed = st.session_state.get(STAYED)
+    if not stayed or stayed.get("sid") != sid:
         return
-    which = "final" if moved["final"] else "newer provisional"
-    rank = moved["rank"]
-    where = f" (rank {int(rank):,} of the new ranking)" if rank is not None and pd.notna(rank) else ""
-    c1, c2 = st.columns([4, 1], vertical_alignment="center")
-    c1.info(f"The {which} ranking arrived: this is its best undecided suspect. You were on sample "
-            f"{ui.md_escape(moved['from'])}{where}.", icon=":material/swap_vert:")
-    c2.button("Back to it", key="review_moved_back", on_click=_go_back, args=(moved["from"],))
-
-
-def _go_back(sid: str) -> None:
-    st.session_state.pop(MOVED, None)
-    st.session_state[CURRENT] = sid
+    which = "final" if stayed.get("final") else "newer provisional"
+    rank = by_id.at[sid, "rank"] if sid in by_id.index and "rank" in by_id.columns else None
+    where = f" (rank {int(rank):,} in it)" if rank is not None and pd.notna(rank) else ""
+    st.info(f"The {which} ranking arrived: the queue follows it; this face stays until you decide{where}, "
+            "then the review goes on from its best undecided suspect.", icon=":material/swap_vert:")

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.components import loaders
+from app.components import display_ids, loaders
 from app.components.decisions import CURRENT
 from app.components.queue import STATUSES, QueueFilter, score_columns, with_decisions
 from data_tools.rundir import RunDir
@@ -62,7 +62,7 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
     table = pd.DataFrame({
         "▶": np.where(view["sample_id"].to_numpy() == current, "▶", ""),
         "face": loaders.thumbs(dataset, tuple(view["sample_id"])) if dataset is not None else [None] * len(view),
-        "sample": view["sample_id"].to_numpy(),
+        "sample": view["sample_id"].map(display_ids.shown_for(dataset)).to_numpy(),   # issue 24 item 6
         "decision": view["decision"].to_numpy(),
         "given": view["label"].to_numpy(), "pred": view["pred"].to_numpy(),
         "suspicion": view["suspicion"].to_numpy() if "suspicion" in view.columns else np.nan,

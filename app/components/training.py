@@ -101,27 +101,30 @@ def waiting_for_scores(run: RunDir) -> None:
     live_progress(run, key="review_wait", rerun_on_scores=True)
 
 
-def provisional_banner(run: RunDir, scores_mtime: float) -> None:
-    """The ranking is from an unfinished run: say so; offer the newer ranking when one is written."""
+def provisional_banner(run: RunDir, scores_mtime: float, status: dict | None = None) -> None:
+    """The ranking is from an unfinished run: say which epoch it is from and where the training is, from
+    `status` (loaders.ranking_status: the one read of progress.json that the queue caption also draws).
+    While training runs it polls, and a newer ranking reruns the page by itself (issue 24 §3): no button
+    to press, and the face on screen stays (navigation.resolve_current)."""
     run = RunDir(run)
     active = jobs.is_active(run)
+    status = status if status is not None else loaders.ranking_status(run)
 
     @st.fragment(run_every=POLL_S if active else None)
     def _banner() -> None:
-        prog = loaders.load_progress(run) or {}
-        e, n = prog.get("epoch", "?"), prog.get("epochs", "?")
-        state = prog.get("state", "")
-        newer = run.mtime("scores") != scores_mtime
-        text = (f"**Provisional ranking**: scores from an unfinished run (epoch {e} of {n}, {state}). "
-                "Decisions are kept when the final ranking replaces it.")
+        e, n, te = status.get("ranking_epoch"), status.get("epochs"), status.get("training_epoch")
+        state, phase = status.get("state") or "stopped", status.get("phase")
+        where = f"training {ui.md_escape(state)}" + (f" at epoch {te} of {n}" if te is not None and n else "") + \
+            (f", {ui.md_escape(phase)}" if phase and phase != state else "")
+        text = (f"**Provisional ranking**: {loaders.ranking_text(status)} ({where}). Newer rankings arrive by "
+                "themselves and never move the face on screen; decisions are kept when the final ranking "
+                "replaces this one.")
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
         c1.warning(text, icon=":material/hourglass_top:")
         if isinstance(e, int) and isinstance(n, int) and n > 0:
-            c2.progress(min(max(e / n, 0.0), 1.0), text=f"epoch {e}/{n}")
-        if newer and c2.button("Load newer ranking", key="load_newer_scores"):
-            st.rerun()
-        if active and not jobs.is_active(run):
-            st.rerun()
+            c2.progress(min(max(e / n, 0.0), 1.0), text=f"ranking: epoch {e}/{n}")
+        if run.mtime("scores") != scores_mtime or (active and not jobs.is_active(run)):
+            st.rerun()       # a newer ranking (or the end of training): the whole page, the face stays
 
     _banner()
 

@@ -39,8 +39,10 @@ def render() -> None:
     classes = loaders.run_classes(run)       # dataset.json's: the manifest is read after the heading
     audit = ui.audit_for(run, ds_dir, classes)
     provisional = "provisional" in scores.columns and bool(scores["provisional"].any())
+    status = loaders.ranking_status(run)      # ONE read of progress.json: the banner and the queue caption
+    status["provisional"] = provisional
     if provisional:
-        training.provisional_banner(run, run.mtime("scores"))
+        training.provisional_banner(run, run.mtime("scores"), status)
     ui.score_notes(scores, st.sidebar)
 
     name = ui.reviewer()
@@ -56,7 +58,7 @@ def render() -> None:
     mark(t0, "queue built")
 
     _review(Ctx(run=run, scores=by_id, dataset_dir=ds_dir, classes=classes, audit=audit, status=f.status,
-                queue=queue, n_all=len(scores)))
+                queue=queue, n_all=len(scores), ranking=status))
     mark(t0, "queue and face drawn")
     cams.poll_model_code()
     left, _ = st.columns([1.3, 2.7], gap="medium")
@@ -106,7 +108,8 @@ def _review(ctx: Ctx) -> None:
         dataset = _dataset_of(ctx.dataset_dir)
     mark(t0, "fragment: dataset loaded")
     with left, ui.guarded("The queue"):
-        review_queue.queue_table(ctx.queue, ctx.audit.latest(), dataset, st.session_state.get(CURRENT), ctx.n_all)
+        review_queue.queue_table(ctx.queue, ctx.audit.latest(), dataset, st.session_state.get(CURRENT), ctx.n_all,
+                                 ranking=ctx.ranking)
     mark(t0, "fragment: queue table")
     if shown is not None:
         with detail, ui.guarded("This face"):

@@ -1,6 +1,6 @@
 """Issue 11 in a real browser (Debian Chromium + Playwright, `streamlit run app/main.py`):
-§1 the final ranking replacing a provisional one while the reviewer is on the page takes them to its
-best undecided suspect and offers the way back; §2 a decision key pressed before the page takes keys
+issue 24 §3: newer rankings arrive by themselves while the reviewer is on the page and never move the
+face on screen (the queue follows them); issue 11 §2 a decision key pressed before the page takes keys
 says so and decides nothing; §7 the gallery's multi-select relabel through the type-ahead picker is one
 action, undone as one step. Screenshots go to test-artifacts/."""
 from __future__ import annotations
@@ -78,7 +78,10 @@ def test_a_key_before_the_page_takes_keys_says_so(home, slow_server, browser):
             pass
 
 
-def test_the_final_ranking_takes_the_reviewer_to_its_best_undecided_suspect(home, server, browser):
+def test_newer_rankings_arrive_by_themselves_and_never_move_the_face(home, server, browser):
+    """Issue 24 §3: no button to press; each newer ranking (provisional, then the final one) updates the
+    queue around the face on screen, which stays until the reviewer decides; the decision goes on to the
+    new ranking's best undecided suspect."""
     ids = _ranking(home)
     rerank(home / "runs" / RUN, ids, provisional=True)
     sleeper = subprocess.Popen(["sleep", "600"])                # stands for the trainer: the run is active
@@ -95,22 +98,35 @@ def test_the_final_ranking_takes_the_reviewer_to_its_best_undecided_suspect(home
         old = bs.cam_srcs(page)
         page.keyboard.press("k")                                # decide rank 1, move on to rank 2
         assert bs.wait_face(page, want=ids[1], old_srcs=old, timeout_ms=STEP_MS) == ids[1]
-        # training ends: the final ranking puts the face on screen at rank 31, rank 1 is decided already
+        assert page.get_by_role("button", name="Load newer ranking").count() == 0
+        # a newer provisional ranking puts the face on screen at rank 31: nothing is clicked
         new = [ids[0]] + ids[2:31] + [ids[1]] + ids[31:]
-        rerank(home / "runs" / RUN, new, provisional=False)
+        rerank(home / "runs" / RUN, new, provisional=True)
+        page.get_by_text("The newer provisional ranking arrived").wait_for(timeout=STEP_MS)
+        page.get_by_text(f"face 31 of {len(ids)}").first.wait_for(timeout=STEP_MS)     # the queue moved
+        assert bs.wait_face(page, want=ids[1], timeout_ms=STEP_MS) == ids[1]          # the face did not
+        page.screenshot(path=str(bs.ARTIFACTS / "ranking-arrived-face-stays.png"))
+        # training ends: the final ranking arrives by itself too, the face still stays
+        final = [ids[0]] + list(reversed([i for i in new if i not in (ids[0], ids[1])])) + [ids[1]]
+        rerank(home / "runs" / RUN, final, provisional=False)
         sleeper.kill()
         sleeper.wait()
-        assert bs.wait_face(page, want=new[1], timeout_ms=STEP_MS) == new[1]
-        page.get_by_text(f"You were on sample {ids[1]} (rank 31 of the new ranking)").wait_for(timeout=STEP_MS)
-        page.screenshot(path=str(bs.ARTIFACTS / "ranking-switch.png"))
-        page.get_by_role("button", name="Back to it").click()
+        page.get_by_text("The final ranking arrived").wait_for(timeout=STEP_MS)
+        page.get_by_text(f"face {len(ids)} of {len(ids)}").first.wait_for(timeout=STEP_MS)
         assert bs.wait_face(page, want=ids[1], timeout_ms=STEP_MS) == ids[1]
-        assert _audit(home).latest()["sample_id"].tolist() == [ids[0]]
+        page.screenshot(path=str(bs.ARTIFACTS / "final-ranking-face-stays.png"))
+        old = bs.cam_srcs(page)
+        page.keyboard.press("k")                                # decided: the final ranking's best undecided
+        assert bs.wait_face(page, want=final[1], old_srcs=old, timeout_ms=STEP_MS) == final[1]
+        assert _audit(home).latest()["sample_id"].tolist() == [ids[0], ids[1]]
     finally:
         ctx.close()
         if sleeper.poll() is None:
             sleeper.kill()
         (home / "runs" / RUN / "job.json").unlink(missing_ok=True)
+        a = _audit(home)
+        while a.undo() is not None:                             # leave the project as it was
+            pass
 
 
 def test_gallery_multi_select_relabel_and_undo(home, server, browser):

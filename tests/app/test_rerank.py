@@ -1,9 +1,10 @@
-"""The Review page follows the review and the ranking (issue 11 §1, §6): when a newer ranking replaces
-the one on screen, the reviewer is taken to its best undecided suspect and offered the way back; the
-queue table's ▶ marker, selection and window follow every key."""
+"""The Review page follows the review and the ranking (issue 11 §6): the queue table's ▶ marker,
+selection and window follow every key. What a newer ranking does (issue 24 §3: the face on screen
+stays, the queue follows the new ranking) is tests/app/test_review_sources.py; issue 11 §1's move to
+the new ranking's best undecided suspect was reversed by issue 24 §3."""
 from __future__ import annotations
 
-from support.apptest import audit_of, rerank, run_path, scores_of
+from support.apptest import scores_of
 
 
 def _sample(at) -> str:
@@ -12,35 +13,6 @@ def _sample(at) -> str:
 
 def _queue(at):
     return next(d.value for d in at.dataframe if "▶" in d.value.columns)
-
-
-def test_a_new_ranking_takes_the_reviewer_to_its_best_undecided_suspect(project, app):
-    ids = scores_of(project)["sample_id"].tolist()
-    rerank(run_path(project), ids, provisional=True)            # the provisional ranking on screen
-    app.run()
-    assert _sample(app) == ids[0]
-    app.button(key="act_keep").click().run()           # decide rank 1, move to rank 2
-    assert _sample(app) == ids[1]
-    # the final ranking: the face on screen falls to rank 30, rank 1 is the face already decided
-    new = [ids[0]] + [i for i in ids[2:31]] + [ids[1]] + ids[31:]
-    assert new.index(ids[1]) == 30
-    rerank(run_path(project), new, provisional=False)
-    app.run()
-    assert _sample(app) == new[1]                      # the best UNDECIDED suspect of the new ranking
-    info = " ".join(i.value for i in app.info)
-    assert "The final ranking arrived" in info and f"You were on sample {ids[1]} (rank 31 of the new ranking)" in info
-    # → goes on in the new order (rank 3), not after the old face's new position
-    app.button(key="act_next").click().run()
-    assert _sample(app) == new[2]
-    assert not any("ranking arrived" in i.value for i in app.info)   # the notice goes once the reviewer moves
-    # the way back is offered while the notice shows
-    rerank(run_path(project), list(reversed(new)), provisional=False)
-    app.run()
-    back_to = new[2]
-    assert _sample(app) != back_to
-    app.button(key="review_moved_back").click().run()
-    assert _sample(app) == back_to
-    assert list(audit_of(project).latest()["sample_id"]) == [ids[0]]   # nothing decided by moving
 
 
 def test_the_same_ranking_keeps_the_face(project, app):
