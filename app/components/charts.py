@@ -19,12 +19,19 @@ def _layout(fig: go.Figure, height: int, title: str | None = None, **kw) -> go.F
     return fig
 
 
-def curves(summary: pd.DataFrame, height: int = 260) -> go.Figure:
-    """Loss and accuracy per epoch, side by side."""
+def curves(summary: pd.DataFrame, height: int = 260, *, mode: str | None = None) -> go.Figure:
+    """Loss and accuracy per epoch, side by side. The consistency loss (`att_loss`) is drawn for an EAC
+    run only (`mode`, config.json's; unknown: when it is not 0 throughout): a CE run writes 0 there,
+    which drew a flat line (issue 24 item 5). summary.csv's other columns (`cam_energy`, ...) are not
+    losses and are not drawn."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.08)
     if summary is not None and not summary.empty and "epoch" in summary.columns:
         x = summary["epoch"]
+        att = pd.to_numeric(summary["att_loss"], errors="coerce") if "att_loss" in summary.columns else None
+        eac = mode == "eac" if mode else att is not None and bool((att.fillna(0) != 0).any())
         for col, color in (("loss", "#333"), ("ce_loss", "#1f77b4"), ("att_loss", "#ff7f0e")):
+            if col == "att_loss" and not eac:
+                continue
             if col in summary.columns and summary[col].notna().any():
                 fig.add_trace(go.Scatter(x=x, y=summary[col], name=col, mode="lines+markers",
                                          line=dict(color=color)), row=1, col=1)
@@ -101,11 +108,13 @@ LEGEND_CLASSES = 20   # above this many classes, charts name classes on hover in
 
 
 def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height: int = 520,
-              title: str = "Embedding (click a point to open that face)") -> go.Figure:
+              title: str = "Embedding (click a point to open that face)", shown=None) -> go.Figure:
     """The 2-D map coloured by given label; suspects drawn larger with a black ring. customdata =
     [sample_id, the id as plotly shows it] (with more than LEGEND_CLASSES classes, [..., the label as
-    shown] too: two traces and no legend); a click or lasso reads customdata[0]."""
+    shown] too: two traces and no legend); a click or lasso reads customdata[0]. `shown` draws an id
+    (app.components.display_ids: no class name from the id where the truth is known; default: as is)."""
     colors = class_colors(classes)
+    shown = shown or str
     fig = go.Figure()
     is_s = emb["sample_id"].isin(suspects)
     if len(classes) > LEGEND_CLASSES:      # one trace per class would be 2K traces and a legend of K names
@@ -114,7 +123,7 @@ def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height:
             d = emb[is_s == sus]
             fig.add_trace(go.Scattergl(
                 x=d["x"], y=d["y"], mode="markers", name="suspects" if sus else "faces", showlegend=False,
-                customdata=np.column_stack([d["sample_id"].astype(str), d["sample_id"].astype(str).map(plot_text),
+                customdata=np.column_stack([d["sample_id"].astype(str), d["sample_id"].map(shown).map(plot_text),
                                             d["label"].astype(str).map(plot_text)]),
                 marker=dict(color=d["label"].map(index).fillna(-1), colorscale="Turbo", cmin=0, cmax=len(classes) - 1,
                             size=10 if sus else 5, opacity=1.0 if sus else 0.5,
@@ -130,7 +139,7 @@ def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height:
                 fig.add_trace(go.Scattergl(
                     x=d["x"], y=d["y"], mode="markers", name=plot_text(c) if not sus else f"{plot_text(c)} (suspect)",
                     legendgroup=c, showlegend=not sus,
-                    customdata=np.column_stack([d["sample_id"].astype(str), d["sample_id"].astype(str).map(plot_text)]),
+                    customdata=np.column_stack([d["sample_id"].astype(str), d["sample_id"].map(shown).map(plot_text)]),
                     marker=dict(color=colors[c], size=10 if sus else 5, opacity=1.0 if sus else 0.5,
                                 line=dict(color="black", width=1.5) if sus else dict(width=0)),
                     hovertemplate="sample %{customdata[1]}<extra>" + plot_template(c) + ("; suspect" if sus else "")

@@ -32,7 +32,7 @@ def face_head(ctx: Ctx) -> tuple | None:
     st.session_state[DRAWN] = (sid, decision["event_id"] if decision else None)   # what a decision replaces
     n_decided = ctx.audit.count()
 
-    navigation.moved_notice(sid)
+    navigation.stayed_notice(sid, ctx.scores)
     # the status sits under the heading, on the left: the toast (top right) never covers it
     st.subheader(f"Sample {ui.md_escape(display_ids.for_columns(ctx.scores.columns, ctx.classes)(sid))}", anchor=False)
     st.markdown(f"given {badge(given, ctx.classes)} &nbsp; predicted {badge(pred, ctx.classes)} &nbsp; · &nbsp; "
@@ -48,7 +48,7 @@ def face_detail(ctx: Ctx, dataset, sid: str, row: pd.Series, given: str, pred: s
     has_model = ctx.run.has_checkpoint()     # a run made from imported predictions has no weights
     if path is not None and has_model:
         try:
-            exp = cams.explain(ctx.run, path, given)
+            exp = cams.explain(ctx.run, path, given, pred)      # the ranking's predicted class: one "predicted"
         except Exception as e:  # noqa: BLE001 - an unreadable image must not break the page
             st.warning(f"CAMs unavailable for this face: {ui.md_escape(e)}")
     if exp is None and path is not None:        # no model, the model code still loading, or CAMs failed
@@ -58,8 +58,7 @@ def face_detail(ctx: Ctx, dataset, sid: str, row: pd.Series, given: str, pred: s
         if has_model:
             mirror_back = st.toggle("Flip the mirrored CAM back (differences = asymmetry)", key="mirror_back",
                                     persist_state="session")
-            cams.four_panels(exp, given, pred if exp is None else _pred_of(exp, pred), image,
-                             mirror_back=mirror_back)
+            cams.four_panels(exp, given, pred, image, mirror_back=mirror_back)
         else:
             if image is not None:
                 st.image(image, width=cams.PANEL, caption="the face")
@@ -77,10 +76,7 @@ def face_detail(ctx: Ctx, dataset, sid: str, row: pd.Series, given: str, pred: s
             help="Flip-consistency error of the given class: mean squared difference between the CAM of "
                  "the image and the flipped-back CAM of the mirrored image. High = the model looks at "
                  "different places when the face is mirrored.")
-        live_pred = _pred_of(exp, pred) if exp is not None else pred
-        st.caption(f"The latest checkpoint predicts **{ui.md_escape(live_pred)}**; the ranking's suggestion is "
-                   f"**{ui.md_escape(pred)}**."
-                   if live_pred != pred else "\u00a0")   # always one line: nothing moves between faces
+        st.caption(_source_line(ctx, exp, pred))   # always one line: nothing moves between faces
         probs = {c: float(row[f"prob_{c}"]) for c in ctx.classes if f"prob_{c}" in row.index}
         if not probs and exp is not None:
             probs = dict(zip(ctx.classes, map(float, np.asarray(exp.probs))))
@@ -94,6 +90,21 @@ def face_detail(ctx: Ctx, dataset, sid: str, row: pd.Series, given: str, pred: s
             v = votes.loc[sid]
             st.caption("Annotator votes: " + " · ".join(f"{ui.md_escape(k[5:])} {int(n)}" for k, n in v.items() if n > 0))
         _history(ctx, sid)
+
+
+def _source_line(ctx: Ctx, exp, pred: str) -> str:
+    """Where "predicted" comes from (issue 24 §2): the ranking's scores, everywhere on the page (heading,
+    CAM captions, bars, Accept); the CAMs are drawn by the latest checkpoint for that class. Said when the
+    checkpoint is newer than the ranking and predicts otherwise."""
+    live = _pred_of(exp, pred) if exp is not None else pred
+    if live == pred:
+        return "\u00a0"
+    status = ctx.ranking or {}
+    ck = getattr(exp, "epoch", None)
+    ck_text = f"the checkpoint of epoch {ck}" if ck is not None else "the latest checkpoint"
+    return (f"\"predicted\" on this page is the ranking's (**{ui.md_escape(pred)}**, "
+            f"{ui.md_escape(loaders.ranking_text(status))}); the CAMs are drawn by {ck_text}, which now "
+            f"predicts **{ui.md_escape(live)}**.")
 
 
 def _num(v, fmt: str) -> str:

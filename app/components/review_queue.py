@@ -48,10 +48,14 @@ def slim(run: RunDir, scores: pd.DataFrame, f: QueueFilter) -> pd.DataFrame:
                                              f.sort_by])
 
 
-def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str | None, n_all: int) -> None:
+def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str | None, n_all: int, *,
+                ranking: dict | None = None) -> None:
     """The queue around the current face: a window of QUEUE_ROWS rows starting just above it, the
     current row selected and marked ▶ (redrawn with the face after every key, so it follows the review)."""
-    st.markdown(f"**Queue** · {len(queue):,} of {n_all:,} faces")
+    which = ""
+    if ranking is not None:                  # the banner's words, from the same read (issue 24 §2)
+        which = f" · {loaders.ranking_text(ranking)}" + (" (provisional)" if ranking.get("provisional") else "")
+    st.markdown(f"**Queue** · {len(queue):,} of {n_all:,} faces{which}")
     if queue.empty:
         st.info("No face matches these filters.")
         return

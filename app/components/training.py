@@ -64,7 +64,8 @@ def progress_view(run: RunDir, *, curves: bool = True, stop_button: bool = True,
     if curves:
         summary = loaders.load_summary(run)
         if not summary.empty:
-            st.plotly_chart(charts.curves(summary), key=f"curves_{key}", config={"displayModeBar": False})
+            st.plotly_chart(charts.curves(summary, mode=loaders.load_config(run).get("mode")), key=f"curves_{key}",
+                            config={"displayModeBar": False})
     if stop_button and alive:
         if st.button("Stop training", key=f"stop_{key}", icon=":material/stop:"):
             jobs.stop(run)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app.components import loaders
 from app.components.safetext import md_code, md_escape  # noqa: F401  (ui.md_escape for the pages)
-from app.components.project import load_settings
+from app.components import reviewer as _who
 from data_tools.rundir import RunDir
 
 log = logging.getLogger("fer_audit.app")
@@ -94,7 +94,8 @@ def score_notes(scores, where=None) -> None:
 
 
 def reviewer() -> str:
-    return load_settings().reviewer
+    """The name every decision is recorded under: Settings' name, else the login name (never empty)."""
+    return _who.name()
 
 
 SESSION_KEY = "audit_session"

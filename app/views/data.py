@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import workflows
-from app.components import charts, loaders, ui
+from app.components import charts, display_ids, loaders, ui
 from app.components.project import allowed_roots, dataset_dirs
 from data_tools import issues
 
@@ -176,6 +176,7 @@ def _show(ds_dir: Path) -> None:
     st.subheader("Samples per class", anchor=False)
     split = st.radio("Split", ["train", "val", "test"], horizontal=True, key="data_grid_split")
     sub = m[m["split"] == split]
+    shown = display_ids.shown_for(dataset)       # no class name from the id where the truth is known (issue 24)
     for c in dataset.classes:
         rows = sub[sub["label"] == c].head(GRID_PER_CLASS)
         st.markdown(f"**{ui.md_escape(c)}** · {int((sub['label'] == c).sum()):,} in {split}")
@@ -187,7 +188,7 @@ def _show(ds_dir: Path) -> None:
                 png = None
             if png:
                 imgs.append(png)
-                caps.append(ui.md_escape(sid))       # a caption is markdown: the id as typed
+                caps.append(ui.md_escape(shown(sid)))       # a caption is markdown: the id as typed
         if imgs:
             st.image(imgs, width=72, caption=caps)
         else:

@@ -13,6 +13,26 @@ from data_tools.manifest import INFO
 from data_tools.rundir import RunDir
 
 OWN_FORMATS = {"rafdb": "rafdb", "ferplus": "ferplus"}   # dataset format -> export kind
+LABEL_FILE_KINDS = ("rafdb", "ferplus")                  # what `data_tools export --format` writes for any dataset
+
+
+def _label_file_downloads(col, ex, table, dataset) -> list[str]:
+    """The RAF-DB list and the FERPlus CSV, as `python -m data_tools export --format rafdb|ferplus` writes
+    them for any dataset whose labels they can hold (issue 24 item 5: the page said the demo "has no
+    label file format of its own"), the dataset's own format first. One that cannot hold this dataset
+    says why: a warning for the dataset's own format, a caption for the others. Returns the kinds offered."""
+    own = OWN_FORMATS.get(dataset.info.format)
+    offered = []
+    for kind in sorted(LABEL_FILE_KINDS, key=lambda k: k != own):
+        try:
+            data = ex.export_bytes(kind, table, dataset)
+        except ex.ExportError as e:     # a label it cannot number, a file name a spreadsheet would run
+            (col.warning if kind == own else col.caption)(f"No {kind} download: {ui.md_escape(e)}")
+        else:
+            col.download_button(f"Download {kind} format", data=data, file_name=ex.DOWNLOAD_NAMES[kind],
+                                key=f"dl_{kind}", icon=":material/description:")
+            offered.append(kind)
+    return offered
 
 
 def render() -> None:
@@ -52,25 +72,14 @@ def render() -> None:
     c1.download_button("Download corrected CSV", data=lambda: ex.export_bytes("csv", table),
                        file_name=ex.DOWNLOAD_NAMES["csv"], mime="text/csv", key="dl_csv",
                        icon=":material/table:")
-    own = OWN_FORMATS.get(dataset.info.format)
-    if own:
-        try:
-            own_bytes = ex.export_bytes(own, table, dataset)
-        except ex.ExportError as e:     # a label it cannot number, a file name a spreadsheet would run
-            c2.warning(f"No {own} download: {ui.md_escape(e)}")
-        else:
-            c2.download_button(f"Download {own} format", data=own_bytes, file_name=ex.DOWNLOAD_NAMES[own],
-                               key="dl_own", icon=":material/description:")
-    else:
-        c2.caption(f"The dataset was imported as **{ui.md_escape(dataset.info.format)}**, which has no label file format "
-                   "of its own: use the CSV or the manifest.")
+    label_files = _label_file_downloads(c2, ex, table, dataset)
     c3.download_button("Download manifest (zip)",
                        data=lambda: ex.export_bytes("manifest", table, dataset, audit_info=audit_info),
                        file_name=ex.DOWNLOAD_NAMES["manifest"], mime="application/zip", key="dl_manifest",
                        icon=":material/folder_zip:")
 
     st.subheader("Write a copy next to the dataset", anchor=False)
-    kinds = ["csv", "manifest"] + ([own] if own else [])
+    kinds = ["csv", "manifest"] + label_files
     kind = st.radio("Format", kinds, horizontal=True, key="beside_kind",
                     format_func=lambda k: {"csv": "review CSV", "manifest": "dataset folder to train on",
                                            "rafdb": "RAF-DB list", "ferplus": "FERPlus CSV"}[k])

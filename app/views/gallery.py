@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.components import charts, loaders, ui
+from app.components import charts, display_ids, loaders, reviewer, ui, wording
 from app.components.batch import batch_decisions, record_batch
 from app.components.gallery import GalleryFilter, gallery_faces, metadata_columns
 from data_tools.audit import StaleDecision
@@ -38,7 +38,7 @@ def render() -> None:
     selected: set[str] = st.session_state.setdefault(SELECTED, set())
 
     f = _filters(classes, dataset)
-    _map(run, scores, classes)
+    _map(run, scores, classes, display_ids.shown_for(dataset))
     f.only = st.session_state.get(MAP_IDS)
     faces = gallery_faces(scores, dataset.manifest if dataset is not None else None, decided, f)
     msg = st.session_state.pop(MSG, None)
@@ -62,7 +62,7 @@ def _filters(classes: list[str], dataset) -> GalleryFilter:
     return GalleryFilter(given=list(given), predicted=list(pred), status=status, metadata=meta)
 
 
-def _map(run: RunDir, scores: pd.DataFrame, classes: list[str]) -> None:
+def _map(run: RunDir, scores: pd.DataFrame, classes: list[str], shown=None) -> None:
     """The embedding map; a lasso or box selection narrows the gallery to those faces."""
     emb = loaders.load_embedding(run)
     n_map = len(st.session_state.get(MAP_IDS) or ())
@@ -72,7 +72,7 @@ def _map(run: RunDir, scores: pd.DataFrame, classes: list[str]) -> None:
             st.info("This run has no embedding map yet (it is written at the end of training).")
             return
         emb = emb.merge(scores[["sample_id", "label", "rank"]], on="sample_id", how="inner")
-        fig = charts.embedding(emb, classes, set(), title="Embedding: lasso or box to select faces")
+        fig = charts.embedding(emb, classes, set(), title="Embedding: lasso or box to select faces", shown=shown)
         fig.update_layout(dragmode="lasso")
         state = st.plotly_chart(fig, key="gal_embedding", on_select="rerun", selection_mode=("lasso", "box"))
         ids = _selected_ids(state)
@@ -99,7 +99,8 @@ def _selected_ids(state) -> set[str]:
 def _action_bar(audit, scores: pd.DataFrame, classes: list[str], selected: set[str], faces: pd.DataFrame) -> None:
     shown = faces["sample_id"].tolist()
     bar = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
-    bar.markdown(f"**{len(faces):,} faces** · **{len(selected):,} selected**")
+    bar.markdown(f"**{wording.count(len(faces), 'face')}** · **{len(selected):,} selected**")
+    bar.caption(reviewer.caption(ui.md_escape))        # who the decisions are recorded under (issue 24 item 7)
     if bar.button(f"Select all {len(shown):,}", key="gal_select_all", disabled=not shown):
         selected.update(shown)
         _sync_boxes(selected)
@@ -171,6 +172,7 @@ def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str]
     st.session_state[DRAWN] = {sid: (int(by_id.at[sid, "event_id"]) if by_id is not None and sid in by_id.index
                                      else None) for sid in faces["sample_id"]}
     paths = _paths(dataset, view["sample_id"].tolist())
+    shown = display_ids.shown_for(dataset)        # no class name from the id where the truth is known
     for start in range(0, len(view), COLS):
         cols = st.columns(COLS, gap="small")
         for col, (_, r), path in zip(cols, view.iloc[start:start + COLS].iterrows(), paths[start:start + COLS]):
@@ -188,7 +190,7 @@ def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str]
                 key = f"gal_box_{sid}"
                 if key not in st.session_state:
                     st.session_state[key] = sid in selected
-                st.checkbox(ui.md_escape(sid), key=key, on_change=_toggle, args=(sid,))
+                st.checkbox(ui.md_escape(shown(sid)), key=key, on_change=_toggle, args=(sid,))   # issue 24 item 6
 
 
 def _paths(dataset, ids: list[str]) -> list:

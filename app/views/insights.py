@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.components import charts, loaders, metrics, ui
+from app.components import charts, display_ids, loaders, metrics, ui
 from app.components.decisions import GOTO
 from eac_core import metrics as run_metrics
 from eac_core import noise_share
@@ -30,7 +30,7 @@ def render() -> None:
     if scores is None or scores.empty:
         st.info(f"Run **{ui.md_escape(run.name)}** has no scores yet; they appear after its first epoch.")
         if not summary.empty:
-            st.plotly_chart(charts.curves(summary), key="ins_curves_only")
+            st.plotly_chart(charts.curves(summary, mode=loaders.load_config(run).get("mode")), key="ins_curves_only")
         return
     classes = loaders.run_classes(run)
     if "provisional" in scores.columns and bool(scores["provisional"].any()):
@@ -50,7 +50,7 @@ def render() -> None:
         else:
             c2.plotly_chart(charts.matrix(conf, classes, classes, "Given vs predicted (counts)",
                                           x_title="predicted", y_title="given"), key="ins_conf")
-        st.plotly_chart(charts.curves(summary), key="ins_curves")
+        st.plotly_chart(charts.curves(summary, mode=loaders.load_config(run).get("mode")), key="ins_curves")
     with tab_noise:
         _noise(str(run), mt, scores, classes)
     with tab_map:
@@ -117,14 +117,33 @@ def _noise_share(run: str, mt: float, scores: pd.DataFrame, classes: list[str]) 
     if rows.empty:
         rows = measured[measured["estimator"] == share.method]
     st.markdown("**Measured error of this estimator** (estimate − truth on data whose truth is known):")
-    cols = ["dataset", "probabilities", "model_test_acc", "truth", "estimate", "low", "high", "error"]
-    st.dataframe(rows[[c for c in cols if c in rows.columns]], hide_index=True, key="ins_share_error",
-                 column_config={c: st.column_config.NumberColumn(format="%.3f") for c in cols[2:]})
+    # a table that wraps its text to the page (a dataframe of these long names was cut on the right,
+    # issue 24 item 5); numbers as text, an empty cell as "–"
+    st.table(measured_error_table(rows), hide_index=True)
     st.caption(f"`{measured.attrs.get('command', '')}`, {measured.attrs.get('date', '')}; bench/README.md.")
     truth = run_metrics.noise_mask(_with_truth(RunDir(run), scores))
     if truth is not None:
         st.markdown(f"This run's truth is known: **{truth.mean():.1%}** of its labels are wrong "
                     f"(error of the estimate here: {share.estimate - truth.mean():+.1%}).")
+
+
+def _num(v, fmt: str = ".3f") -> str:
+    return "–" if v is None or pd.isna(v) else format(float(v), fmt)
+
+
+def measured_error_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The estimator's measured error as text cells: the data, the probabilities, the model's test
+    accuracy, the truth, the estimate with its interval, the error."""
+    get = lambda c: rows[c] if c in rows.columns else pd.Series([None] * len(rows), index=rows.index)  # noqa: E731
+    return pd.DataFrame({
+        "data": get("dataset").astype(str).to_list(),
+        "probabilities": get("probabilities").astype(str).to_list(),
+        "model test acc": [_num(v) for v in get("model_test_acc")],
+        "truth": [_num(v) for v in get("truth")],
+        "estimate (interval)": [f"{_num(e)} ({_num(lo)}–{_num(hi)})"
+                                for e, lo, hi in zip(get("estimate"), get("low"), get("high"))],
+        "error": [_num(v, "+.3f") for v in get("error")],
+    })
 
 
 def _pairs(pairs: pd.DataFrame, title: str, x_title: str, names: list[str], fmt: str, key: str) -> None:
@@ -147,7 +166,9 @@ def _embedding(run: RunDir, scores: pd.DataFrame, classes: list[str]) -> None:
     n_s = max(1, int(len(scores) * N_SUSPECTS))
     suspects = set(scores.nsmallest(n_s, "rank")["sample_id"])
     st.caption(f"Top {n_s} suspects are drawn larger with a black ring. Click a point to open that face on the Review page.")
-    state = st.plotly_chart(charts.embedding(emb, classes, suspects), key="ins_embedding", on_select="rerun",
+    state = st.plotly_chart(charts.embedding(emb, classes, suspects,
+                                             shown=display_ids.for_columns(scores.columns, classes)),
+                            key="ins_embedding", on_select="rerun",
                             selection_mode="points")
     picked = _picked_sample(state)
     if picked:
@@ -193,8 +214,9 @@ def _truth(run: RunDir, scores: pd.DataFrame, classes: list[str]) -> None:
     if acc.empty:
         st.caption("No decisions yet.")
     else:
-        st.dataframe(acc, hide_index=True, key="ins_reviewer",
-                     column_config={"accuracy": st.column_config.NumberColumn(format="%.3f")})
+        # unsure is not scored: its cell says so (it showed the word None, issue 24 item 5)
+        shown = acc.assign(accuracy=[_num(v) if pd.notna(v) else "not scored" for v in acc["accuracy"]])
+        st.dataframe(shown, hide_index=True, key="ins_reviewer")
 
 
 def _with_truth(run: RunDir, scores: pd.DataFrame) -> pd.DataFrame:

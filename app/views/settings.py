@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.components import ui
+from app.components import reviewer as who, ui
 from app.components.project import (SETTINGS_FILE, PathRefused, Settings, allowed_roots, check_allowed_root,
                                     home, load_settings, save_settings, unusable_roots)
 
@@ -38,6 +38,7 @@ def render() -> None:
                    + (f"; {len(problems)} line(s) refused, see below." if problems else "."))
         for msg in problems:
             st.error(f"Not saved: {ui.md_escape(msg)}.")
+    st.caption("Decisions are recorded as: " + who.caption(ui.md_escape).removeprefix("Reviewer: "))
     st.subheader("Where the app may read", anchor=False)
     st.markdown("\n".join(f"- {ui.md_code(r)}" for r in allowed_roots()))
     for msg in unusable_roots():        # a loop in settings.json or a dataset's image_root: left out, named once

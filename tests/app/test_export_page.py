@@ -26,7 +26,8 @@ def test_export_page_writes_the_corrected_csv(project, app):
     app.switch_page("views/export.py").run()
     assert not app.exception
     labels = [d.label for d in app.get("download_button")]
-    assert labels == ["Download corrected CSV", "Download manifest (zip)"]
+    assert labels == ["Download corrected CSV", "Download rafdb format", "Download ferplus format",
+                      "Download manifest (zip)"]
     summary = app.dataframe[0].value
     total = summary[summary["class"] == "total"].iloc[0]
     assert (total["relabel_from"], total["remove"], total["keep"]) == (1, 1, 1)
@@ -120,5 +121,49 @@ def test_downloads_are_built_only_when_asked(project, app, monkeypatch):
     app.run()
     app.switch_page("views/export.py").run()
     assert not app.exception
-    assert [d.label for d in app.get("download_button")] == ["Download corrected CSV", "Download manifest (zip)"]
+    assert [d.label for d in app.get("download_button")] == [
+        "Download corrected CSV", "Download rafdb format", "Download ferplus format", "Download manifest (zip)"]
     assert "manifest" not in built and "csv" not in built, built
+
+
+def test_the_demo_gets_the_label_files_the_command_line_writes(project, app):
+    """Issue 24 item 5: the Export page said the demo "has no label file format of its own" while
+    `data_tools export --format rafdb|ferplus` writes both for it: the page offers the same bytes."""
+    from data_tools import export as ex
+    from data_tools.manifest import load_dataset
+    _decide(project)
+    app.run()
+    app.switch_page("views/export.py").run()
+    assert not app.exception
+    text = " ".join(str(getattr(e, "value", "")) for e in [*app.caption, *app.markdown, *app.warning])
+    assert "has no label file format" not in text and "No rafdb" not in text and "No ferplus" not in text
+    ds = load_dataset(project / "datasets" / "demo")
+    table = ex.corrected_table(ds, audit_of(project).latest(), scores_of(project))
+    buttons = {d.label: d for d in app.get("download_button")}
+    for kind in ("rafdb", "ferplus"):
+        assert f"Download {kind} format" in buttons
+        assert ex.export_bytes(kind, table, ds)                 # what the command line writes
+    assert app.radio(key="beside_kind").options == ["review CSV", "dataset folder to train on", "RAF-DB list",
+                                                    "FERPlus CSV"]
+
+
+def test_a_dataset_the_label_files_cannot_hold_says_why_in_a_caption(project, app):
+    """Classes RAF-DB and FERPlus do not have: no download of those, a caption naming the first sample."""
+    import json
+    ds = project / "datasets" / "demo"
+    m = pd.read_csv(ds / "manifest.csv", dtype=str, keep_default_na=False)
+    info = json.loads((ds / "dataset.json").read_text())
+    rename = {c: f"kind{i}" for i, c in enumerate(info["classes"])}
+    for col in ("label", "true_label", "source_label"):
+        if col in m.columns:
+            m[col] = m[col].map(lambda v: rename.get(v, v))
+    m.to_csv(ds / "manifest.csv", index=False)
+    (ds / "dataset.json").write_text(json.dumps({**info, "classes": list(rename.values())}))
+    app.run()
+    app.switch_page("views/export.py").run()
+    assert not app.exception
+    assert [d.label for d in app.get("download_button")] == ["Download corrected CSV", "Download manifest (zip)"]
+    assert not app.warning
+    no = [c.value for c in app.caption if c.value.startswith(("No rafdb", "No ferplus"))]
+    assert len(no) == 2 and no[0].startswith("No rafdb download: sample ") and "has no RAF-DB number" in no[0]
+    assert no[1].startswith("No ferplus download: sample ") and "is not a FERPlus class" in no[1]

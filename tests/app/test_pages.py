@@ -70,10 +70,11 @@ def test_insights_noise_share_has_an_interval_and_its_measured_error(project, ap
     texts = _texts(app).replace("\\", "")
     assert f"95% bootstrap interval **{share.low:.1%} – {share.high:.1%}**" in texts
     assert f"from its **{share.source}** probabilities" in texts
-    table = [d for d in app.dataframe if "error" in d.value.columns][0].value
+    table = [t for t in app.table if "error" in t.value.columns][0].value     # a table that wraps (issue 24)
     expected = measured[(measured["estimator"] == share.method) & measured["probabilities"].str.startswith(share.source)]
     assert len(table) == len(expected) > 0
-    assert table["error"].tolist() == expected["error"].tolist()
+    assert table["error"].tolist() == [f"{e:+.3f}" for e in expected["error"]]
+    assert table["data"].tolist() == expected["dataset"].tolist()
     truth = float(noise_mask(scores).mean())
     assert f"This run's truth is known: **{truth:.1%}**" in texts
 

@@ -2,6 +2,7 @@
 relabel, accept, undo, bulk accept with its confirmation, deep links, filters."""
 from __future__ import annotations
 
+from app.components import reviewer
 from support.apptest import audit_of, scores_of
 
 
@@ -194,7 +195,8 @@ def test_decisions_survive_a_new_session(project, app):
     other.button(key="act_next").click().run()
     other.button(key="act_remove").click().run()
     app.button(key="act_unsure").click().run()     # the first tab drew that face undecided: it asks first
-    assert len(app.error) == 1 and "was decided meanwhile \\(now: remove at " in app.error[0].value
+    login = reviewer.login_name()      # no name in Settings: the login name is recorded (issue 24 item 7)
+    assert len(app.error) == 1 and f"was decided meanwhile \\(now: remove by {login} at " in app.error[0].value
     assert list(audit_of(project).events()["action"]) == ["keep", "remove"]
     app.button(key="act_unsure").click().run()     # the newer decision is on screen now: this press replaces it
     audit = audit_of(project)
