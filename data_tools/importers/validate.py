@@ -228,7 +228,7 @@ class _ImageChecks:
     Rows whose image the import writes (a face crop, an importer's own image) run in threads,
     since they call back into the importer. Few rows run here, without workers."""
     MIN_PROCESS_BATCH = 500
-    BATCH = 64          # files per worker task (was pool.map's chunksize); measured together
+    BATCH = 16          # files per worker task; measured together (arrays under malloc's mmap threshold)
 
     def __init__(self, chk: _Checker, jobs: int):
         self.chk = chk
