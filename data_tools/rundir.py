@@ -36,10 +36,11 @@ from data_tools.manifest import ManifestError, read_info
 CONFIG, PROGRESS, SUMMARY = "config.json", "progress.json", "summary.csv"
 SCORES, EMBEDDING, CHECKPOINT, LOG, HISTORY = "scores.parquet", "embedding.parquet", "checkpoint.pt", "train.log", "history"
 JOB, JOB_LOG, AUDIT, CACHE = "job.json", "job.log", "audit.sqlite", "cache"
+FEATURES = "features.npy"       # the learned embedding for "faces like this" (eac_core.embedding.neighbour_features)
 SAMPLE_IDS = "sample_ids.parquet"
 FILES = {"config": CONFIG, "progress": PROGRESS, "summary": SUMMARY, "scores": SCORES, "embedding": EMBEDDING,
          "checkpoint": CHECKPOINT, "log": LOG, "history": HISTORY, "job": JOB, "job_log": JOB_LOG,
-         "audit": AUDIT, "cache": CACHE}
+         "audit": AUDIT, "cache": CACHE, "features": FEATURES}
 # The one rule of what a run folder holds. RESULTS: what training or an import of predictions leaves
 # (weights, a ranking); a folder holding one is never started again without --resume (eac_core.train,
 # eac_core.import_predictions, the app's launch). MARKERS: what makes a folder a run for the listing:
@@ -196,6 +197,11 @@ class RunDir:
         df["sample_id"] = df["sample_id"].astype(str)
         return df
 
+    def read_features(self) -> np.ndarray:
+        """features.npy, memory-mapped: float16 (N, D), L2-normalised rows in the history's sample order
+        (history_sample_ids). OSError/ValueError when missing or unreadable."""
+        return np.load(self.path_of("features"), mmap_mode="r", allow_pickle=False)
+
     def final_test_acc(self) -> float | None:
         """The last measured test accuracy, or None."""
         acc = _test_acc(self.read_summary()).dropna()
@@ -346,6 +352,12 @@ class RunDir:
 
     def write_embedding(self, table: pd.DataFrame) -> None:
         atomic.write_parquet(self.embedding_path, table)
+
+    def write_features(self, features: np.ndarray) -> None:
+        """features.npy (float16 (N, D), rows in the history's sample order), atomically."""
+        with atomic.atomic_path(self.path_of("features")) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(features, dtype=np.float16))
 
     def write_sample_ids(self, sample_ids: list[str]) -> None:
         atomic.write_parquet(self.history_dir / SAMPLE_IDS, pd.DataFrame({"sample_id": sample_ids}))

@@ -101,3 +101,17 @@ def embedding_table(sample_ids, proj: Projection):
     import pandas as pd
     return pd.DataFrame({"sample_id": np.asarray(sample_ids), "x": proj.xy[:, 0], "y": proj.xy[:, 1],
                          "method": pd.Categorical([proj.method] * len(proj.xy))})
+
+
+def neighbour_features(features, *, seed: int = 0, dims: int = 128) -> np.ndarray:
+    """The learned embedding kept for "faces like this" (features.npy): the pooled features L2-normalised
+    (cosine, as eac_core.scores.knn_label_agreement), reduced by a seeded PCA to `dims` dimensions when
+    wider (300,000 faces x 128 x float16 = 77 MB), normalised again, float16."""
+    f = np.nan_to_num(np.asarray(features, dtype=np.float32))
+    f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    if f.ndim == 2 and f.shape[1] > dims and len(f) > dims:
+        from sklearn.decomposition import PCA
+        f = PCA(n_components=dims, random_state=seed).fit_transform(f).astype(np.float32)
+        f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    return f.astype(np.float16)
+

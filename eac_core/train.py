@@ -25,7 +25,7 @@ from eac_core.runconfig import saved_config
 from eac_core.config import ConfigError, TrainConfig, available_cores, build_parser, cuda_available, resolve
 from eac_core.data import DataError, epoch_order, fixed_erasures, load_cached, make_splits
 from eac_core.distributed import DistInfo, barrier, ddp, init_from_env, reduce_max, shutdown
-from eac_core.embedding import embedding_table, project_2d
+from eac_core.embedding import embedding_table, neighbour_features, project_2d
 from eac_core.engine import NonFiniteLoss, Objective, StepContext, Stopped, evaluate, score_clean, train_one_epoch, unwrap
 from eac_core.pretrained import layout_of
 from eac_core.budget import Budget, fit_schedule, warm_embedding
@@ -211,6 +211,7 @@ def _run(cfg: TrainConfig, ckpt: dict | None, info: DistInfo, device: torch.devi
         write_scores(run_dir, train, classes, clean, provisional=False)
         faults.point("scores-written")
         write_embedding(run_dir, train.sample_ids, clean["features"], seed=cfg.seed)
+        run_dir.write_features(neighbour_features(clean["features"], seed=cfg.seed))   # "faces like this"
     if cfg.folds:
         from eac_core.folds import run_folds
         progress.update(phase="folds")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import pandas as pd
+
 from data_tools.audit import Audit, Decision, batch_via
 
 
@@ -23,10 +25,36 @@ def batch_decisions(sample_ids: list[str], action: str, new_label: str | None, l
     return out
 
 
-def suggestion_decisions(rows: Iterable[dict], *, reviewer: str, session: str) -> list[Decision]:
+def autofix_plan(scores: pd.DataFrame, decided: pd.DataFrame, min_conf: float) -> dict:
+    """Auto-fix's preview: every undecided face whose suggestion (`pred`) differs from its label and whose
+    confidence in it (`p_pred`) is at least `min_conf`. Returns `rows` (sample_id, label, pred, p_pred),
+    `changes` (from, to, faces; most first), `expected` (the precision to expect: the mean confidence of
+    those suggestions, i.e. the share a calibrated model gets right) and, from the reviewer's own decisions
+    on faces that met the same rule, `reviewed` (how many) and `agreed` (how many were relabelled to the
+    suggestion). `scores` is indexed by sample_id; `decided` is the audit's latest decisions."""
+    need = scores[["label", "pred", "p_pred"]]
+    conf = pd.to_numeric(need["p_pred"], errors="coerce")
+    rule = (need["pred"].astype(str) != need["label"].astype(str)) & (conf >= float(min_conf))
+    done = set(decided["sample_id"].astype(str)) if len(decided) else set()
+    is_done = need.index.astype(str).isin(list(done))
+    rows = need[rule & ~is_done].assign(p_pred=conf).sort_values("p_pred", ascending=False, kind="stable")
+    rows = rows.rename_axis("sample_id").reset_index()
+    changes = (rows.groupby(["label", "pred"], sort=False).size().rename("faces").reset_index()
+               .rename(columns={"label": "from", "pred": "to"})
+               .sort_values("faces", ascending=False, kind="stable").reset_index(drop=True))
+    seen = need[rule & is_done]
+    agreed = 0
+    if len(seen):
+        d = decided.assign(sample_id=decided["sample_id"].astype(str)).set_index("sample_id").reindex(seen.index.astype(str))
+        agreed = int(((d["action"] == "relabel") & (d["new_label"].astype(str) == seen["pred"].astype(str).to_numpy())).sum())
+    return {"rows": rows, "changes": changes, "expected": float(rows["p_pred"].mean()) if len(rows) else float("nan"),
+            "reviewed": int(len(seen)), "agreed": agreed}
+
+
+def suggestion_decisions(rows: Iterable[dict], *, reviewer: str, session: str, what: str = "bulk-accept") -> list[Decision]:
     """The Review page's bulk accept: each face (`sample_id`, `label`, `pred`) relabelled to the model's
     suggestion (kept where the suggestion is its label), all sharing one batch `via`."""
-    via = batch_via("bulk-accept")
+    via = batch_via(what)
     out = []
     for r in rows:
         same = str(r["pred"]) == str(r["label"])

@@ -49,10 +49,10 @@ def bulk_accept(scores: pd.DataFrame, decided: set[str], audit) -> None:
             st.rerun()
 
 
-def _commit(audit, preview: list[dict]) -> None:
+def _commit(audit, preview: list[dict], *, what: str = "bulk-accept", key: str = BULK) -> None:
     """All previewed faces (undecided when previewed) relabelled as one batch, or none of them."""
-    decisions = suggestion_decisions(preview, reviewer=ui.reviewer(), session=ui.session_id())
-    st.session_state.pop(BULK, None)
+    decisions = suggestion_decisions(preview, reviewer=ui.reviewer(), session=ui.session_id(), what=what)
+    st.session_state.pop(key, None)
     try:
         record_batch(audit, decisions, {d.sample_id: None for d in decisions})
     except StaleDecision as e:
@@ -60,5 +60,45 @@ def _commit(audit, preview: list[dict]) -> None:
                                    "Nothing was relabelled: preview again.")
         st.rerun()
     st.session_state[FLASH] = (f"Saved: {len(decisions)} face(s) relabelled to the model's suggestion, as one "
-                               "action (Undo reverts it)")
+                               f"action ({what.replace('-', ' ')}; Undo reverts it)")
     st.rerun()
+
+
+AUTOFIX = "review_autofix_preview"   # the previewed plan: rows, changes, threshold
+
+
+def auto_fix(scores: pd.DataFrame, latest: pd.DataFrame, audit) -> None:
+    """Auto-fix with a preview (issue 24): accept the suggestion for every undecided face whose confidence
+    in it is at least what the reviewer sets; the count, the class changes and the expected precision are
+    shown before anything is applied, then ONE batch (app.components.batch), undone by one Undo."""
+    from app.components.batch import autofix_plan
+    if "p_pred" not in scores.columns:
+        return
+    with st.expander("Auto-fix: accept the suggestion above a confidence"):
+        thr = st.slider("Minimum confidence in the suggestion (p of the suggested class)", 0.0, 1.0, 0.90,
+                        step=0.01, key="autofix_thr")
+        plan = autofix_plan(scores, latest, thr)
+        n = len(plan["rows"])
+        exp = plan["expected"]
+        seen = (f"; your own decisions on {plan['reviewed']:,} such face(s) accepted the suggestion "
+                f"{plan['agreed']:,} time(s) ({plan['agreed'] / plan['reviewed']:.0%})" if plan["reviewed"] else "")
+        st.caption(f"{n:,} undecided face(s) with a different suggestion at confidence ≥ {thr:.2f}"
+                   + (f"; expected precision {exp:.0%} (the mean confidence of these suggestions){seen}."
+                      if n else f"{seen}."))
+        if st.button("Preview auto-fix", key="autofix_preview_btn", disabled=n == 0):
+            st.session_state[AUTOFIX] = {"thr": thr, "rows": plan["rows"].to_dict("records"),
+                                         "changes": plan["changes"].to_dict("records"), "expected": exp}
+        preview = st.session_state.get(AUTOFIX)
+        if not preview:
+            return
+        rows = preview["rows"]
+        st.markdown(f"**Auto-fix at confidence ≥ {preview['thr']:.2f}: {len(rows):,} face(s) will be relabelled; "
+                    f"expected precision {preview['expected']:.0%}.** Class changes:")
+        st.dataframe(pd.DataFrame(preview["changes"]), hide_index=True, key="autofix_changes",
+                     height=min(38 + 35 * len(preview["changes"]), 300))
+        c1, c2 = st.columns(2)
+        if c1.button(f"Apply: relabel {len(rows):,} face(s)", type="primary", key="autofix_apply"):
+            _commit(audit, rows, what="auto-fix", key=AUTOFIX)
+        if c2.button("Cancel", key="autofix_cancel"):
+            st.session_state.pop(AUTOFIX, None)
+            st.rerun()

@@ -11,6 +11,7 @@ import streamlit as st
 from app.components import cams, charts, display_ids, loaders, navigation, ui
 from app.components.decisions import CURRENT, DRAWN, ERROR, FLASH, Ctx
 from app.components.palette import badge
+from app.components.safetext import html_text
 
 
 def face_head(ctx: Ctx) -> tuple | None:
@@ -64,6 +65,8 @@ def face_detail(ctx: Ctx, dataset, sid: str, row: pd.Series, given: str, pred: s
                 st.image(image, width=cams.PANEL, caption="the face")
             st.caption("No CAM panels: this run has no model checkpoint (it was made from imported "
                        "predictions); its ranking is cleanlab's score of those probabilities.")
+        _zoom(path)
+        _faces_like(ctx, dataset, sid, given)
     with c_info:
         fc = row.get("flip_consistency")
         if exp is not None:
@@ -90,6 +93,50 @@ def face_detail(ctx: Ctx, dataset, sid: str, row: pd.Series, given: str, pred: s
             v = votes.loc[sid]
             st.caption("Annotator votes: " + " · ".join(f"{ui.md_escape(k[5:])} {int(n)}" for k, n in v.items() if n > 0))
         _history(ctx, sid)
+
+
+ZOOM = "review_zoom"          # the full-size view of the face (off by default: it costs nothing then)
+NEIGHBOURS = 8               # faces like this
+
+
+def _zoom(path: Path | None) -> None:
+    """The face at its own resolution, enlarged by a whole factor to at least 512 px (every pixel shown)."""
+    if path is None or not st.toggle("Zoom: the face at full size", key=ZOOM, persist_state="session"):
+        return
+    img = cams.plain_image(path)
+    if img is None:
+        st.caption("Zoom: this image cannot be read.")
+        return
+    h, w = img.shape[:2]
+    factor = max(1, 512 // max(w, 1))
+    st.image(img, width=w * factor, caption=f"full size: {w}×{h} px, shown ×{factor}")
+
+
+def _faces_like(ctx: Ctx, dataset, sid: str, given: str) -> None:
+    """The face's nearest neighbours in the learned embedding with their given labels: the evidence
+    behind the kNN signal (loaders.faces_like; the 2-D map where the run kept no features.npy)."""
+    near, how = loaders.faces_like(ctx.run, sid, NEIGHBOURS)
+    if near is None or near.empty:
+        st.caption("Faces like this: this run keeps no embedding (no features.npy, no embedding.parquet).")
+        return
+    labels = ctx.scores["label"].reindex(near["sample_id"]).astype(object).where(lambda v: v.notna(), "?").tolist()
+    same = sum(lab == given for lab in labels)
+    where = ("cosine similarity in the learned embedding" if how == "features" else
+             "nearest on the 2-D map (this run has no features.npy: the map distorts distances, a rough guide)")
+    st.markdown(f"**Faces like this** · {same} of {len(labels)} nearest are labelled "
+                f"{badge(given, ctx.classes)} like this face · {where}", unsafe_allow_html=True)
+    srcs = loaders.thumbs(dataset, tuple(near["sample_id"])) if dataset is not None else [None] * len(near)
+    cells = []
+    for sid_n, lab, sim, src in zip(near["sample_id"], labels, near["similarity"], srcs):
+        img = (f'<img src="{src}" width="56" height="56" style="image-rendering:pixelated;border-radius:4px" '
+               f'title="{html_text(sid_n)}" alt="{html_text(sid_n)}"/>' if src else
+               f'<div style="width:56px;height:56px;background:#eee" title="{html_text(sid_n)}"></div>')
+        value = f"{sim:.2f}" if how == "features" else f"{-sim:.2f} away"
+        cells.append(f'<figure class="fer-like" data-sample="{html_text(sid_n)}" style="margin:0;width:60px;'
+                     f'text-align:center">{img}<figcaption style="font-size:11px;line-height:1.2">'
+                     f'{badge(lab, ctx.classes)}<br>{value}</figcaption></figure>')
+    st.markdown('<div style="display:flex;gap:6px;flex-wrap:wrap">' + "".join(cells) + "</div>",
+                unsafe_allow_html=True)
 
 
 def _source_line(ctx: Ctx, exp, pred: str) -> str:

@@ -367,3 +367,56 @@ def ranking_text(status: dict) -> str:
     if e is None:
         return "ranking from imported predictions" if n is None else "ranking of an unknown epoch"
     return f"ranking from epoch {e} of {n}" if n else f"ranking from epoch {e}"
+
+
+# -- "faces like this" (issue 24: the evidence behind the kNN signal) -------------------------------
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _features(run: str, mt: float) -> tuple[np.ndarray, pd.Index] | None:
+    rd = RunDir(run)
+    try:
+        f, ids = rd.read_features(), rd.history_sample_ids()
+    except (OSError, ValueError):
+        return None
+    if f.ndim != 2 or len(f) != len(ids):
+        return None
+    return f, pd.Index(ids.astype(str))
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _map(run: str, mt: float) -> tuple[np.ndarray, pd.Index] | None:
+    try:
+        e = RunDir(run).read_embedding()
+    except (OSError, ValueError):
+        return None
+    if not {"x", "y"} <= set(e.columns):
+        return None
+    return e[["x", "y"]].to_numpy(np.float32), pd.Index(e["sample_id"])
+
+
+def faces_like(run: Path | RunDir, sid: str, k: int = 8) -> tuple[pd.DataFrame | None, str]:
+    """The k faces nearest to `sid` (itself excluded), nearest first: (sample_id, similarity), and where
+    they come from: "features" (features.npy, cosine in the learned embedding: the neighbours behind the
+    kNN signal), "map" (embedding.parquet's 2-D map, Euclidean: runs written before features.npy; the
+    map distorts distances, which the page says) or "" (neither; frame None)."""
+    run = RunDir(run)
+    got = _features(str(run), run.mtime("features"))
+    if got is not None and sid in got[1]:
+        f, ids = got
+        q = np.asarray(f[ids.get_loc(sid)], dtype=np.float32)
+        sims = np.concatenate([np.asarray(f[i:i + 65536], dtype=np.float32) @ q for i in range(0, len(f), 65536)])
+        how, score = "features", sims
+    else:
+        got = _map(str(run), run.mtime("embedding"))
+        if got is None or sid not in got[1]:
+            return None, ""
+        xy, ids = got
+        score = -np.linalg.norm(xy - xy[ids.get_loc(sid)], axis=1)
+        how = "map"
+    score = score.copy()
+    score[ids.get_loc(sid)] = -np.inf
+    k = min(k, len(score) - 1)
+    if k <= 0:
+        return None, how
+    top = np.argpartition(-score, k - 1)[:k]
+    top = top[np.argsort(-score[top], kind="stable")]
+    return pd.DataFrame({"sample_id": ids[top].to_numpy(), "similarity": score[top]}), how

@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.components import cams, keyguard, loaders, navigation, review_queue, training, ui
-from app.components.bulk import bulk_accept
+from app.components.bulk import auto_fix, bulk_accept
 from app.components.decisions import CURRENT, QUEUE, Ctx, actions
 from app.components.face import face_detail, face_head
 from app.components.queue import filter_queue
@@ -64,6 +64,7 @@ def render() -> None:
     left, _ = st.columns([1.3, 2.7], gap="medium")
     with left:
         bulk_accept(slim, decided, audit)
+        auto_fix(by_id, audit.latest(), audit)
 
 
 def _dataset_dir_of(run: RunDir) -> Path | None:
