@@ -1,0 +1,41 @@
+"""bench/bench_review_latency.py --load (issue 24): CPU hogs run beside the key presses and are ended by
+their own process ids."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from support.apptest import REPO
+
+
+def _bench():
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import bench_review_latency
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    return bench_review_latency
+
+
+def test_load_option_is_offered():
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "bench_review_latency.py"), "--help"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0
+    assert "--load [N]" in out.stdout
+
+
+def test_hogs_burn_cpu_and_are_ended():
+    import psutil
+    b = _bench()
+    hogs = b.start_hogs(2)
+    try:
+        assert len(hogs) == 2 and all(h.poll() is None for h in hogs)
+        procs = [psutil.Process(h.pid) for h in hogs]
+        t0 = [p.cpu_times().user for p in procs]
+        time.sleep(1.0)
+        assert all(p.cpu_times().user - t > 0.2 for p, t in zip(procs, t0))     # busy, even on shared cores
+    finally:
+        b.stop_hogs(hogs)
+    assert all(h.returncode is not None for h in hogs)
+    assert b.start_hogs(0) == []
