@@ -149,6 +149,58 @@ def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height:
     return _layout(fig, height, title, dragmode="pan")
 
 
+MAP_CATEGORIES = 12          # a text column colours at most this many values; the rest are "other"
+
+
+def embedding_by(emb: pd.DataFrame, column: str, classes: list[str], *, in_view: set[str] | None = None,
+                 shown=None, height: int = 520, title: str = "Embedding") -> go.Figure:
+    """The 2-D map coloured by any column of `emb` (issue 24): numbers on a continuous scale with a
+    colour bar; text one trace per value (class names in their class colours; the MAP_CATEGORIES most
+    frequent values, the rest as "other"). Faces outside `in_view` (what the Gallery's filters leave) are
+    drawn small and grey, so the map follows the filters. customdata = [sample_id, the id as shown, the
+    value as text]; a click or lasso reads customdata[0]."""
+    shown = shown or str
+    fig = go.Figure()
+    inside = emb["sample_id"].isin(in_view) if in_view is not None else pd.Series(True, index=emb.index)
+    out = emb[~inside]
+    if len(out):
+        fig.add_trace(go.Scattergl(x=out["x"], y=out["y"], mode="markers", name="filtered out",
+                                   customdata=np.column_stack([out["sample_id"].astype(str),
+                                                               out["sample_id"].map(shown).map(plot_text),
+                                                               np.full(len(out), "filtered out")]),
+                                   marker=dict(color="#d0d0d0", size=4, opacity=0.4),
+                                   hovertemplate="sample %{customdata[1]}<extra>filtered out</extra>"))
+    d = emb[inside]
+    v = d[column] if column in d.columns else pd.Series(np.nan, index=d.index)
+    if pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
+        fig.add_trace(go.Scattergl(
+            x=d["x"], y=d["y"], mode="markers", name=plot_text(column), showlegend=False,
+            customdata=np.column_stack([d["sample_id"].astype(str), d["sample_id"].map(shown).map(plot_text),
+                                        v.map(lambda z: "–" if pd.isna(z) else f"{z:.4g}")]),
+            marker=dict(color=v, colorscale="Viridis", size=6, opacity=0.8,
+                        colorbar=dict(title=dict(text=plot_text(column)))),
+            hovertemplate="sample %{customdata[1]}<extra>" + plot_template(column) + " %{customdata[2]}</extra>"))
+    else:
+        text = v.astype(object).where(v.notna(), "(none)").astype(str)
+        top = list(text.value_counts().index[:MAP_CATEGORIES])
+        text = text.where(text.isin(top), "other")
+        colors = class_colors(classes)
+        palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+                   "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31"]
+        for i, val in enumerate(top + (["other"] if (text == "other").any() else [])):
+            m = text == val
+            fig.add_trace(go.Scattergl(
+                x=d.loc[m, "x"], y=d.loc[m, "y"], mode="markers", name=plot_text(val),
+                customdata=np.column_stack([d.loc[m, "sample_id"].astype(str),
+                                            d.loc[m, "sample_id"].map(shown).map(plot_text),
+                                            text[m].map(plot_text)]),
+                marker=dict(color=colors.get(val, palette[i % len(palette)]), size=6, opacity=0.8),
+                hovertemplate="sample %{customdata[1]}<extra>%{customdata[2]}</extra>"))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x")
+    return _layout(fig, height, title, dragmode="lasso")
+
+
 def detection_curves(fpr, tpr, rec, prec, auc: float, ap: float, base_rate: float, height: int = 320) -> go.Figure:
     """ROC and precision-recall curves of the suspicion score against the known noise."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=(f"ROC (AUC {auc:.3f})", f"Precision-recall (AP {ap:.3f})"))

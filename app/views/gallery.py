@@ -15,6 +15,7 @@ from data_tools.rundir import RunDir
 COLS, ROWS = 6, 4                      # one page of the grid
 THUMB = 112                            # px
 SELECTED, MAP_IDS, DRAWN, MSG = "gallery_selected", "gallery_map_ids", "gallery_drawn", "gallery_msg"
+CURSOR = "gallery_cursor"              # the keyboard cursor: the sample id of the face it is on (▶)
 ACTIONS = {"relabel": "Relabel to", "keep": "Keep the label", "remove": "Remove", "unsure": "Unsure"}
 
 
@@ -38,7 +39,9 @@ def render() -> None:
     selected: set[str] = st.session_state.setdefault(SELECTED, set())
 
     f = _filters(classes, dataset)
-    _map(run, scores, classes, display_ids.shown_for(dataset))
+    manifest = dataset.manifest if dataset is not None else None
+    in_view = set(gallery_faces(scores, manifest, decided, f)["sample_id"].astype(str))   # the filters alone
+    _map(run, scores, classes, display_ids.shown_for(dataset), latest=latest, in_view=in_view)
     f.only = st.session_state.get(MAP_IDS)
     faces = gallery_faces(scores, dataset.manifest if dataset is not None else None, decided, f)
     msg = st.session_state.pop(MSG, None)
@@ -62,8 +65,14 @@ def _filters(classes: list[str], dataset) -> GalleryFilter:
     return GalleryFilter(given=list(given), predicted=list(pred), status=status, metadata=meta)
 
 
-def _map(run: RunDir, scores: pd.DataFrame, classes: list[str], shown=None) -> None:
-    """The embedding map; a lasso or box selection narrows the gallery to those faces."""
+MAP_TEXT = {"given": "label", "predicted": "pred", "decision": "decision"}     # the map's text colourings
+
+
+def _map(run: RunDir, scores: pd.DataFrame, classes: list[str], shown=None, *, latest: pd.DataFrame | None = None,
+         in_view: set[str] | None = None) -> None:
+    """The embedding map, coloured by any column (given, predicted, decision, any score), following the
+    sidebar filters (faces they leave out are grey); a lasso or box selection narrows the gallery to
+    those faces (issue 24: linked both ways)."""
     emb = loaders.load_embedding(run)
     n_map = len(st.session_state.get(MAP_IDS) or ())
     with st.expander(f"Embedding map: lasso or box to select faces ({n_map:,} selected)" if n_map
@@ -71,9 +80,18 @@ def _map(run: RunDir, scores: pd.DataFrame, classes: list[str], shown=None) -> N
         if emb is None or emb.empty:
             st.info("This run has no embedding map yet (it is written at the end of training).")
             return
-        emb = emb.merge(scores[["sample_id", "label", "rank"]], on="sample_id", how="inner")
-        fig = charts.embedding(emb, classes, set(), title="Embedding: lasso or box to select faces", shown=shown)
-        fig.update_layout(dragmode="lasso")
+        from app.components.queue import score_columns, with_decisions
+        nums = score_columns(scores)
+        by = st.selectbox("Colour the map by", list(MAP_TEXT) + nums, key="gal_map_color")
+        col = MAP_TEXT.get(by, by)
+        cols = ["sample_id", "label", "pred", "rank"] + ([col] if col not in ("label", "pred", "rank", "decision") else [])
+        part = scores[[c for c in dict.fromkeys(cols) if c in scores.columns]]
+        if col == "decision":
+            part = with_decisions(part, latest if latest is not None else pd.DataFrame(columns=["sample_id"]))
+            part["decision"] = part["decision"].replace("", "undecided")
+        emb = emb.merge(part, on="sample_id", how="inner")
+        fig = charts.embedding_by(emb, col, classes, in_view=in_view, shown=shown,
+                                  title=f"Embedding coloured by {by}: lasso or box to select faces")
         state = st.plotly_chart(fig, key="gal_embedding", on_select="rerun", selection_mode=("lasso", "box"))
         ids = _selected_ids(state)
         if ids:
@@ -168,6 +186,7 @@ def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str]
     pages = (len(faces) - 1) // per_page + 1
     page = st.number_input(f"Page (of {pages:,})", min_value=1, max_value=pages, value=1, step=1, key="gal_page")
     view = faces.iloc[(int(page) - 1) * per_page:int(page) * per_page]
+    cursor = _keys(view["sample_id"].astype(str).tolist())
     by_id = latest.set_index("sample_id") if not latest.empty else None
     st.session_state[DRAWN] = {sid: (int(by_id.at[sid, "event_id"]) if by_id is not None and sid in by_id.index
                                      else None) for sid in faces["sample_id"]}
@@ -186,11 +205,58 @@ def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str]
                 d = by_id.loc[sid] if by_id is not None and sid in by_id.index else None
                 dec = "" if d is None else (f" · **{ui.md_escape(d['action'])}**" +
                                             (f" → {ui.md_escape(d['new_label'])}" if d["action"] == "relabel" else ""))
-                st.markdown(f"#{int(r['rank']):,} · {ui.md_escape(r['label'])} → {ui.md_escape(r['pred'])}{dec}")
+                mark = "▶ " if sid == cursor else ""
+                st.markdown(f"{mark}#{int(r['rank']):,} · {ui.md_escape(r['label'])} → {ui.md_escape(r['pred'])}{dec}")
                 key = f"gal_box_{sid}"
                 if key not in st.session_state:
                     st.session_state[key] = sid in selected
                 st.checkbox(ui.md_escape(shown(sid)), key=key, on_change=_toggle, args=(sid,))   # issue 24 item 6
+
+
+def _keys(ids: list[str]) -> str | None:
+    """Keyboard navigation in the grid (issue 24): ←/→ the previous / next face, ↑/↓ a row up / down,
+    `s` selects or unselects the face under the cursor (▶), `o` opens it on the Review page. The cursor
+    starts on the page's first face and stays on its face while it is on the page."""
+    cur = st.session_state.get(CURSOR)
+    if cur not in ids:
+        cur = ids[0] if ids else None
+        st.session_state[CURSOR] = cur
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    for key, label, step, short in (("gal_key_left", "←", -1, "Left"), ("gal_key_right", "→", 1, "Right"),
+                                    ("gal_key_up", "↑", -COLS, "Up"), ("gal_key_down", "↓", COLS, "Down")):
+        row.button(label, key=key, shortcut=short, on_click=_move, args=(ids, step), type="tertiary")
+    row.button("Select ▶ (s)", key="gal_key_select", shortcut="s", on_click=_select_cursor, type="tertiary",
+               disabled=cur is None)
+    row.button("Open ▶ on Review (o)", key="gal_key_open", shortcut="o", type="tertiary", disabled=cur is None,
+               on_click=_open_cursor)
+    row.caption("Keys: ← → ↑ ↓ move the cursor ▶ · `s` selects it · `o` opens it on the Review page")
+    if st.session_state.pop("gallery_open", False) and cur is not None:
+        st.switch_page(ui.PAGES["review"])
+    return cur
+
+
+def _move(ids: list[str], step: int) -> None:
+    cur = st.session_state.get(CURSOR)
+    i = ids.index(cur) if cur in ids else 0
+    if ids:
+        st.session_state[CURSOR] = ids[min(max(i + step, 0), len(ids) - 1)]
+
+
+def _select_cursor() -> None:
+    sid = st.session_state.get(CURSOR)
+    if sid is None:
+        return
+    selected: set[str] = st.session_state.setdefault(SELECTED, set())
+    (selected.discard if sid in selected else selected.add)(sid)
+    st.session_state[f"gal_box_{sid}"] = sid in selected
+
+
+def _open_cursor() -> None:
+    from app.components.decisions import GOTO
+    sid = st.session_state.get(CURSOR)
+    if sid is not None:
+        st.session_state[GOTO] = sid
+        st.session_state["gallery_open"] = True
 
 
 def _paths(dataset, ids: list[str]) -> list:
