@@ -71,7 +71,9 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
         "given": view["label"].to_numpy(), "pred": view["pred"].to_numpy(),
         "suspicion": view["suspicion"].to_numpy() if "suspicion" in view.columns else np.nan,
     })
-    key = f"review_queue_table_{current}"     # a new table per face: its default selection is the face
+    # a new table per face and per window (a newer ranking moves the window under the same face): its
+    # default selection is the face, never the row the face had in the previous ranking
+    key = f"review_queue_table_{current}_{start}"
 
     def _picked() -> None:
         sel = st.session_state.get(key)

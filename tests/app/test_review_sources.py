@@ -81,12 +81,15 @@ def test_a_newer_ranking_keeps_the_face_on_screen_and_moves_the_queue(project, a
     assert _sample(app) == ids[0]
     app.button(key="act_keep").click().run()           # decide rank 1, move to rank 2
     assert _sample(app) == ids[1]
+    table_before = next(d for d in app.dataframe if "▶" in d.value.columns).proto.id
     # a newer ranking: the face on screen falls to rank 31, rank 1 is the face already decided
     new = [ids[0]] + ids[2:31] + [ids[1]] + ids[31:]
     rerank(run_path(project), new, provisional=True)
     app.run()                                          # what the banner's poll does when the file changes
     assert not app.exception
     assert _sample(app) == ids[1]                      # the face stays
+    # a new table widget, so its default selection (the face) applies, not the face's old row
+    assert next(d for d in app.dataframe if "▶" in d.value.columns).proto.id != table_before
     q = _queue(app)
     assert q["sample"].tolist()[:3] == new[28:31]      # the queue is the new one, around the face (rank 31)
     assert q["▶"].tolist()[:3] == ["", "", "▶"]
