@@ -49,8 +49,10 @@ def probe(arch: str, size: int, start: str, x48: np.ndarray, y: np.ndarray, seed
     torch.manual_seed(seed)
     model = build_model(arch, 7)
     spec = Preprocessing()
-    if start == "FER-pretrained":
-        spec = load_pretrained(model, PRETRAINED)
+    if start.startswith("FER-pretrained"):
+        # "FER head": the pretrained head kept (what the loader does for the same classes); "fresh head": a
+        # new head (another class set, e.g. CK+48's contempt for FER's neutral)
+        spec = load_pretrained(model, PRETRAINED, classes=None if "FER head" in start else [f"c{i}" for i in range(7)])
     x = torch.from_numpy(np.stack([resize_uint8(im, size) for im in x48]) if size != 48 else x48)
     v1, v2, _ = make_views(x, spec, AugmentSpec(erase_p=0.5, noise_std=0.0), epoch_generator(seed, 1, stream=1001),
                            torch.device("cpu"), True)
@@ -73,6 +75,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--name", default="eac_scale")
+    ap.add_argument("--backbones", default="compact,cnn,resnet18,resnet50", help="which backbones to probe")
     a = ap.parse_args(argv)
     if not CKPLUS.is_dir():
         print(f"skipped: {CKPLUS} not found")
@@ -81,7 +84,8 @@ def main(argv=None) -> int:
     grid = [("compact", 48, "scratch"), ("cnn", 48, "scratch"), ("cnn", 47, "scratch"), ("resnet18", 112, "scratch"),
             ("resnet18", 224, "scratch"), ("resnet50", 112, "scratch"), ("resnet50", 224, "scratch")]
     if PRETRAINED.is_file():
-        grid.insert(2, ("cnn", 48, "FER-pretrained"))
+        grid[2:2] = [("cnn", 48, "FER-pretrained, FER head"), ("cnn", 48, "FER-pretrained, fresh head")]
+    grid = [g for g in grid if g[0] in a.backbones.split(",")]
     rows = []
     for seed in [int(s) for s in a.seeds.split(",")]:
         x, y = faces(a.batch, seed)

@@ -48,9 +48,20 @@ VARIANTS: dict[str, list[str]] = {
     "eac_paper_l1": ["--mode", "eac", "--erase-p", "0.5", "--lam", "1", "--att-form", "paper"],
     "eac_paper_l05": ["--mode", "eac", "--erase-p", "0.5", "--lam", "0.5", "--att-form", "paper"],
     "eac_rel05": ["--mode", "eac", "--erase-p", "0.5", "--lam", "0.5", "--att-form", "relative"],
+    "eac_rel025": ["--mode", "eac", "--erase-p", "0.5", "--lam", "0.25", "--att-form", "relative"],
     "eac_rel1": ["--mode", "eac", "--erase-p", "0.5", "--lam", "1", "--att-form", "relative"],
     "eac_rel2": ["--mode", "eac", "--erase-p", "0.5", "--lam", "2", "--att-form", "relative"],
     "eac_rel5": ["--mode", "eac", "--erase-p", "0.5", "--lam", "5", "--att-form", "relative"],
+    # the authors' noisy-label runs: the raw image mirrored, then erased independently (the views hide
+    # different regions, so consistency asks the maps to survive erasing, not only mirroring)
+    "eac_paper_fte": ["--mode", "eac", "--erase-p", "0.5", "--lam", "5", "--att-form", "paper",
+                      "--flip-order", "flip-then-erase"],
+    "eac_rel1_fte": ["--mode", "eac", "--erase-p", "0.5", "--lam", "1", "--att-form", "relative",
+                     "--flip-order", "flip-then-erase"],
+    "eac_rel2_fte": ["--mode", "eac", "--erase-p", "0.5", "--lam", "2", "--att-form", "relative",
+                     "--flip-order", "flip-then-erase"],
+    "eac_rel5_fte": ["--mode", "eac", "--erase-p", "0.5", "--lam", "5", "--att-form", "relative",
+                     "--flip-order", "flip-then-erase"],
     # the paper's optimiser: Adam lr 1e-4, x 0.9 per epoch, batch 32
     "ce_adam": ["--mode", "ce", "--erase-p", "0", "--optimizer", "adam", "--lr", "1e-4", "--schedule", "exp",
                 "--lr-decay", "0.9", "--batch-size", "32", "--weight-decay", "1e-4"],

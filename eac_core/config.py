@@ -139,10 +139,13 @@ PRESET_VALUES: dict[str, dict[str, Any]] = {
                 erase_p=0.0, gauss_noise_std=0.0),   # CE without erasing / pixel noise: test acc 0.598 vs 0.573, AP higher
     "demo": dict(arch="compact", image_size=48, epochs=8, batch_size=64, lr=1e-3, erase_repeats=2, lam_warmup=3.0),
     # fine-tuning pretrained weights (--pretrained with --preset auto), chosen on bench/bench_pretrained.py
-    # (CK+48 and JAFFE fine-tuned from a FER2013-pretrained cnn under injected noise; bench/README.md)
-    "finetune": dict(mode="eac", att_form="relative", lam=1.0, lam_warmup=0.0, epochs=30, batch_size=64,
+    # (CK+48 and JAFFE fine-tuned from a FER2013-pretrained cnn, 30 % symmetric noise, 3 seeds; bench/README.md):
+    # plain CE, no erasing. On CK+48 CE 0.829 test accuracy vs EAC relative lambda 1 0.804, EAC paper lambda 5
+    # 0.759, CE + erasing 0.811, detection AP 0.991 / 0.989 / 0.986 / 0.989. With --mode eac (add --erase-p 0.5)
+    # the relative form at lambda 1 applies, which measured better than the paper's form at lambda 5.
+    "finetune": dict(mode="ce", att_form="relative", lam=1.0, lam_warmup=0.0, epochs=30, batch_size=64,
                      optimizer="sgd", lr=0.01, weight_decay=5e-4, schedule="onecycle", hflip_p=0.5, dropout=0.4,
-                     erase_p=0.5, gauss_noise_std=0.0, erase_repeats=2),
+                     erase_p=0.0, gauss_noise_std=0.0, erase_repeats=2),
 }
 # What --pretrained weights of this tool's own runs fix unless given: the network they fit and its input size.
 INHERITED = ("arch", "width", "neck", "image_size")
