@@ -181,7 +181,7 @@ def main() -> int:
           f"{rss / 2**20:.0f} MiB · target p50 ≤ {TARGET_P50_MS:.0f} ms: "
           f"{'met' if p50 <= TARGET_P50_MS else 'NOT met'}")
     print(f"machine: {os.cpu_count()} CPUs, 1-min load average {load0:.1f} before / {load1:.1f} after "
-          "the 50 steps (other processes share the CPUs)")
+          f"the {args.n} steps (other processes share the CPUs)")
     if args.load:
         print(f"under load ({args.load} CPU hog(s) beside it): target p50 ≤ {LOADED_P50_MS:.0f} ms "
               f"{'met' if p50 <= LOADED_P50_MS else 'NOT met'}, p95 ≤ {LOADED_P95_MS:.0f} ms "
