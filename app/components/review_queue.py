@@ -96,3 +96,28 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
                                 "suspicion": st.column_config.NumberColumn(format="%.3f", width="small")})
     where = f"face {pos + 1:,} of {len(queue):,}" if pos is not None else "the current face is not in this queue"
     st.caption(f"Rows {start + 1:,}–{start + len(view):,} · {where}; ← / → move through the queue.")
+
+
+def two_reviewers(audit) -> set[str] | None:
+    """The sidebar's two-reviewer panel (issue 24), shown once two reviewers have decided faces: who,
+    how many faces both decided, how many they agreed on, Cohen's kappa; and a toggle that narrows the
+    queue to their disagreements for a third look. Returns those sample ids while the toggle is on."""
+    from app.components.agreement import agreement, by_reviewer
+    from app.components.safetext import md_escape
+    events = audit.events()
+    d = by_reviewer(events)
+    names = d["reviewer"].value_counts().index.tolist() if len(d) else []
+    if len(names) < 2:
+        return None
+    sb = st.sidebar
+    sb.markdown("#### Two reviewers")
+    a = sb.selectbox("First reviewer", names, index=0, key="agree_a", format_func=str)
+    b = sb.selectbox("Second reviewer", [n for n in names if n != a], index=0, key="agree_b", format_func=str)
+    g = agreement(events, a, b)
+    kappa = "–" if g["kappa"] != g["kappa"] else f"{g['kappa']:.2f}"
+    sb.markdown(f"**{md_escape(a)}** and **{md_escape(b)}** both decided {g['n']:,} face(s), agreed on "
+                f"{g['agreed']:,}: Cohen's κ {kappa}; {len(g['disagreements']):,} disagreement(s).")
+    if sb.toggle("Queue only their disagreements (a third look)", key="agree_queue",
+                 disabled=g["disagreements"].empty):
+        return set(g["disagreements"]["sample_id"])
+    return None

@@ -50,7 +50,12 @@ def render() -> None:
     f = review_queue.filters(scores, classes)
     decided = set(audit.latest()["sample_id"])        # re-read every run: another tab may have decided
     slim = review_queue.slim(run, scores, f)
-    queue = filter_queue(slim, decided, f)
+    third_look = review_queue.two_reviewers(audit)        # two reviewers' disagreements, when asked for
+    if third_look is not None:
+        from dataclasses import replace
+        queue = filter_queue(slim[slim["sample_id"].isin(third_look)], set(), replace(f, status="all"))
+    else:
+        queue = filter_queue(slim, decided, f)
     ids = queue["sample_id"].tolist()
     st.session_state[QUEUE] = ids
     by_id = loaders.load_scores_by_id(run)
