@@ -42,10 +42,10 @@ def test_run_folder_picks_the_finetune_recipe_and_inherits_the_network(tmp_path)
         assert getattr(cfg, k) == v, k
     # the recipe bench_pretrained.py measured best (bench/README.md), recorded in config.json as preset finetune
     assert (cfg.mode, cfg.erase_p, cfg.optimizer, cfg.schedule, cfg.lr, cfg.epochs, cfg.batch_size) == \
-        ("ce", 0.0, "sgd", "onecycle", 0.01, 30, 64)
+        ("ce", 0.5, "sgd", "onecycle", 0.01, 30, 64)
     assert cfg.to_dict()["preset"] == "finetune"
     # --mode eac on the recipe: the relative form at lambda 1
-    eac = _resolve("--pretrained", str(run), "--mode", "eac", "--erase-p", "0.5")
+    eac = _resolve("--pretrained", str(run), "--mode", "eac")
     assert (eac.mode, eac.att_form, eac.lam, eac.erase_p) == ("eac", "relative", 1.0, 0.5)
     assert cfg.crop_pad == 3                       # 40 px / 12, the cpu preset's 4 px at 48 px in proportion
     # an explicit flag still wins, and the file itself works as well as its folder
