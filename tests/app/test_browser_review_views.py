@@ -111,3 +111,55 @@ def test_gallery_keys_move_select_and_open(home, server, browser):
         assert bs.wait_face(page, want=target, timeout_ms=STEP_MS) == target
     finally:
         ctx.close()
+
+
+def test_two_reviewers_kappa_and_their_disagreements_queued(home, server, browser):
+    from app.components.agreement import agreement
+    from data_tools.rundir import RunDir
+    ids = [str(x) for x in RunDir(home / "runs" / RUN).read_scores().sort_values("rank")["sample_id"]]
+    audit = _audit(home)
+    for sid, act in zip(ids[:6], ["keep", "keep", "remove", "unsure", "keep", "remove"]):
+        audit.record(sid, act, None, reviewer="ann", session="A")
+    for sid, act in zip(ids[:6], ["keep", "remove", "remove", "unsure", "unsure", "remove"]):
+        audit.record(sid, act, None, reviewer="bob", session="B")
+    g = agreement(audit.events(), "ann", "bob")
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{server.url}/?run={RUN}", wait_until="domcontentloaded")
+        bs.wait_face(page, timeout_ms=FIRST_LOAD_MS)
+        page.get_by_text(f"both decided 6 face(s), agreed on 4: Cohen's κ {g['kappa']:.2f}; 2 disagreement(s)."
+                         ).wait_for(timeout=STEP_MS)
+        page.get_by_text("Queue only their disagreements (a third look)").click()
+        page.get_by_text("Queue · 2 of 140 faces").first.wait_for(timeout=STEP_MS)
+        assert bs.wait_face(page, want=ids[1], timeout_ms=STEP_MS) == ids[1]
+        page.screenshot(path=str(bs.ARTIFACTS / "review-two-reviewers.png"))
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
+        old = bs.cam_srcs(page)
+        page.keyboard.press("x")                                  # the third look decides
+        assert bs.wait_face(page, want=ids[4], old_srcs=old, timeout_ms=STEP_MS) == ids[4]
+        assert audit.decision(ids[1])["action"] == "remove"
+    finally:
+        ctx.close()
+        while audit.undo() is not None:
+            pass
+
+
+def test_gallery_map_coloured_by_a_score_follows_the_filters(home, server, browser):
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1100})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{server.url}/gallery?run={RUN}", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Gallery", level=2).wait_for(timeout=FIRST_LOAD_MS)
+        bs.wait_idle(page, timeout_ms=FIRST_LOAD_MS)
+        page.get_by_text("Embedding map: lasso or box to select faces").click()
+        page.get_by_text("Embedding coloured by given").first.wait_for(timeout=STEP_MS)
+        page.locator(".st-key-gal_map_color").click()
+        page.get_by_role("option", name="suspicion", exact=True).click()
+        page.get_by_text("Embedding coloured by suspicion").first.wait_for(timeout=STEP_MS)
+        bs.wait_idle(page, timeout_ms=STEP_MS)
+        page.locator(".st-key-gal_map_color").scroll_into_view_if_needed()
+        page.screenshot(path=str(bs.ARTIFACTS / "gallery-map-by-suspicion.png"))
+        assert page.locator(".js-plotly-plot .colorbar").count() >= 1          # a colour bar: a score
+    finally:
+        ctx.close()
