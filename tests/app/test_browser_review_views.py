@@ -96,11 +96,23 @@ def test_gallery_keys_move_select_and_open(home, server, browser):
         assert cell.get_by_text("▶ #").count() == 1
         page.get_by_role("heading", name="Gallery", level=2).click()      # the page has the keyboard
         bs.wait_idle(page, timeout_ms=STEP_MS)
-        for key in ("ArrowRight", "ArrowDown"):
-            page.keyboard.press(key)
-            bs.wait_idle(page, timeout_ms=STEP_MS)
+        from playwright.sync_api import TimeoutError as PwTimeout
+
+        def cursor_on(sid: str, timeout_ms: int) -> bool:
+            try:
+                page.locator(f".st-key-gal_cell_{sid}").get_by_text("▶ #").wait_for(timeout=timeout_ms)
+                return True
+            except PwTimeout:
+                return False
+
+        page.keyboard.press("ArrowRight")
+        if not cursor_on(ids[1], 10_000):       # the first key after a fresh load can be lost (README): once more
+            page.keyboard.press("ArrowRight")
+            assert cursor_on(ids[1], STEP_MS)
+        bs.wait_idle(page, timeout_ms=STEP_MS)
+        page.keyboard.press("ArrowDown")
         target = ids[1 + 6]
-        page.locator(f".st-key-gal_cell_{target}").get_by_text("▶ #").wait_for(timeout=STEP_MS)
+        assert cursor_on(target, STEP_MS)
         page.keyboard.press("s")
         page.get_by_text("1 selected").first.wait_for(timeout=STEP_MS)
         from playwright.sync_api import expect
