@@ -80,7 +80,8 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
         rows = (sel or {}).get("selection", {}).get("rows", []) if isinstance(sel, dict) else \
             getattr(getattr(sel, "selection", None), "rows", [])
         if rows:
-            st.session_state[CURRENT] = str(table["sample"].iloc[rows[0]])
+            # the real id (the "sample" column may show a masked display id, issue 24 item 6)
+            st.session_state[CURRENT] = str(view["sample_id"].iloc[rows[0]])
             st.query_params["sample"] = st.session_state[CURRENT]
 
     here = [int(np.flatnonzero(table["▶"].to_numpy() == "▶")[0])] if pos is not None else []
