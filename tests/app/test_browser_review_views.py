@@ -81,6 +81,7 @@ def test_faces_like_this_zoom_and_auto_fix(home, server, browser):
             pass
 
 
+@pytest.mark.flaky(reruns=1)   # a key press or a download can be lost on a loaded 2-core machine
 def test_gallery_keys_move_select_and_open(home, server, browser):
     ctx = browser.new_context(viewport={"width": 1600, "height": 1100})
     try:
