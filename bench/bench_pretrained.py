@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _benchlib import CKPLUS, ROOT, log, mean_sd, run_pool, sh, train_job, write_result  # noqa: E402
+from _benchlib import CKPLUS, ROOT, finished, log, mean_sd, run_pool, sh, train_job, write_result  # noqa: E402
 from data_tools.rundir import RunDir  # noqa: E402
 from eac_core.metrics import detection_metrics, noise_mask  # noqa: E402
 
@@ -216,11 +216,11 @@ def main(argv=None) -> int:
                             key = (start, dsname, kind if rate else "none", rate, v, seed)
                             jobs.append((key, ds, out, args))
                             keys.append(key)
-    log(f"{len(jobs)} runs ({sum(train_done(o) for _, _, o, _ in jobs)} already finished)")
+    log(f"{len(jobs)} runs ({sum(finished(o) for _, _, o, _ in jobs)} already finished)")
     run_pool(jobs, a.jobs, device="cpu", threads=a.threads)
     rows = []
     for key, _, out, _ in jobs:
-        if train_done(out):
+        if finished(out):
             start, dsname, kind, rate, v, seed = key
             rows.append({"start": start, "dataset": dsname, "kind": kind, "rate": rate, "variant": v, "seed": seed,
                          **run_result(out)})
@@ -236,11 +236,6 @@ def main(argv=None) -> int:
               "and the last); CAM energy = mean M² of view 1 (summary.csv).\n")
     write_result(a.name, head + (table(df, variants) if len(df) else "\n(no finished runs)\n"))
     return 0
-
-
-def train_done(out: Path) -> bool:
-    from _benchlib import finished
-    return finished(out)
 
 
 if __name__ == "__main__":

@@ -72,6 +72,12 @@ class Budget:
         return replan(self.seconds, now - self.t0, done, epochs, sum(recent) / len(recent))
 
 
+def _stretched_total(done: int, total: int, steps_left: int) -> int:
+    """The schedule length that keeps the fraction done (to a step) and leaves `steps_left` steps."""
+    new_total = max(1, done + steps_left if total <= done else round(steps_left * total / (total - done)))
+    return max(new_total, steps_left)
+
+
 def fit_schedule(scheduler: torch.optim.lr_scheduler.LRScheduler, steps_left: int) -> bool:
     """Stretch or shrink a per-step schedule so that it ends after `steps_left` more steps, from the
     point of its curve it has reached (the fraction done kept, to a step): OneCycle and cosine. Other
@@ -82,8 +88,7 @@ def fit_schedule(scheduler: torch.optim.lr_scheduler.LRScheduler, steps_left: in
         done, total = scheduler.last_epoch, scheduler.total_steps
         if total - done == steps_left:
             return False
-        new_total = max(1, done + steps_left if total <= done else round(steps_left * total / (total - done)))
-        new_total = max(new_total, steps_left)
+        new_total = _stretched_total(done, total, steps_left)
         phases = scheduler._schedule_phases                      # end_step = float(pct * total) - 1, ..., total - 1
         for ph in phases[:-1]:
             ph["end_step"] = (ph["end_step"] + 1) / total * new_total - 1
@@ -94,8 +99,7 @@ def fit_schedule(scheduler: torch.optim.lr_scheduler.LRScheduler, steps_left: in
         done, total = scheduler.last_epoch, scheduler.T_max
         if total - done == steps_left:
             return False
-        new_total = max(1, done + steps_left if total <= done else round(steps_left * total / (total - done)))
-        new_total = max(new_total, steps_left)
+        new_total = _stretched_total(done, total, steps_left)
         scheduler.T_max = new_total
         scheduler.last_epoch = new_total - steps_left
         eta_min = scheduler.eta_min

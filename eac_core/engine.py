@@ -148,8 +148,7 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
     y_all = torch.from_numpy(labels)
     blist = batches(order, batch_size)
     steps, t0, seen = len(blist), time.perf_counter(), 0
-    sums = torch.zeros(3, dtype=torch.float64)
-    energy = torch.zeros((), dtype=torch.float64)
+    sums = torch.zeros(4, dtype=torch.float64)          # loss, CE, att, CAM energy (per-sample weighted)
     collected: list[tuple[Tensor, ...]] = []
     for step, (xb, idx) in enumerate(iterate_uint8(images, blist, ctx.workers, pin=ctx.device.type == "cuda"),
                                      start=1):
@@ -181,8 +180,8 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         if step_scheduler is not None:
             step_scheduler.step()
         with torch.no_grad():
-            sums += torch.stack([lv, out.ce.detach().float(), out.att.detach().float()]).cpu().double() * n
-            energy += out.cam_energy.float().cpu().double() * n
+            sums += torch.stack([lv, out.ce.detach().float(), out.att.detach().float(),
+                                 out.cam_energy.float()]).cpu().double() * n
             if log_signals:
                 lg = logits[:n].detach().float()
                 p = lg.softmax(1)
@@ -194,8 +193,7 @@ def train_one_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, images: 
         seen += n
         ctx.on_step(step, steps, seen)
     seconds = time.perf_counter() - t0
-    res = EpochResult(*(sums / max(seen, 1)).tolist(), cam_energy=float(energy / max(seen, 1)), images=seen,
-                      seconds=seconds)
+    res = EpochResult(*(sums / max(seen, 1)).tolist(), images=seen, seconds=seconds)
     res.loss = res.ce_loss + objective.lam * res.att_loss if two else res.ce_loss   # the objective at full lambda
     if not log_signals:
         return res

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from data_tools.rundir import RunDir
 from data_tools.safepickle import RestrictedUnpickler, UnsafePickleError, read_numpy_pickle
 
 from .preprocess import VGGFACE2_CAFFE, Preprocessing
@@ -291,7 +292,6 @@ def resolve_source(source: str | Path, arch: str) -> Path:
         return path
     path = Path(source)
     if path.is_dir():
-        from data_tools.rundir import RunDir
         ckpt = RunDir(path).checkpoint_path
         if not ckpt.is_file():
             raise PretrainedError(f"--pretrained {path}: a folder, but not a run with a checkpoint.pt")
