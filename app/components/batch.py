@@ -68,3 +68,33 @@ def record_batch(audit: Audit, decisions: list[Decision], seen: dict[str, int | 
     the one the page showed (`seen`: sample_id -> event id, None for undecided); StaleDecision (nothing
     recorded) otherwise. Returns the event ids."""
     return audit.record_many(decisions, expect={d.sample_id: seen.get(d.sample_id) for d in decisions})
+
+
+GROUP_ACTIONS = ("keep_one", "relabel_all", "remove_split", "remove_all")
+
+
+def group_decisions(members: list[str], how: str, labels: dict[str, str], *, reviewer: str, session: str,
+                    keep: str | None = None, new_label: str | None = None, splits: dict[str, str] | None = None,
+                    side: str | None = None) -> list[Decision]:
+    """One decision on a duplicate group (issue 23), as a batch undone in one step:
+    - keep_one: `keep` is kept, every other member removed (the face stays once);
+    - relabel_all: every member relabelled to `new_label` (kept where that is already its label);
+    - remove_split: the members in split `side` removed (a leak: "remove from test"), the others untouched;
+    - remove_all: every member removed (a label conflict neither label can be trusted on)."""
+    if how not in GROUP_ACTIONS:
+        raise ValueError(f"unknown group action {how!r} (one of: {', '.join(GROUP_ACTIONS)})")
+    via = batch_via(f"group-{how}")
+    out = []
+    for sid in members:
+        if how == "keep_one":
+            act, lab = ("keep", None) if sid == keep else ("remove", None)
+        elif how == "relabel_all":
+            act, lab = ("keep", None) if labels.get(sid) == new_label else ("relabel", new_label)
+        elif how == "remove_split":
+            if (splits or {}).get(sid) != side:
+                continue
+            act, lab = "remove", None
+        else:
+            act, lab = "remove", None
+        out.append(Decision(str(sid), act, lab, reviewer, "", via, session))
+    return out

@@ -55,6 +55,7 @@ class Ctx:
     queue: pd.DataFrame | None = None   # the filtered, sorted queue (its slim columns)
     n_all: int = 0                  # faces in the ranking
     ranking: dict | None = None     # loaders.ranking_status: the ranking's epoch, the training's (one read)
+    issue_bits: pd.Series | None = None   # sample_id -> its issue types (data_tools.issues.by_sample)
 
 
 def _seen(sid: str):
@@ -95,6 +96,12 @@ def _record(ctx: Ctx, action: str, new_label: str | None = None, *, label: str) 
         return
     st.session_state[FLASH] = f"Saved: {label} · sample {sid}"
     st.session_state[NOTE] = ""
+    advance(ctx, sid)
+
+
+def advance(ctx: Ctx, sid: str) -> None:
+    """After `sid` was decided: move to the next face of the queue (its best undecided suspect when a
+    newer ranking arrived under `sid`; the next undecided one when the queue shows undecided faces)."""
     ids = st.session_state.get(QUEUE, [])
     stayed = st.session_state.pop(STAYED, None)
     if stayed and stayed.get("sid") == sid:     # a newer ranking arrived under it: its best undecided suspect
@@ -137,7 +144,8 @@ def _undo(ctx: Ctx) -> None:
     if undone is None:
         st.session_state[FLASH] = "Nothing to undo in this tab"
         return
-    st.session_state[CURRENT] = str(undone["sample_id"])
+    if str(undone["sample_id"]) in ctx.scores.index:    # a group's test copy is not a face of the queue
+        st.session_state[CURRENT] = str(undone["sample_id"])
     msg = f"Undone: {describe(undone['action'], undone.get('new_label'))} · sample {undone['sample_id']}"
     if undone.get("batch", 1) > 1:
         msg += f" and the other {undone['batch'] - 1} decision(s) made with it in one action"

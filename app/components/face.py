@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.components import cams, charts, display_ids, loaders, navigation, ui
+from app.components import cams, charts, display_ids, dup_group, loaders, navigation, ui
 from app.components.decisions import CURRENT, DRAWN, ERROR, FLASH, Ctx
 from app.components.palette import badge
 from app.components.safetext import html_text
@@ -65,6 +65,7 @@ def face_detail(ctx: Ctx, dataset, sid: str, row: pd.Series, given: str, pred: s
                 st.image(image, width=cams.PANEL, caption="the face")
             st.caption("No CAM panels: this run has no model checkpoint (it was made from imported "
                        "predictions); its ranking is cleanlab's score of those probabilities.")
+        dup_group.duplicate_group(ctx, dataset, sid)     # shares its pixels with other faces (issue 23)
         _zoom(path)
         _faces_like(ctx, dataset, sid, given)
     with c_info:

@@ -192,6 +192,48 @@ def load_dataset(dataset_dir: Path):
     return _dataset(str(d), (mtime(d / MANIFEST), mtime(d / INFO)))
 
 
+# -- the dataset's image issues (issues.parquet, issue 23) ----------------------------------------
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _issues(path: str, mt: float):
+    from data_tools.issues import read_issues
+    from data_tools.issues.by_sample import DuplicateGroups
+    t = read_issues(path)
+    return t, DuplicateGroups(t)
+
+
+def _issues_of(dataset_dir: Path | None):
+    from data_tools.issues import ISSUES_FILE
+    if dataset_dir is None:
+        return None, None
+    d = Path(dataset_dir)
+    try:
+        return _issues(str(d), mtime(d / ISSUES_FILE))
+    except (OSError, ValueError):            # an unreadable issues file: the faces are still reviewable
+        return None, None
+
+
+def duplicate_groups(dataset_dir: Path | None):
+    """The dataset's DuplicateGroups (empty without an issues.parquet); cached until the file changes."""
+    from data_tools.issues.by_sample import DuplicateGroups
+    return _issues_of(dataset_dir)[1] or DuplicateGroups(None)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _issue_bits(ds: str, ds_mt: float, run: str, run_mt: float, _scores: pd.DataFrame) -> pd.Series:
+    from data_tools.issues.by_sample import issue_bits
+    return issue_bits(_issues_of(Path(ds))[0] if ds else None, _scores)
+
+
+def issue_bits(run: Path | RunDir, dataset_dir: Path | None, scores: pd.DataFrame) -> pd.Series:
+    """sample_id -> bit set of the face's issue types (data_tools.issues.by_sample: the dataset's
+    issues.parquet and the run's `ambiguous` faces); cached per issues file and scores version."""
+    from data_tools.issues import ISSUES_FILE
+    run = RunDir(run)
+    ds = str(dataset_dir) if dataset_dir is not None else ""
+    ds_mt = mtime(Path(ds) / ISSUES_FILE) if ds else 0.0
+    return _issue_bits(ds, ds_mt, str(run), run.mtime("scores"), scores)
+
+
 def read_report(dataset_dir: Path) -> pd.DataFrame:
     f = Path(dataset_dir) / REPORT
     if not f.is_file():
@@ -244,6 +286,17 @@ def _path_index(key: tuple[str, float], _manifest: pd.DataFrame) -> pd.Series:
 def path_index(dataset) -> pd.Series:
     """sample_id -> manifest path (a Series: building it for 300k rows is ~10x faster than a dict)."""
     return _path_index(dataset_key(dataset), dataset.manifest)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _label_split(key: tuple[str, float], _manifest: pd.DataFrame) -> pd.DataFrame:
+    m = _manifest.drop_duplicates("sample_id").set_index("sample_id")
+    return pd.DataFrame({"label": m["label"].astype(str), "split": m["split"].astype(str)})
+
+
+def label_split(dataset) -> pd.DataFrame:
+    """sample_id -> the manifest's label and split (every face, the test split's too)."""
+    return _label_split(dataset_key(dataset), dataset.manifest)
 
 
 def image_paths(dataset, sample_ids) -> list[Path | None]:

@@ -23,6 +23,8 @@ class QueueFilter:
     disagree: bool = False
     sort_by: str = "rank"
     descending: bool = False
+    issues: list[str] = field(default_factory=list)     # issue types (data_tools.issues.by_sample); empty = any
+    only: set[str] | None = None     # the faces that have one of `issues` (set by the page from the issue bits)
 
 
 def score_columns(scores: pd.DataFrame) -> list[str]:
@@ -69,6 +71,8 @@ def filter_queue(scores: pd.DataFrame, decided_ids: set[str] | None, f: QueueFil
         narrow(df[f.score_col].between(lo, hi))
     if f.disagree:
         narrow(_differs(df["pred"], df["label"]))
+    if f.only is not None:
+        narrow(_is_decided(df, fast, f.only))
     if f.status != "all":
         decided = _is_decided(df, fast, decided_ids or set())
         narrow(decided if f.status == "decided" else ~decided)
@@ -147,6 +151,7 @@ def _differs(a: pd.Series, b: pd.Series) -> np.ndarray:
 
 
 def _is_decided(df: pd.DataFrame, fast: dict | None, decided_ids: set[str]) -> np.ndarray:
+    """Which rows' sample_id is in `decided_ids` (any set of ids: the decided ones, the issue filter's)."""
     if fast is not None and "sid" not in fast:
         sid = pd.Index(df["sample_id"].to_numpy())
         fast["sid"] = sid if sid.is_unique else None

@@ -9,18 +9,26 @@ import streamlit as st
 from app.components import display_ids, loaders
 from app.components.decisions import CURRENT
 from app.components.queue import STATUSES, QueueFilter, score_columns, with_decisions
+from data_tools.issues.by_sample import BITS, names_of
 from data_tools.rundir import RunDir
 
 QUEUE_ROWS = 60           # rows of the queue table drawn (with thumbnails)
 
 
-def filters(scores: pd.DataFrame, classes: list[str]) -> QueueFilter:
-    """The sidebar's queue form: given and predicted class, a score and its range, decided or not,
-    disagreement, sort order (kept per browser session)."""
+def filters(scores: pd.DataFrame, classes: list[str], bits: pd.Series | None = None) -> QueueFilter:
+    """The sidebar's queue form: given and predicted class, issue type (the types `bits` has: faces per
+    type in the options), a score and its range, decided or not, disagreement, sort order (kept per
+    browser session)."""
     sb = st.sidebar
     sb.markdown("#### Queue")
     given = sb.multiselect("Given class", classes, key="qf_given", persist_state="session")
     pred = sb.multiselect("Predicted class", classes, key="qf_pred", persist_state="session")
+    kinds = issue_choices(bits)
+    issues = sb.multiselect("Issue type", list(kinds), key="qf_issues", persist_state="session",
+                            format_func=lambda k: f"{k} ({kinds.get(k, 0):,})",
+                            help="Faces with any of these issues: duplicates, leaks, conflicts and image "
+                                 "problems found at import (issues.parquet), ambiguous faces from the ranking.",
+                            disabled=not kinds, placeholder="any" if kinds else "no issues found")
     cols = score_columns(scores) or ["rank"]
     score_col = sb.selectbox("Score", [c for c in cols if c != "rank"] or cols, key="qf_score_col",
                              persist_state="session")
@@ -39,7 +47,16 @@ def filters(scores: pd.DataFrame, classes: list[str]) -> QueueFilter:
     sort_by = sb.selectbox("Sort by", cols, key="qf_sort", persist_state="session")
     desc = sb.toggle("Descending", key="qf_desc", persist_state="session")
     return QueueFilter(given=list(given), predicted=list(pred), score_col=score_col, score_range=rng,
-                       status=status, disagree=disagree, sort_by=sort_by, descending=desc)
+                       status=status, disagree=disagree, sort_by=sort_by, descending=desc,
+                       issues=[k for k in issues if k in kinds])
+
+
+def issue_choices(bits: pd.Series | None) -> dict[str, int]:
+    """Issue type -> faces that have it, for the types that occur (SAMPLE_ISSUES order)."""
+    if bits is None or not len(bits):
+        return {}
+    v = bits.to_numpy()
+    return {k: n for k, b in BITS.items() if (n := int(((v & b) != 0).sum()))}
 
 
 def slim(run: RunDir, scores: pd.DataFrame, f: QueueFilter) -> pd.DataFrame:
@@ -49,7 +66,7 @@ def slim(run: RunDir, scores: pd.DataFrame, f: QueueFilter) -> pd.DataFrame:
 
 
 def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str | None, n_all: int, *,
-                ranking: dict | None = None) -> None:
+                ranking: dict | None = None, bits: pd.Series | None = None) -> None:
     """The queue around the current face: a window of QUEUE_ROWS rows starting just above it, the
     current row selected and marked ▶ (redrawn with the face after every key, so it follows the review)."""
     which = ""
@@ -71,6 +88,8 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
         "given": view["label"].to_numpy(), "pred": view["pred"].to_numpy(),
         "suspicion": view["suspicion"].to_numpy() if "suspicion" in view.columns else np.nan,
     })
+    if bits is not None and len(bits):          # the issue types of each face (issue 23), when any were found
+        table["issues"] = [names_of(b) for b in bits.reindex(view["sample_id"].astype(str)).fillna(0).astype(np.int64)]
     # a new table per face and per window (a newer ranking moves the window under the same face): its
     # default selection is the face, never the row the face had in the previous ranking
     key = f"review_queue_table_{current}_{start}"
@@ -94,7 +113,11 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
                                 "decision": st.column_config.TextColumn("decision", width=96),
                                 "given": st.column_config.TextColumn("given", width="small"),
                                 "pred": st.column_config.TextColumn("pred", width="small"),
-                                "suspicion": st.column_config.NumberColumn(format="%.3f", width="small")})
+                                "suspicion": st.column_config.NumberColumn(format="%.3f", width="small"),
+                                "issues": st.column_config.TextColumn(
+                                    "issues", width="medium",
+                                    help="Duplicates, leaks, conflicts and image problems found at import; "
+                                         "ambiguous: the ranking spreads over two classes")})
     where = f"face {pos + 1:,} of {len(queue):,}" if pos is not None else "the current face is not in this queue"
     st.caption(f"Rows {start + 1:,}–{start + len(view):,} · {where}; ← / → move through the queue.")
 

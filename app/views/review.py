@@ -17,6 +17,7 @@ from app.components.decisions import CURRENT, QUEUE, Ctx, actions
 from app.components.face import face_detail, face_head
 from app.components.queue import filter_queue
 from app.components.timing import mark
+from data_tools.issues.by_sample import ids_with
 from data_tools.rundir import RunDir
 
 
@@ -47,7 +48,10 @@ def render() -> None:
 
     name = ui.reviewer()
     st.sidebar.caption(f"Reviewer: **{ui.md_escape(name)}**" if name else "Reviewer: (none) · set your name in Settings")
-    f = review_queue.filters(scores, classes)
+    bits = loaders.issue_bits(run, ds_dir, scores)        # each face's issue types (issue 23)
+    f = review_queue.filters(scores, classes, bits)
+    if f.issues:
+        f.only = ids_with(bits, f.issues)
     decided = set(audit.latest()["sample_id"])        # re-read every run: another tab may have decided
     slim = review_queue.slim(run, scores, f)
     third_look = review_queue.two_reviewers(audit)        # two reviewers' disagreements, when asked for
@@ -63,7 +67,7 @@ def render() -> None:
     mark(t0, "queue built")
 
     _review(Ctx(run=run, scores=by_id, dataset_dir=ds_dir, classes=classes, audit=audit, status=f.status,
-                queue=queue, n_all=len(scores), ranking=status))
+                queue=queue, n_all=len(scores), ranking=status, issue_bits=bits))
     mark(t0, "queue and face drawn")
     cams.poll_model_code()
     left, _ = st.columns([1.3, 2.7], gap="medium")
@@ -115,7 +119,7 @@ def _review(ctx: Ctx) -> None:
     mark(t0, "fragment: dataset loaded")
     with left, ui.guarded("The queue"):
         review_queue.queue_table(ctx.queue, ctx.audit.latest(), dataset, st.session_state.get(CURRENT), ctx.n_all,
-                                 ranking=ctx.ranking)
+                                 ranking=ctx.ranking, bits=ctx.issue_bits)
     mark(t0, "fragment: queue table")
     if shown is not None:
         with detail, ui.guarded("This face"):

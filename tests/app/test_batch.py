@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.components.batch import batch_decisions, record_batch, suggestion_decisions
+from app.components.batch import batch_decisions, group_decisions, record_batch, suggestion_decisions
 from data_tools.audit import Audit, StaleDecision
 
 
@@ -27,3 +27,23 @@ def test_record_batch_is_all_or_none_and_undone_together(tmp_path):
     assert len(record_batch(audit, d, seen)) == 3
     assert audit.undo(session="s")["batch"] == 3
     assert audit.latest()[["sample_id", "action"]].values.tolist() == [["b", "keep"]]
+
+
+def test_group_decisions_decide_a_duplicate_group_as_one():
+    members = ["a", "b", "c"]
+    labels = {"a": "happy", "b": "sad", "c": "happy"}
+    splits = {"a": "train", "b": "test", "c": "test"}
+
+    def out(how, **kw):
+        d = group_decisions(members, how, labels, reviewer="r", session="s", splits=splits, **kw)
+        assert len({x.via for x in d}) == 1 and d[0].via.startswith(f"batch:group-{how}:")   # one undo
+        return [(x.sample_id, x.action, x.new_label) for x in d]
+
+    assert out("keep_one", keep="b") == [("a", "remove", None), ("b", "keep", None), ("c", "remove", None)]
+    assert out("relabel_all", new_label="sad") == [("a", "relabel", "sad"), ("b", "keep", None), ("c", "relabel", "sad")]
+    assert out("remove_split", side="test") == [("b", "remove", None), ("c", "remove", None)]
+    assert out("remove_split", side="train") == [("a", "remove", None)]
+    assert out("remove_all") == [("a", "remove", None), ("b", "remove", None), ("c", "remove", None)]
+    assert group_decisions(members, "remove_split", labels, reviewer="", session="", splits=splits, side="val") == []
+    with pytest.raises(ValueError, match="unknown group action 'merge'"):
+        group_decisions(members, "merge", labels, reviewer="", session="")
