@@ -32,6 +32,8 @@ class GalleryFilter:
     status: str = "undecided"                              # all / undecided / decided
     metadata: dict[str, list] = field(default_factory=dict)   # column -> accepted values (empty: any)
     only: set[str] | None = None                           # a selection on the embedding map
+    issues: list[str] = field(default_factory=list)        # issue types (data_tools.issues.by_sample); empty = any
+    issue_ids: set[str] | None = None                      # the faces that have one of `issues` (set by the page)
 
 
 def gallery_faces(scores: pd.DataFrame, manifest: pd.DataFrame | None, decided: set[str],
@@ -49,6 +51,8 @@ def gallery_faces(scores: pd.DataFrame, manifest: pd.DataFrame | None, decided: 
         mask &= is_decided if f.status == "decided" else ~is_decided
     if f.only is not None:
         mask &= df["sample_id"].isin(f.only).to_numpy()
+    if f.issue_ids is not None:
+        mask &= df["sample_id"].astype(str).isin(f.issue_ids).to_numpy()
     wanted = {c: v for c, v in f.metadata.items() if v}
     if wanted and manifest is not None:
         meta = manifest.drop_duplicates("sample_id").set_index("sample_id")

@@ -13,6 +13,10 @@ from data_tools.issues.by_sample import BITS, names_of
 from data_tools.rundir import RunDir
 
 QUEUE_ROWS = 60           # rows of the queue table drawn (with thumbnails)
+# column widths in px: every column but `issues` (the last, scrolled to) fits the queue's column of the
+# page at 1600 px wide ("relabel→surprise" whole; issue 24 item 5; test_browser_dup_group)
+WIDTHS = {"▶": 20, "face": 44, "sample": 96, "decision": 104, "given": 62, "pred": 62, "suspicion": 66}
+QUEUE_SHARE = (1.85, 2.15)    # the page's columns: the queue, the face
 
 
 def filters(scores: pd.DataFrame, classes: list[str], bits: pd.Series | None = None) -> QueueFilter:
@@ -106,14 +110,13 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
     here = [int(np.flatnonzero(table["▶"].to_numpy() == "▶")[0])] if pos is not None else []
     st.dataframe(table, hide_index=True, height=560, key=key, on_select=_picked,
                  selection_mode="single-row", row_height=52, selection_default={"selection": {"rows": here}},
-                 # widths in px so that ▶, face, sample and decision fit the column at 1280-1600 px wide
-                 column_config={"▶": st.column_config.TextColumn("", width=20),
-                                "face": st.column_config.ImageColumn("face", width=44),
-                                "sample": st.column_config.TextColumn("sample", width=108),
-                                "decision": st.column_config.TextColumn("decision", width=96),
-                                "given": st.column_config.TextColumn("given", width="small"),
-                                "pred": st.column_config.TextColumn("pred", width="small"),
-                                "suspicion": st.column_config.NumberColumn(format="%.3f", width="small"),
+                 column_config={"▶": st.column_config.TextColumn("", width=WIDTHS["▶"]),
+                                "face": st.column_config.ImageColumn("face", width=WIDTHS["face"]),
+                                "sample": st.column_config.TextColumn("sample", width=WIDTHS["sample"]),
+                                "decision": st.column_config.TextColumn("decision", width=WIDTHS["decision"]),
+                                "given": st.column_config.TextColumn("given", width=WIDTHS["given"]),
+                                "pred": st.column_config.TextColumn("pred", width=WIDTHS["pred"]),
+                                "suspicion": st.column_config.NumberColumn(format="%.3f", width=WIDTHS["suspicion"]),
                                 "issues": st.column_config.TextColumn(
                                     "issues", width="medium",
                                     help="Duplicates, leaks, conflicts and image problems found at import; "

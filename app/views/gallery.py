@@ -9,7 +9,9 @@ import streamlit as st
 from app.components import charts, display_ids, loaders, reviewer, ui, wording
 from app.components.batch import batch_decisions, record_batch
 from app.components.gallery import GalleryFilter, gallery_faces, metadata_columns
+from app.components.review_queue import issue_choices
 from data_tools.audit import StaleDecision
+from data_tools.issues.by_sample import first_issue, ids_with, names_of
 from data_tools.rundir import RunDir
 
 COLS, ROWS = 6, 4                      # one page of the grid
@@ -38,38 +40,45 @@ def render() -> None:
     decided = set(latest["sample_id"])
     selected: set[str] = st.session_state.setdefault(SELECTED, set())
 
-    f = _filters(classes, dataset)
+    bits = loaders.issue_bits(run, ds_dir, scores)          # each face's issue types (issue 23)
+    f = _filters(classes, dataset, bits)
+    if f.issues:
+        f.issue_ids = ids_with(bits, f.issues)
     manifest = dataset.manifest if dataset is not None else None
     in_view = set(gallery_faces(scores, manifest, decided, f)["sample_id"].astype(str))   # the filters alone
-    _map(run, scores, classes, display_ids.shown_for(dataset), latest=latest, in_view=in_view)
+    _map(run, scores, classes, display_ids.shown_for(dataset), latest=latest, in_view=in_view, bits=bits)
     f.only = st.session_state.get(MAP_IDS)
     faces = gallery_faces(scores, dataset.manifest if dataset is not None else None, decided, f)
     msg = st.session_state.pop(MSG, None)
     if msg:
         (st.error if msg.startswith("Not saved") else st.success)(ui.md_escape(msg))
     _action_bar(audit, scores, classes, selected, faces)
-    _grid(faces, dataset, latest, selected)
+    _grid(faces, dataset, latest, selected, bits)
 
 
-def _filters(classes: list[str], dataset) -> GalleryFilter:
+def _filters(classes: list[str], dataset, bits: pd.Series | None = None) -> GalleryFilter:
     sb = st.sidebar
     sb.markdown("#### Gallery")
     given = sb.multiselect("Given class", classes, key="gal_given")
     pred = sb.multiselect("Predicted class", classes, key="gal_pred")
+    kinds = issue_choices(bits)
+    issues = sb.multiselect("Issue type", list(kinds), key="gal_issues", format_func=lambda k: f"{k} ({kinds.get(k, 0):,})",
+                            disabled=not kinds, placeholder="any" if kinds else "no issues found")
     status = sb.radio("Show", ["undecided", "all", "decided"], key="gal_status", horizontal=True)
     meta: dict[str, list] = {}
     if dataset is not None:
         for col, values in metadata_columns(dataset.manifest).items():
             # a widget label is markdown, its options are plain text: each shown as typed
             meta[col] = sb.multiselect(ui.md_escape(col), values, key=f"gal_meta_{col}", format_func=str)
-    return GalleryFilter(given=list(given), predicted=list(pred), status=status, metadata=meta)
+    return GalleryFilter(given=list(given), predicted=list(pred), status=status, metadata=meta,
+                         issues=[k for k in issues if k in kinds])
 
 
-MAP_TEXT = {"given": "label", "predicted": "pred", "decision": "decision"}     # the map's text colourings
+MAP_TEXT = {"given": "label", "predicted": "pred", "decision": "decision", "issue type": "issue"}   # text colourings
 
 
 def _map(run: RunDir, scores: pd.DataFrame, classes: list[str], shown=None, *, latest: pd.DataFrame | None = None,
-         in_view: set[str] | None = None) -> None:
+         in_view: set[str] | None = None, bits: pd.Series | None = None) -> None:
     """The embedding map, coloured by any column (given, predicted, decision, any score), following the
     sidebar filters (faces they leave out are grey); a lasso or box selection narrows the gallery to
     those faces (issue 24: linked both ways)."""
@@ -84,11 +93,14 @@ def _map(run: RunDir, scores: pd.DataFrame, classes: list[str], shown=None, *, l
         nums = score_columns(scores)
         by = st.selectbox("Colour the map by", list(MAP_TEXT) + nums, key="gal_map_color")
         col = MAP_TEXT.get(by, by)
-        cols = ["sample_id", "label", "pred", "rank"] + ([col] if col not in ("label", "pred", "rank", "decision") else [])
+        cols = ["sample_id", "label", "pred", "rank"] + ([col] if col not in ("label", "pred", "rank", "decision", "issue") else [])
         part = scores[[c for c in dict.fromkeys(cols) if c in scores.columns]]
         if col == "decision":
             part = with_decisions(part, latest if latest is not None else pd.DataFrame(columns=["sample_id"]))
             part["decision"] = part["decision"].replace("", "undecided")
+        if col == "issue":                 # a face's first issue type (SAMPLE_ISSUES order), "none" without one
+            b = (bits if bits is not None else pd.Series(dtype="int64")).reindex(part["sample_id"].astype(str))
+            part = part.assign(issue=[first_issue(v) for v in b.fillna(0).astype("int64")])
         emb = emb.merge(part, on="sample_id", how="inner")
         fig = charts.embedding_by(emb, col, classes, in_view=in_view, shown=shown,
                                   title=f"Embedding coloured by {by}: lasso or box to select faces")
@@ -178,7 +190,7 @@ def _toggle(sid: str) -> None:
     (selected.add if st.session_state.get(f"gal_box_{sid}") else selected.discard)(sid)
 
 
-def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str]) -> None:
+def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str], bits: pd.Series | None = None) -> None:
     if faces.empty:
         st.info("No face matches these filters.")
         return
@@ -207,6 +219,9 @@ def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str]
                                             (f" → {ui.md_escape(d['new_label'])}" if d["action"] == "relabel" else ""))
                 mark = "▶ " if sid == cursor else ""
                 st.markdown(f"{mark}#{int(r['rank']):,} · {ui.md_escape(r['label'])} → {ui.md_escape(r['pred'])}{dec}")
+                issues = names_of(bits.get(sid, 0)) if bits is not None and len(bits) else ""
+                if issues:
+                    st.caption(ui.md_escape(issues))
                 key = f"gal_box_{sid}"
                 if key not in st.session_state:
                     st.session_state[key] = sid in selected

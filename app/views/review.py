@@ -70,7 +70,7 @@ def render() -> None:
                 queue=queue, n_all=len(scores), ranking=status, issue_bits=bits))
     mark(t0, "queue and face drawn")
     cams.poll_model_code()
-    left, _ = st.columns([1.3, 2.7], gap="medium")
+    left, _ = st.columns(list(review_queue.QUEUE_SHARE), gap="medium")
     with left:
         bulk_accept(slim, decided, audit)
         auto_fix(by_id, audit.latest(), audit)
@@ -101,7 +101,7 @@ def _dataset_of(ds_dir: Path | None):
 def _review(ctx: Ctx) -> None:
     t0 = time.perf_counter()
     notice = st.empty()                 # the dataset's warning, above the columns
-    left, right = st.columns([1.3, 2.7], gap="medium")
+    left, right = st.columns(list(review_queue.QUEUE_SHARE), gap="medium")
     with right:
         head, detail, keys = st.container(), st.container(), st.container()
     # drawn in the order a reviewer needs them, each in its place: the face's heading and the

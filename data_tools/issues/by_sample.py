@@ -31,6 +31,12 @@ def names_of(bits: int) -> str:
     return ", ".join(k for k, v in BITS.items() if b & v)
 
 
+def first_issue(bits: int) -> str:
+    """The first issue type of a bit set in SAMPLE_ISSUES order (the one to show first), 'none' for none."""
+    b = int(bits)
+    return next((k for k, v in BITS.items() if b & v), "none")
+
+
 def issue_bits(issues: pd.DataFrame | None, scores: pd.DataFrame | None = None) -> pd.Series:
     """sample_id -> int64 bit set of its issue types: the rows of `issues` (issues.parquet, may be None)
     and `ambiguous` where `scores` (a run's scores, any index) has a non-empty `ambiguous_between`.

@@ -105,3 +105,20 @@ def test_a_face_outside_groups_shows_no_group(home, app):
     _open(app, "clean1")
     assert not any("Duplicate group" in m.value for m in app.markdown)
     assert not [b for b in app.button if str(b.key).startswith("grp_")]
+
+
+def test_the_gallery_filters_by_issue_type_and_captions_each_face(home):
+    from streamlit import config
+    from streamlit.testing.v1 import AppTest
+
+    from support.apptest import REPO
+    config.set_option("server.address", "127.0.0.1")
+    at = AppTest.from_file(str(REPO / "app" / "views" / "gallery.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    at.sidebar.radio(key="gal_status").set_value("all").run()
+    at.sidebar.multiselect(key="gal_issues").set_value(["near_duplicate", "blurry"]).run()
+    boxes = sorted(c.key[len("gal_box_"):] for c in at.checkbox if c.key.startswith("gal_box_"))
+    assert boxes == ["b0", "b0_resized", "blurry", "c0", "c0_jpeg"]
+    captions = {c.value for c in at.caption}
+    assert sum(c.startswith("blurry") for c in captions) == 1 and any(c.startswith("near_duplicate") for c in captions)

@@ -1,0 +1,78 @@
+"""Issue 23 end to end in a real browser: a duplicate group shown beside the current face, decided as
+one with its key (`d`: keep this face, remove the other copy), the decision read back from the audit,
+and the corrected CSV downloaded from the Export page without the removed copy. The project is
+support.dup_project (planted duplicates; a run from seeded predictions, so no model loads).
+
+Screenshots go to test-artifacts/ (git-ignored)."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from support import browser as bs
+from support.dup_project import RUN, make_dup_project
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(bs.missing_reason() is not None, reason=bs.missing_reason() or "")]
+
+STEP_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return make_dup_project(tmp_path_factory.mktemp("browser_dup"))
+
+
+def test_a_duplicate_group_is_decided_and_exported_as_one(home, server, browser, tmp_path):
+    from data_tools.audit import Audit
+    audit = Audit(home / "runs" / RUN / "audit.sqlite")
+    art = bs.ARTIFACTS
+    art.mkdir(exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True)
+    page = ctx.new_page()
+    try:
+        page.goto(server.url + f"/?run={RUN}&sample=a0", wait_until="domcontentloaded")
+        page.get_by_text("Duplicate group").first.wait_for(timeout=STEP_MS)
+        page.get_by_text("2 faces with the same pixels; label happy; split train").first.wait_for(timeout=STEP_MS)
+        assert page.locator("figure.fer-dup").count() == 2
+        assert page.locator("figure.fer-dup img").count() == 2            # both faces drawn
+        bs.wait_idle(page)
+        page.screenshot(path=str(art / "dup-group-before.png"))
+        # issue 24 item 5: at 1600 x 1000 the queue shows every column but the last (issues) whole
+        from app.components.review_queue import WIDTHS
+        table = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+        assert table["width"] >= sum(WIDTHS.values()) + 30, (table, sum(WIDTHS.values()))
+        page.keyboard.press("d")
+        page.locator('[data-testid="stToast"]').filter(
+            has_text=re.compile(r"Saved for the duplicate group: remove 1, keep 1")).first.wait_for(timeout=STEP_MS)
+        latest = {r.sample_id: r.action for r in audit.latest().itertuples()}
+        assert latest == {"a0": "keep", "a0_copy": "remove"}
+        assert audit.latest()["via"].nunique() == 1                       # one decision: one batch
+        page.screenshot(path=str(art / "dup-group-after.png"))
+
+        page.get_by_role("link", name="Export").click()
+        button = page.get_by_role("button", name="Download corrected CSV")
+        button.wait_for(timeout=STEP_MS)
+        bs.wait_idle(page)
+        from playwright.sync_api import TimeoutError as PwTimeout
+        try:
+            with page.expect_download(timeout=STEP_MS) as dl:
+                button.click()
+            download = dl.value
+        except PwTimeout:              # a click during a rerun of the page can be lost on a loaded machine: once more
+            bs.wait_idle(page)
+            with page.expect_download(timeout=STEP_MS) as dl:
+                button.click()
+            download = dl.value
+        csv_path = tmp_path / "corrected_labels.csv"
+        download.save_as(str(csv_path))
+        shutil.copy(csv_path, art / "dup-group-corrected.csv")
+    finally:
+        ctx.close()
+    df = pd.read_csv(csv_path, dtype=str, keep_default_na=False).set_index("sample_id")
+    assert "a0_copy" not in df.index and df.loc["a0", "action"] == "keep"
+    assert len(df) == 28 and set(df.drop(index="a0")["action"]) == {"undecided"}
