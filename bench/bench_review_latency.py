@@ -1,7 +1,7 @@
 """Review page latency in a real browser (issue 4 §7): time from pressing "next" (the → key) to the
 new face on screen with its four CAM panels loaded, p50 / p95 over N suspects, on the demo run.
 
-    python bench/bench_review_latency.py [--home DIR] [--run NAME] [--n 50] [--load [N]]
+    python bench/bench_review_latency.py [--home DIR] [--run NAME] [--n 50] [--load [N]] [--think S]
 
 --load [N] runs N CPU hogs (busy Python loops, default one per CPU) beside it while the keys are
 pressed, the condition issue 24's targets are about (p50 <= 150 ms, p95 <= 300 ms under load); the
@@ -19,7 +19,10 @@ heading shows a new id; the first frame where the four CAM <img> (captions "give
 "predicted: …") are fresh (not stale), have new src and are complete and decoded (the figure the
 target is about); and the first frame where nothing on the page is stale any more (charts and
 buttons of the new face drawn too; the tests wait for this before the next key). The wall clock seen
-from Python is printed alongside. Every face is a first visit (no CAM cached), as in a real review.
+from Python is printed alongside. Every face is a first visit, as in a real review: its CAMs were not
+computed when the page started. The page computes the next two faces' CAMs in the background while a
+face is shown (app.components.cams.prefetch), so what a key press waits for depends on how long the
+reviewer looked: --think S waits S seconds on each settled face before the key (0: at once).
 Needs Debian's chromium and the playwright package (no browser download)."""
 from __future__ import annotations
 
@@ -112,6 +115,9 @@ def main() -> int:
     ap.add_argument("--docs", action="store_true",
                     help="also copy the screenshot (first face, full page width) to docs/review.png for the README")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--think", type=float, default=0.0, metavar="S",
+                    help="seconds the reviewer looks at each settled face before the next key (default 0: "
+                         "keys pressed as soon as the face is settled; a person takes a second or more)")
     ap.add_argument("--load", type=int, nargs="?", const=os.cpu_count() or 1, default=0, metavar="N",
                     help="run N CPU hogs beside the key presses (default with the flag: one per CPU)")
     args = ap.parse_args()
@@ -144,6 +150,8 @@ def main() -> int:
                     time.sleep(5.0)             # let the load average see them
                 load0 = os.getloadavg()[0]
                 for i in range(args.n):
+                    if args.think:
+                        time.sleep(args.think)
                     old = bs.cam_srcs(page)
                     bs.arm_key_timer(page)
                     t = time.perf_counter()

@@ -45,6 +45,35 @@ def explain(run: Path | RunDir, image_path: Path, given: str | None, pred: str |
     return _explain(str(run), RunDir(run).mtime("checkpoint"), str(image_path), given, loaders.mtime(image_path), pred)
 
 
+_PREFETCH = None            # one background worker: the faces the reviewer will see next, explained in order
+
+
+def prefetch(run: Path | RunDir, faces: list[tuple[Path, str | None, str | None]]) -> int:
+    """Explain `faces` ((image path, given, predicted), the next ones in the queue) in a background
+    thread while the reviewer looks at this one, into the same cache `explain` reads: the next key
+    press then draws the CAM panels without computing them (issue 24: key -> next face under load).
+    A face already cached costs a lookup; a key pressed before its face is done waits for that one
+    computation (Streamlit computes a cached value once). Returns the faces queued (0 without a model)."""
+    global _PREFETCH
+    run = RunDir(run)
+    if not faces or not run.has("checkpoint") or not loaders.model_code_ready() or loaders.explainer(run) is None:
+        return 0
+    from concurrent.futures import ThreadPoolExecutor
+    if _PREFETCH is None:
+        _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fer-cam-prefetch")
+    ck = run.mtime("checkpoint")
+    jobs = [(str(run.path), ck, str(p), g, loaders.mtime(p), pr) for p, g, pr in faces if p is not None]
+
+    def work() -> None:
+        for j in jobs:
+            try:
+                _explain(*j)
+            except Exception:  # noqa: BLE001 - the page explains (and reports) it when the face is shown
+                pass
+    _PREFETCH.submit(work)
+    return len(jobs)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def legend(scale: tuple[float, float] | None = None) -> np.ndarray:
     """The CAM colour scale (eac_core.overlay.legend_bar), as wide as two panels, 0 marked."""

@@ -12,7 +12,8 @@ from app.components.queue import STATUSES, QueueFilter, score_columns, with_deci
 from data_tools.issues.by_sample import BITS, names_of
 from data_tools.rundir import RunDir
 
-QUEUE_ROWS = 60           # rows of the queue table drawn (with thumbnails)
+QUEUE_ROWS = 20           # rows of the queue table drawn (with thumbnails; ~10 show, scroll for the rest: 60 cost
+#                           the key -> next face step ~30 ms in the browser, bench/results/review_latency_load.md)
 # column widths in px: every column but `issues` (the last, scrolled to) fits the queue's column of the
 # page at 1600 px wide ("relabel→surprise" whole; issue 24 item 5; test_browser_dup_group)
 WIDTHS = {"▶": 20, "face": 44, "sample": 96, "decision": 104, "given": 62, "pred": 62, "suspicion": 66}

@@ -125,6 +125,25 @@ def _review(ctx: Ctx) -> None:
         with detail, ui.guarded("This face"):
             face_detail(ctx, dataset, *shown)
     mark(t0, "fragment: the rest of the face")
+    if shown is not None and dataset is not None:       # the next faces' CAMs, while this one is looked at
+        cams.prefetch(ctx.run, _upcoming(ctx, dataset, shown[0]))
+
+
+PREFETCH = 2        # faces ahead in the queue whose CAM panels are computed in the background
+
+
+def _upcoming(ctx: Ctx, dataset, sid: str) -> list[tuple]:
+    """(image path, given, predicted) of the next PREFETCH faces after `sid` in the queue (the undecided
+    ones when the queue shows undecided faces): the faces a decision or → shows next."""
+    ids = st.session_state.get(QUEUE, [])
+    try:
+        i = ids.index(sid)
+    except ValueError:
+        i = -1
+    skip = set(ctx.audit.latest()["sample_id"]) if ctx.status == "undecided" else set()
+    nxt = [x for x in ids[i + 1:i + 1 + 4 * PREFETCH] if x not in skip and x in ctx.scores.index][:PREFETCH]
+    paths = loaders.image_paths(dataset, nxt)
+    return [(p, str(ctx.scores.at[x, "label"]), str(ctx.scores.at[x, "pred"])) for x, p in zip(nxt, paths) if p is not None]
 
 
 if __name__ == "__main__":   # Streamlit runs a page as __main__; an import (a test) draws nothing
