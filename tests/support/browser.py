@@ -112,8 +112,9 @@ class StreamlitServer:
     Owns its process (a new session: stop() ends the group it leads, by process id)."""
 
     def __init__(self, home: Path, port: int | None = None, *, log_path: Path | None = None,
-                 slow_face_s: float | None = None):
+                 slow_face_s: float | None = None, launcher: str = "streamlit"):
         self.home = Path(home)
+        self.launcher = launcher           # "streamlit": streamlit run app/main.py; "app": python -m app (warm start)
         self.slow_face_s = slow_face_s     # the Review page holds the face back (support/slow_face/)
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
@@ -136,8 +137,9 @@ class StreamlitServer:
             env[SLOW_FACE_ENV] = str(self.slow_face_s)
         env.setdefault("PYTHONUNBUFFERED", "1")
         self._log = open(self.log_path, "ab")
+        cmd = [sys.executable, "-m", "app"] if self.launcher == "app" else [sys.executable, "-m", "streamlit", "run", str(MAIN)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(MAIN), "--server.headless", "true",
+            [*cmd, "--server.headless", "true",
              "--server.port", str(self.port), "--server.address", "127.0.0.1",
              "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
             cwd=str(REPO), env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
