@@ -103,7 +103,7 @@ def two_reviewers(audit) -> set[str] | None:
     """The sidebar's two-reviewer panel (issue 24), shown once two reviewers have decided faces: who,
     how many faces both decided, how many they agreed on, Cohen's kappa; and a toggle that narrows the
     queue to their disagreements for a third look. Returns those sample ids while the toggle is on."""
-    from app.components.agreement import agreement, by_reviewer
+    from data_tools.reviewers import agreement, by_reviewer
     from app.components.safetext import md_escape
     events = audit.events()
     d = by_reviewer(events)
