@@ -24,7 +24,11 @@ def face_head(ctx: Ctx) -> tuple | None:
         st.toast(ui.md_escape(msg), icon=":material/check_circle:")
     sid = st.session_state.get(CURRENT)
     view = ctx.view
-    if view.blind and (ctx.queue is None or ctx.queue.empty):
+    # the pass is done when every face of its queue is decided (the queue is built by the full page run;
+    # a key reruns only the fragment, so faces decided since are still in it)
+    if view.blind and (ctx.queue is None or not set(ctx.queue["sample_id"]) - view.decided()):
+        if ctx.queue is not None and not ctx.queue.empty:
+            st.rerun()          # the whole page: the sidebar's counts and kappa, the empty queue
         st.success(f"Blind pass done: you have decided every face of {ui.md_escape(view.blind_of)}'s that you "
                    "had not decided. Turn the pass off in the sidebar to see both decisions, Cohen's κ and "
                    "the disagreements.")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from app.components import display_ids
@@ -28,17 +27,8 @@ def test_class_names_in_ids_are_drawn_neutral_only_where_the_truth_is_known():
 def foldered(project):
     """The trained demo project with folders-import ids: '<source_label>/<id>' everywhere a run or the
     dataset names a sample."""
-    run = run_path(project)
-    ds = project / "datasets" / "demo"
-    m = pd.read_csv(ds / "manifest.csv", dtype=str, keep_default_na=False)
-    new = dict(zip(m["sample_id"], m["source_label"] + "/" + m["sample_id"]))
-    m["sample_id"] = m["sample_id"].map(new)
-    m.to_csv(ds / "manifest.csv", index=False)
-    for f in [run / "scores.parquet", run / "embedding.parquet", run / "history" / "sample_ids.parquet"]:
-        if f.is_file():
-            t = pd.read_parquet(f)
-            t["sample_id"] = t["sample_id"].map(new)
-            t.to_parquet(f, index=False)
+    from support.foldered import fold_ids
+    fold_ids(project / "datasets" / "demo", run_path(project))
     return project
 
 
