@@ -24,9 +24,12 @@ def decision_text(action: str, new_label) -> str:
 def current_decisions(events: pd.DataFrame | None) -> pd.DataFrame:
     """Every reviewer's current decision of every face they decided, oldest first (CURRENT_COLUMNS):
     per (sample_id, reviewer) the last event that is neither an undo nor undone. `events` is
-    Audit.events() (id, sample_id, action, new_label, reviewer, note, via, created_at, undoes)."""
+    Audit.events() (id, sample_id, action, new_label, reviewer, note, via, created_at, undoes), or a
+    frame this function returned (taken as it is: a page derives it once and passes it on)."""
     if events is None or len(events) == 0:
         return pd.DataFrame(columns=CURRENT_COLUMNS)
+    if list(events.columns) == CURRENT_COLUMNS:
+        return events
     ev = events.sort_values("id", kind="stable")
     undone = set(pd.to_numeric(ev["undoes"], errors="coerce").dropna().astype(int)) if "undoes" in ev else set()
     ev = ev[(ev["action"] != "undo") & ~ev["id"].isin(undone)]

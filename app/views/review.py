@@ -49,7 +49,8 @@ def render() -> None:
     name = ui.reviewer()
     st.sidebar.caption(f"Reviewer: **{ui.md_escape(name)}**" if name else "Reviewer: (none) · set your name in Settings")
     f = review_queue.filters(scores, classes)
-    events = audit.events()                           # re-read every run: another tab may have decided
+    from data_tools.reviewers import current_decisions
+    events = current_decisions(audit.events())        # re-read every run: another tab may have decided
     first = review_queue.blind_pass(events, name)     # a blind second pass over `first`'s faces, when on
     view = blind.Decisions(audit, own=name, blind_of=first) if first else blind.Decisions(audit)
     decided = view.decided()

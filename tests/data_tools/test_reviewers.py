@@ -141,3 +141,14 @@ def test_per_face_reviewers_and_agreement(audit):
     f = per_face(audit.events())
     assert f.loc[["s1", "s2", "s3", "s4"]].values.tolist() == [
         ["ann;bob", "disagreed"], ["ann;bob", "agreed"], ["cy", ""], ["ann", ""]]
+
+
+def test_a_derived_frame_is_taken_as_it_is(audit):
+    """A page derives each reviewer's current decisions once and passes them to every panel."""
+    _tangled(audit)
+    cur = current_decisions(audit.events())
+    assert current_decisions(cur) is cur
+    assert by_reviewer(cur).equals(by_reviewer(audit.events()))
+    g1, g2 = agreement(cur, "ann", "bob"), agreement(audit.events(), "ann", "bob")
+    assert (g1["n"], g1["agreed"]) == (g2["n"], g2["agreed"]) == (1, 0)
+    assert per_face(cur).equals(per_face(audit.events())) and reviewers(cur) == ["ann", "bob", "cy"]
