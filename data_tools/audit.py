@@ -7,6 +7,12 @@ Each event records the `session` that made it (one browser tab of the app), so u
 session's own last decision, never another tab's; a decision can be made conditional on the sample's
 current decision being the one the caller saw (`expect`), so a stale tab cannot silently replace a
 newer decision (StaleDecision). Files made before the session column are upgraded by `Audit.open`.
+
+Several reviewers: each reviewer's own current decision of a sample is their last effective event on
+it (data_tools/reviewers.py reads the same rule from the events). `latest`, `decision`, `history` and
+`count` take `reviewer=` to read one reviewer's own decisions only (a blind second pass shows nothing
+else), and `record(..., expect_own=True)` checks `expect` against the recording reviewer's own current
+decision, so a second reviewer's decision is recorded although another reviewer decided the sample.
 """
 from __future__ import annotations
 
@@ -71,15 +77,16 @@ def describe(action: str, new_label: object = None) -> str:
 
 
 class StaleDecision(AuditError):
-    """The sample's decision changed since the caller saw it; `current` is the decision now (or None)."""
+    """The sample's decision changed since the caller saw it; `current` is the decision now (or None;
+    with `expect_own`, the recording reviewer's own decision now), `now` the same in words."""
 
     def __init__(self, sample_id: str, current: dict | None):
         self.sample_id, self.current = sample_id, current
-        now = "undecided" if current is None else (
+        self.now = "undecided" if current is None else (
             describe(current["action"], current.get("new_label"))
             + (f" by {current['reviewer']}" if current.get("reviewer") else "")
             + f" at {str(current.get('decided_at', ''))[:19].replace('T', ' ')}")
-        super().__init__(f"sample {sample_id} was decided meanwhile (now: {now})")
+        super().__init__(f"sample {sample_id} was decided meanwhile (now: {self.now})")
 
 
 @dataclass(frozen=True)
@@ -98,9 +105,23 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _latest_of(con: sqlite3.Connection, sample_id: str) -> dict | None:
-    row = con.execute(f"SELECT {', '.join(LATEST_COLUMNS)} FROM latest WHERE sample_id = ?",
-                      (str(sample_id),)).fetchone()
+# one reviewer's own current decision per sample: their last effective event (data_tools/reviewers.py)
+_OWN_LATEST = """
+    SELECT id AS event_id, sample_id, action, new_label, reviewer, note, via, created_at AS decided_at
+    FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY sample_id ORDER BY id DESC) AS rn FROM effective
+          WHERE reviewer = ?)
+    WHERE rn = 1"""
+
+
+def _latest_of(con: sqlite3.Connection, sample_id: str, reviewer: str | None = None) -> dict | None:
+    """The sample's current decision (with `reviewer`: that reviewer's own current decision), or None."""
+    if reviewer is None:
+        row = con.execute(f"SELECT {', '.join(LATEST_COLUMNS)} FROM latest WHERE sample_id = ?",
+                          (str(sample_id),)).fetchone()
+    else:
+        row = con.execute("SELECT id, sample_id, action, new_label, reviewer, note, via, created_at FROM effective"
+                          " WHERE sample_id = ? AND reviewer = ? ORDER BY id DESC LIMIT 1",
+                          (str(sample_id), str(reviewer))).fetchone()
     return dict(zip(LATEST_COLUMNS, row)) if row else None
 
 
@@ -197,24 +218,29 @@ class Audit:
     # -- writing ---------------------------------------------------------------------------------
     def record(self, sample_id: str, action: str, new_label: str | None = None, *,
                reviewer: str = "", note: str = "", via: str = "", session: str = "",
-               expect: int | None | object = ANY) -> int:
+               expect: int | None | object = ANY, expect_own: bool = False) -> int:
         """Append one decision and commit it; returns its event id. With `expect` (the event id of the
         decision the caller saw, None for undecided), StaleDecision when the sample's current decision
-        is another one: nothing is recorded."""
+        is another one: nothing is recorded. With `expect_own`, `expect` is `reviewer`'s own current
+        decision (a blind second pass: another reviewer's decision of the sample does not stop it)."""
         d = Decision(str(sample_id), action, new_label, reviewer, note, via, session)
-        return self.record_many([d], expect={d.sample_id: expect} if expect is not ANY else None)[0]
+        return self.record_many([d], expect={d.sample_id: expect} if expect is not ANY else None,
+                                expect_own=expect_own)[0]
 
     def record_many(self, decisions: Iterable[Decision], *,
-                    expect: dict[str, int | None] | None = None) -> list[int]:
+                    expect: dict[str, int | None] | None = None, expect_own: bool = False) -> list[int]:
         """Append several decisions in one transaction (all or none); returns their event ids.
-        `expect`: sample_id -> the event id its current decision must have (None: undecided)."""
+        `expect`: sample_id -> the event id its current decision must have (None: undecided); with
+        `expect_own`, the event id of the deciding reviewer's own current decision of it."""
+        decisions = list(decisions)
         rows = [self._checked(d) for d in decisions]
+        who = {str(d.sample_id): d.reviewer or "" for d in decisions}
         ids: list[int] = []
         with self._connect() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
                 for sid, seen in (expect or {}).items():
-                    now = _latest_of(con, sid)
+                    now = _latest_of(con, sid, who.get(str(sid), "") if expect_own else None)
                     if (now["event_id"] if now else None) != seen:
                         raise StaleDecision(sid, now)
                 for row in rows:
@@ -281,28 +307,36 @@ class Audit:
         return out
 
     # -- reading ---------------------------------------------------------------------------------
-    def latest(self) -> pd.DataFrame:
-        """The current decision of every decided sample (one row per sample_id)."""
+    def latest(self, reviewer: str | None = None) -> pd.DataFrame:
+        """The current decision of every decided sample (one row per sample_id); with `reviewer`, that
+        reviewer's own current decisions only."""
         with self._connect() as con:
-            df = pd.read_sql_query(f"SELECT {', '.join(LATEST_COLUMNS)} FROM latest ORDER BY event_id", con)
+            if reviewer is None:
+                df = pd.read_sql_query(f"SELECT {', '.join(LATEST_COLUMNS)} FROM latest ORDER BY event_id", con)
+            else:
+                df = pd.read_sql_query(_OWN_LATEST + " ORDER BY event_id", con, params=(str(reviewer),))
         df["sample_id"] = df["sample_id"].astype(str)
         df["new_label"] = df["new_label"].astype(object).where(df["new_label"].notna(), None)
         return df
 
-    def decision(self, sample_id: str) -> dict | None:
-        """The current decision of one sample, or None."""
+    def decision(self, sample_id: str, reviewer: str | None = None) -> dict | None:
+        """The current decision of one sample (with `reviewer`: that reviewer's own), or None."""
         with self._connect() as con:
-            return _latest_of(con, sample_id)
+            return _latest_of(con, sample_id, reviewer)
 
-    def history(self, sample_id: str) -> pd.DataFrame:
+    def history(self, sample_id: str, reviewer: str | None = None) -> pd.DataFrame:
         """Every event of one sample, newest first, for people: `decided_at`, `reviewer`, `decision`
         (action, → label), `note`, `via`, and `state`: 'current', 'replaced' (a later decision stands),
-        'undone', or 'undo' (an undo event; its decision names what it cancelled)."""
+        'undone', or 'undo' (an undo event; its decision names what it cancelled). With `reviewer`: only
+        that reviewer's decisions and the undos of them, 'current' meaning their own current decision."""
         ev = self.events(sample_id)
         cols = ["event_id", "decided_at", "reviewer", "decision", "note", "via", "state"]
+        if reviewer is not None and not ev.empty:
+            mine = set(ev.loc[(ev["action"] != "undo") & (ev["reviewer"] == reviewer), "id"])
+            ev = ev[ev["id"].isin(mine) | ev["undoes"].isin(mine)]
         if ev.empty:
             return pd.DataFrame(columns=cols)
-        current = self.decision(sample_id)
+        current = self.decision(sample_id, reviewer)
         undone = set(ev["undoes"].dropna().astype(int))
         by_id = ev.set_index("id")
 
@@ -332,10 +366,13 @@ class Audit:
         with self._connect() as con:
             return pd.read_sql_query(q + " ORDER BY id", con, params=args)
 
-    def count(self) -> int:
-        """Number of samples with a current decision."""
+    def count(self, reviewer: str | None = None) -> int:
+        """Number of samples with a current decision (with `reviewer`: with that reviewer's own)."""
         with self._connect() as con:
-            return int(con.execute("SELECT COUNT(*) FROM latest").fetchone()[0])
+            if reviewer is None:
+                return int(con.execute("SELECT COUNT(*) FROM latest").fetchone()[0])
+            return int(con.execute("SELECT COUNT(DISTINCT sample_id) FROM effective WHERE reviewer = ?",
+                                   (str(reviewer),)).fetchone()[0])
 
     def copy_decisions_to(self, other: "Audit", *, via: str = "carried over") -> int:
         """Append this audit's current decisions to another audit (e.g. of a retrained run)."""

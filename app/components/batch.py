@@ -63,11 +63,14 @@ def suggestion_decisions(rows: Iterable[dict], *, reviewer: str, session: str, w
     return out
 
 
-def record_batch(audit: Audit, decisions: list[Decision], seen: dict[str, int | None]) -> list[int]:
+def record_batch(audit: Audit, decisions: list[Decision], seen: dict[str, int | None], *,
+                 expect_own: bool = False) -> list[int]:
     """Record one action's decisions in one transaction, each only if its sample's current decision is
-    the one the page showed (`seen`: sample_id -> event id, None for undecided); StaleDecision (nothing
-    recorded) otherwise. Returns the event ids."""
-    return audit.record_many(decisions, expect={d.sample_id: seen.get(d.sample_id) for d in decisions})
+    the one the page showed (`seen`: sample_id -> event id, None for undecided; with `expect_own`, a
+    blind pass, the deciding reviewer's own decision); StaleDecision (nothing recorded) otherwise.
+    Returns the event ids."""
+    return audit.record_many(decisions, expect={d.sample_id: seen.get(d.sample_id) for d in decisions},
+                             expect_own=expect_own)
 
 
 GROUP_ACTIONS = ("keep_one", "relabel_all", "remove_split", "remove_all")

@@ -16,8 +16,9 @@ from data_tools.audit import StaleDecision
 BULK = "review_bulk_preview"      # the previewed rows (sample_id, label, pred, suspicion)
 
 
-def bulk_accept(scores: pd.DataFrame, decided: set[str], audit) -> None:
-    """The expander: K, the minimum suspicion, the preview and its confirmation."""
+def bulk_accept(scores: pd.DataFrame, decided: set[str], audit, shown=None) -> None:
+    """The expander: K, the minimum suspicion, the preview and its confirmation. `shown` draws the ids
+    of the preview (display_ids: never the id text where it names the face's true class)."""
     with st.expander("Bulk: accept the suggestion for the top K suspects"):
         s = scores["suspicion"]
         k = st.number_input("Top K suspects", min_value=1, max_value=max(len(scores), 1),
@@ -39,24 +40,28 @@ def bulk_accept(scores: pd.DataFrame, decided: set[str], audit) -> None:
         if not preview:
             return
         st.markdown(f"**These {len(preview)} label(s) will change:**")
-        st.dataframe(pd.DataFrame(preview).rename(columns={"label": "from", "pred": "to"}),
-                     hide_index=True, height=min(38 + 35 * len(preview), 300))
+        table = pd.DataFrame(preview).rename(columns={"sample_id": "sample", "label": "from", "pred": "to"})
+        if shown is not None:
+            table["sample"] = table["sample"].map(shown)
+        st.dataframe(table, hide_index=True, height=min(38 + 35 * len(preview), 300))
         c1, c2 = st.columns(2)
         if c1.button(f"Confirm: relabel {len(preview)} face(s)", type="primary", key="bulk_confirm"):
-            _commit(audit, preview)
+            _commit(audit, preview, shown=shown)
         if c2.button("Cancel", key="bulk_cancel"):
             st.session_state.pop(BULK, None)
             st.rerun()
 
 
-def _commit(audit, preview: list[dict], *, what: str = "bulk-accept", key: str = BULK) -> None:
+def _commit(audit, preview: list[dict], *, what: str = "bulk-accept", key: str = BULK, shown=None) -> None:
     """All previewed faces (undecided when previewed) relabelled as one batch, or none of them."""
     decisions = suggestion_decisions(preview, reviewer=ui.reviewer(), session=ui.session_id(), what=what)
     st.session_state.pop(key, None)
     try:
         record_batch(audit, decisions, {d.sample_id: None for d in decisions})
     except StaleDecision as e:
-        st.session_state[ERROR] = (f"Not saved: {e}, in another tab or by another reviewer, since the preview. "
+        sid = shown(e.sample_id) if shown is not None else e.sample_id
+        st.session_state[ERROR] = (f"Not saved: sample {sid} was decided meanwhile (now: {e.now}), in another tab "
+                                   "or by another reviewer, since the preview. "
                                    "Nothing was relabelled: preview again.")
         st.rerun()
     st.session_state[FLASH] = (f"Saved: {len(decisions)} face(s) relabelled to the model's suggestion, as one "

@@ -112,9 +112,11 @@ def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height:
     """The 2-D map coloured by given label; suspects drawn larger with a black ring. customdata =
     [sample_id, the id as plotly shows it] (with more than LEGEND_CLASSES classes, [..., the label as
     shown] too: two traces and no legend); a click or lasso reads customdata[0]. `shown` draws an id
-    (app.components.display_ids: no class name from the id where the truth is known; default: as is)."""
+    (app.components.display_ids: no class name from the id where the truth is known; default: as is),
+    and customdata[0] is its link token (the id itself unless masked: `Shown.find` / `ids_of` read it back)."""
     colors = class_colors(classes)
     shown = shown or str
+    link = getattr(shown, "token", str)
     fig = go.Figure()
     is_s = emb["sample_id"].isin(suspects)
     if len(classes) > LEGEND_CLASSES:      # one trace per class would be 2K traces and a legend of K names
@@ -123,7 +125,7 @@ def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height:
             d = emb[is_s == sus]
             fig.add_trace(go.Scattergl(
                 x=d["x"], y=d["y"], mode="markers", name="suspects" if sus else "faces", showlegend=False,
-                customdata=np.column_stack([d["sample_id"].astype(str), d["sample_id"].map(shown).map(plot_text),
+                customdata=np.column_stack([d["sample_id"].map(link), d["sample_id"].map(shown).map(plot_text),
                                             d["label"].astype(str).map(plot_text)]),
                 marker=dict(color=d["label"].map(index).fillna(-1), colorscale="Turbo", cmin=0, cmax=len(classes) - 1,
                             size=10 if sus else 5, opacity=1.0 if sus else 0.5,
@@ -139,7 +141,7 @@ def embedding(emb: pd.DataFrame, classes: list[str], suspects: set[str], height:
                 fig.add_trace(go.Scattergl(
                     x=d["x"], y=d["y"], mode="markers", name=plot_text(c) if not sus else f"{plot_text(c)} (suspect)",
                     legendgroup=c, showlegend=not sus,
-                    customdata=np.column_stack([d["sample_id"].astype(str), d["sample_id"].map(shown).map(plot_text)]),
+                    customdata=np.column_stack([d["sample_id"].map(link), d["sample_id"].map(shown).map(plot_text)]),
                     marker=dict(color=colors[c], size=10 if sus else 5, opacity=1.0 if sus else 0.5,
                                 line=dict(color="black", width=1.5) if sus else dict(width=0)),
                     hovertemplate="sample %{customdata[1]}<extra>" + plot_template(c) + ("; suspect" if sus else "")
@@ -158,14 +160,15 @@ def embedding_by(emb: pd.DataFrame, column: str, classes: list[str], *, in_view:
     colour bar; text one trace per value (class names in their class colours; the MAP_CATEGORIES most
     frequent values, the rest as "other"). Faces outside `in_view` (what the Gallery's filters leave) are
     drawn small and grey, so the map follows the filters. customdata = [sample_id, the id as shown, the
-    value as text]; a click or lasso reads customdata[0]."""
+    value as text]; a click or lasso reads customdata[0] (the link token, as `embedding`)."""
     shown = shown or str
+    link = getattr(shown, "token", str)
     fig = go.Figure()
     inside = emb["sample_id"].isin(in_view) if in_view is not None else pd.Series(True, index=emb.index)
     out = emb[~inside]
     if len(out):
         fig.add_trace(go.Scattergl(x=out["x"], y=out["y"], mode="markers", name="filtered out",
-                                   customdata=np.column_stack([out["sample_id"].astype(str),
+                                   customdata=np.column_stack([out["sample_id"].map(link),
                                                                out["sample_id"].map(shown).map(plot_text),
                                                                np.full(len(out), "filtered out")]),
                                    marker=dict(color="#d0d0d0", size=4, opacity=0.4),
@@ -175,7 +178,7 @@ def embedding_by(emb: pd.DataFrame, column: str, classes: list[str], *, in_view:
     if pd.api.types.is_numeric_dtype(v) and not pd.api.types.is_bool_dtype(v):
         fig.add_trace(go.Scattergl(
             x=d["x"], y=d["y"], mode="markers", name=plot_text(column), showlegend=False,
-            customdata=np.column_stack([d["sample_id"].astype(str), d["sample_id"].map(shown).map(plot_text),
+            customdata=np.column_stack([d["sample_id"].map(link), d["sample_id"].map(shown).map(plot_text),
                                         v.map(lambda z: "–" if pd.isna(z) else f"{z:.4g}")]),
             marker=dict(color=v, colorscale="Viridis", size=6, opacity=0.8,
                         colorbar=dict(title=dict(text=plot_text(column)))),
@@ -191,7 +194,7 @@ def embedding_by(emb: pd.DataFrame, column: str, classes: list[str], *, in_view:
             m = text == val
             fig.add_trace(go.Scattergl(
                 x=d.loc[m, "x"], y=d.loc[m, "y"], mode="markers", name=plot_text(val),
-                customdata=np.column_stack([d.loc[m, "sample_id"].astype(str),
+                customdata=np.column_stack([d.loc[m, "sample_id"].map(link),
                                             d.loc[m, "sample_id"].map(shown).map(plot_text),
                                             text[m].map(plot_text)]),
                 marker=dict(color=colors.get(val, palette[i % len(palette)]), size=6, opacity=0.8),

@@ -1,5 +1,10 @@
 """Decisions on the Review page: the state keys, the action buttons (one key each) and their callbacks.
-A callback commits to the audit first, then queues the toast and moves to the next suspect."""
+A callback commits to the audit first, then queues the toast and moves to the next suspect.
+
+What the page shows of the audit is `Ctx.view` (app.components.blind.Decisions): in a blind second pass
+only the reviewer's own decisions, and a decision is then checked against the reviewer's own decision
+of the face (`expect_own`), so it is recorded although another reviewer decided the face. Messages draw
+sample ids as the page does (`Ctx.shown`, display_ids)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from app.components import ui
+from app.components.blind import Decisions
+from app.components.display_ids import Shown, key_of
 from app.components.queue import neighbours, next_after
 from data_tools.audit import ANY, StaleDecision, describe
 from data_tools.rundir import RunDir
@@ -56,6 +63,14 @@ class Ctx:
     n_all: int = 0                  # faces in the ranking
     ranking: dict | None = None     # loaders.ranking_status: the ranking's epoch, the training's (one read)
     issue_bits: pd.Series | None = None   # sample_id -> its issue types (data_tools.issues.by_sample)
+    view: Decisions | None = None   # what the page may show of the audit (a blind pass: own decisions only)
+    shown: Shown | None = None      # how sample ids are drawn, and their link tokens (display_ids)
+
+    def __post_init__(self):
+        if self.view is None:
+            self.view = Decisions(self.audit)
+        if self.shown is None:
+            self.shown = Shown()
 
 
 def _seen(sid: str):
@@ -69,10 +84,15 @@ def _commit(ctx: Ctx, sid: str, action: str, new_label: str | None, *, note: str
     page showed; otherwise explain, show the newer decision, and let the next press replace it."""
     try:
         ctx.audit.record(sid, action, new_label, reviewer=ui.reviewer(), note=note, via=via,
-                         session=ui.session_id(), expect=_seen(sid))
-    except StaleDecision as e:
-        st.session_state[ERROR] = (f"Not saved: {e}, in another tab or by another reviewer. It is shown "
-                                   "now: press the key again to replace it, or move on to keep it.")
+                         session=ui.session_id(), expect=_seen(sid), expect_own=ctx.view.expect_own)
+    except StaleDecision as e:      # in a blind pass, e.current is this reviewer's own decision
+        if ctx.view.blind:          # decided by this reviewer elsewhere: the face has left the pass
+            st.session_state[ERROR] = (f"Not saved: sample {ctx.shown(sid)} was decided meanwhile (now: {e.now}), "
+                                       "in another tab. That decision stands and the face has left this blind pass.")
+        else:
+            st.session_state[ERROR] = (f"Not saved: sample {ctx.shown(sid)} was decided meanwhile (now: {e.now}), "
+                                       "in another tab or by another reviewer. It is shown now: press the key again "
+                                       "to replace it, or move on to keep it.")
         st.session_state[DRAWN] = (sid, e.current["event_id"] if e.current else None)
         return False
     except Exception as e:  # noqa: BLE001
@@ -88,13 +108,13 @@ def _record(ctx: Ctx, action: str, new_label: str | None = None, *, label: str) 
         return
     drawn = st.session_state.get(DRAWN)
     if not drawn or drawn[0] != sid:    # a key that arrived before this face was drawn: never decide blind
-        st.session_state[ERROR] = (f"Not saved: sample {sid} was still loading when the key arrived. It is "
+        st.session_state[ERROR] = (f"Not saved: sample {ctx.shown(sid)} was still loading when the key arrived. It is "
                                    "shown now: press the key again to decide it.")
         return
     note = st.session_state.get(NOTE, "") or ""
     if not _commit(ctx, sid, action, new_label, note=note, via="review"):
         return
-    st.session_state[FLASH] = f"Saved: {label} · sample {sid}"
+    st.session_state[FLASH] = f"Saved: {label} · sample {ctx.shown(sid)}"
     st.session_state[NOTE] = ""
     advance(ctx, sid)
 
@@ -105,10 +125,10 @@ def advance(ctx: Ctx, sid: str) -> None:
     ids = st.session_state.get(QUEUE, [])
     stayed = st.session_state.pop(STAYED, None)
     if stayed and stayed.get("sid") == sid:     # a newer ranking arrived under it: its best undecided suspect
-        done = set(ctx.audit.latest()["sample_id"])
+        done = ctx.view.decided()
         nxt = next((i for i in ids if i != sid and i not in done), None)
     else:
-        skip = set(ctx.audit.latest()["sample_id"]) if ctx.status == "undecided" else set()
+        skip = ctx.view.decided() if ctx.status == "undecided" else set()
         nxt = next_after(ids, sid, skip=skip) if ids else None
     if nxt is not None:
         st.session_state[CURRENT] = nxt
@@ -144,12 +164,14 @@ def _undo(ctx: Ctx) -> None:
     if undone is None:
         st.session_state[FLASH] = "Nothing to undo in this tab"
         return
-    if str(undone["sample_id"]) in ctx.scores.index:    # a group's test copy is not a face of the queue
-        st.session_state[CURRENT] = str(undone["sample_id"])
-    msg = f"Undone: {describe(undone['action'], undone.get('new_label'))} · sample {undone['sample_id']}"
+    sid = str(undone["sample_id"])
+    if sid in ctx.scores.index:        # a duplicate group's test copy is not a face of the queue
+        st.session_state[CURRENT] = sid
+    msg = f"Undone: {describe(undone['action'], undone.get('new_label'))} · sample {ctx.shown(sid)}"
     if undone.get("batch", 1) > 1:
         msg += f" and the other {undone['batch'] - 1} decision(s) made with it in one action"
-    now = undone.get("now")
+    # what stands now, as this page may show it (a blind pass: never the other reviewer's decision)
+    now = ctx.view.decision(sid) if ctx.view.blind else undone.get("now")
     if now:
         msg += f" (its decision from elsewhere stands: {describe(now['action'], now.get('new_label'))})"
     st.session_state[FLASH] = msg
@@ -158,8 +180,9 @@ def _undo(ctx: Ctx) -> None:
 def picker_key(sid: str | None) -> str:
     """The class picker's widget key for face `sid`. A new picker per face: the next face's is empty,
     and the one that had the keyboard focus leaves the page, so the decision keys work again at once
-    after a pick (shortcuts are ignored while an input has the focus)."""
-    return f"{PICK}_{sid}"
+    after a pick (shortcuts are ignored while an input has the focus). Keyed by a hash of the id, not
+    its text: a key reaches the browser (issue 24 item 6: the id may name the face's true class)."""
+    return f"{PICK}_{key_of(sid) if sid is not None else ''}"
 
 
 def _picked(ctx: Ctx) -> None:
@@ -176,13 +199,13 @@ def _go(target: str | None) -> None:
 
 def _save_note(ctx: Ctx) -> None:
     sid = st.session_state.get(CURRENT)
-    d = ctx.audit.decision(sid) if sid else None
+    d = ctx.view.decision(sid) if sid else None      # a blind pass: the reviewer's own, never another's
     if not d:
         st.session_state[ERROR] = "Decide first: a note is saved together with a decision."
         return
     note = st.session_state.get(NOTE, "") or ""
     if _commit(ctx, sid, d["action"], d["new_label"], note=note, via="note"):
-        st.session_state[FLASH] = f"Saved: note on sample {sid}"
+        st.session_state[FLASH] = f"Saved: note on sample {ctx.shown(sid)}"
 
 
 def actions(ctx: Ctx, given: str, pred: str) -> None:

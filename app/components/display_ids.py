@@ -5,12 +5,22 @@ truth is known (the manifest's, and so the scores', `source_label` or `true_labe
 of an id (split on '/') that names a class, in any spelling that folds to it (`Happy`, `happiness`), is
 drawn as `…`: `…/S072_006_00000021`. Files, the audit, every export and the page's state keep the real
 sample_id; only the text drawn changes. Two faces may then read alike (the same file name in two class
-folders); nothing is keyed by the drawn text."""
+folders); nothing is keyed by the drawn text.
+
+The page's address and widget keys must not carry the real id either (a widget key reaches the browser
+as a CSS class, the URL is on screen): `Shown.token(sid)` is the id itself where it is drawn unmasked,
+else `f-` and a keyed hash of it (`key_of`: HMAC-SHA256 with the project's secret, project.link_key, so
+the few class names cannot be tried against it); `Shown.find(token, ids)` turns a link back into the
+id. `key_of(sid)` alone keys widgets nobody reads back."""
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 from data_tools.classes import _LOOKUP, try_normalize   # _LOOKUP: every spelling normalize() knows
 
 MASK = "…"
+TOKEN = "f-"          # a link token: a keyed hash of a sample id whose drawn form is masked
 TRUTH_COLUMNS = ("source_label", "true_label")
 
 
@@ -50,6 +60,39 @@ class Shown:
         if not self.active:
             return sid
         return "/".join(MASK if self._names_a_class(p) else p for p in sid.split("/"))
+
+
+    def token(self, sample_id) -> str:
+        """The sample in a link or a widget key: its id where drawn unmasked, else `f-<keyed hash>`."""
+        sid = str(sample_id)
+        return sid if self(sid) == sid else TOKEN + key_of(sid)
+
+    def find(self, token, ids) -> str | None:
+        """The id among `ids` (an Index or any collection of str) that `token` names, or None: an id as
+        it is (a deep link typed by hand, an unmasked id), else the id whose token it is."""
+        if token is None:
+            return None
+        t = str(token)
+        if t in ids:
+            return t
+        if not (self.active and t.startswith(TOKEN)):
+            return None
+        return next((str(s) for s in ids if self.token(s) == t), None)
+
+    def ids_of(self, tokens, ids) -> set[str]:
+        """The ids among `ids` that any of `tokens` names (a map selection's customdata): tokens are
+        hashed back only where some are link tokens."""
+        want = {str(t) for t in tokens}
+        ids = [str(s) for s in ids]
+        if not (self.active and any(t.startswith(TOKEN) for t in want)):
+            return want & set(ids)
+        return {s for s in ids if self.token(s) in want}
+
+
+def key_of(sample_id) -> str:
+    """A keyed hash of a sample id (16 hex digits): for widget keys and links, never the id's text."""
+    from app.components.project import link_key
+    return hmac.new(link_key(), str(sample_id).encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
 def for_columns(columns, classes) -> Shown:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.components import display_ids, loaders, ui
+from app.components import loaders, ui
 from app.components.batch import group_decisions, record_batch
 from app.components.decisions import CURRENT, ERROR, FLASH, Ctx, advance
 from app.components.palette import badge
@@ -28,14 +28,14 @@ def duplicate_group(ctx: Ctx, dataset, sid: str) -> None:
     if g is None:
         return
     info = loaders.label_split(dataset)
-    latest = ctx.audit.latest()
+    latest = ctx.view.latest()             # what this page may show (a blind pass: the reviewer's own decisions)
     mine = latest[latest["sample_id"].astype(str).isin(set(g.members))].set_index("sample_id")
     st.session_state[SEEN] = {m: (int(mine.at[m, "event_id"]) if m in mine.index else None) for m in g.members}
     flags = " · ".join(t for t, on in (("**label conflict**", g.conflict), ("**train/test leak**", g.leak)) if on)
     with st.container(border=True, key="dup_group"):
         st.markdown(f"**Duplicate group** · {len(g.members)} faces" + (f" · {flags}" if flags else "")
                     + f"  \n{ui.md_escape(g.detail)}")
-        shown = display_ids.shown_for(dataset)
+        shown = ctx.shown
         srcs = loaders.thumbs(dataset, tuple(g.members[:SHOWN]))
         cells = []
         for m, src in zip(g.members[:SHOWN], srcs):
@@ -45,7 +45,7 @@ def duplicate_group(ctx: Ctx, dataset, sid: str) -> None:
             here = "▶ " if m == sid else ""
             img = (f'<img src="{src}" width="64" height="64" style="image-rendering:pixelated;border-radius:4px"/>'
                    if src else '<div style="width:64px;height:64px;background:#eee"></div>')
-            cells.append(f'<figure class="fer-dup" data-sample="{html_text(shown(m))}" style="margin:0;width:96px;'
+            cells.append(f'<figure class="fer-dup" data-sample="{html_text(shown.token(m))}" style="margin:0;width:96px;'
                          f'text-align:center">{img}<figcaption style="font-size:11px;line-height:1.25">'
                          f'{html_text(here + shown(m))}<br>{badge(lab, ctx.classes)} {html_text(split)}<br>'
                          f'<i>{html_text(dec)}</i></figcaption></figure>')
@@ -97,7 +97,8 @@ def _apply(ctx: Ctx, g: Group, sid: str, how: str, **kw) -> None:
         return
     seen = st.session_state.get(SEEN) or {}
     try:
-        record_batch(ctx.audit, decisions, {d.sample_id: seen.get(d.sample_id) for d in decisions})
+        record_batch(ctx.audit, decisions, {d.sample_id: seen.get(d.sample_id) for d in decisions},
+                     expect_own=ctx.view.expect_own)
     except StaleDecision as e:
         st.session_state[ERROR] = (f"Not saved: {e}, in another tab or by another reviewer. The group is shown "
                                    "as it is now: decide it again.")

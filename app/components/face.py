@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.components import cams, charts, display_ids, dup_group, loaders, navigation, ui
+from app.components import cams, charts, dup_group, loaders, navigation, ui
 from app.components.decisions import CURRENT, DRAWN, ERROR, FLASH, Ctx
 from app.components.palette import badge
 from app.components.safetext import html_text
@@ -23,22 +23,34 @@ def face_head(ctx: Ctx) -> tuple | None:
     if msg:
         st.toast(ui.md_escape(msg), icon=":material/check_circle:")
     sid = st.session_state.get(CURRENT)
+    view = ctx.view
+    # the pass is done when every face of its queue is decided (the queue is built by the full page run;
+    # a key reruns only the fragment, so faces decided since are still in it)
+    if view.blind and (ctx.queue is None or not set(ctx.queue["sample_id"]) - view.decided()):
+        if ctx.queue is not None and not ctx.queue.empty:
+            st.rerun()          # the whole page: the sidebar's counts and kappa, the empty queue
+        st.success(f"Blind pass done: you have decided every face of {ui.md_escape(view.blind_of)}'s that you "
+                   "had not decided. Turn the pass off in the sidebar to see both decisions, Cohen's κ and "
+                   "the disagreements.")
+        return None
     if sid is None or sid not in ctx.scores.index:
         st.success("Nothing to review with these filters. Clear them in the sidebar, or export on the Export page.")
         return None
-    navigation.sync_url(sid, ctx.run.name)
+    navigation.sync_url(sid, ctx.run.name, ctx.shown)
     row = ctx.scores.loc[sid]
     given, pred = str(row["label"]), str(row["pred"])
-    decision = ctx.audit.decision(sid)
+    decision = view.decision(sid)          # a blind pass: the reviewer's own decision, never another's
     st.session_state[DRAWN] = (sid, decision["event_id"] if decision else None)   # what a decision replaces
-    n_decided = ctx.audit.count()
+    n_decided = view.count()
 
     navigation.stayed_notice(sid, ctx.scores)
     # the status sits under the heading, on the left: the toast (top right) never covers it
-    st.subheader(f"Sample {ui.md_escape(display_ids.for_columns(ctx.scores.columns, ctx.classes)(sid))}", anchor=False)
+    st.subheader(f"Sample {ui.md_escape(ctx.shown(sid))}", anchor=False)
+    done = (f"{n_decided:,} of {len(ctx.scores):,} faces decided" if not view.blind else
+            f"blind pass over {ui.md_escape(view.blind_of)}'s faces: {n_decided:,} decided by you, "
+            "only your own decisions shown")
     st.markdown(f"given {badge(given, ctx.classes)} &nbsp; predicted {badge(pred, ctx.classes)} &nbsp; · &nbsp; "
-                + _decision_text(decision) + f" &nbsp; · &nbsp; {n_decided:,} of {len(ctx.scores):,} faces decided",
-                unsafe_allow_html=True)
+                + _decision_text(decision) + f" &nbsp; · &nbsp; {done}", unsafe_allow_html=True)
     return sid, row, given, pred
 
 
@@ -129,11 +141,13 @@ def _faces_like(ctx: Ctx, dataset, sid: str, given: str) -> None:
     srcs = loaders.thumbs(dataset, tuple(near["sample_id"])) if dataset is not None else [None] * len(near)
     cells = []
     for sid_n, lab, sim, src in zip(near["sample_id"], labels, near["similarity"], srcs):
+        # drawn and linked as the page draws ids (display_ids): never the id text where it is masked
+        name, token = html_text(ctx.shown(sid_n)), html_text(ctx.shown.token(sid_n))
         img = (f'<img src="{src}" width="56" height="56" style="image-rendering:pixelated;border-radius:4px" '
-               f'title="{html_text(sid_n)}" alt="{html_text(sid_n)}"/>' if src else
-               f'<div style="width:56px;height:56px;background:#eee" title="{html_text(sid_n)}"></div>')
+               f'title="{name}" alt="{name}"/>' if src else
+               f'<div style="width:56px;height:56px;background:#eee" title="{name}"></div>')
         value = f"{sim:.2f}" if how == "features" else f"{-sim:.2f} away"
-        cells.append(f'<figure class="fer-like" data-sample="{html_text(sid_n)}" style="margin:0;width:60px;'
+        cells.append(f'<figure class="fer-like" data-sample="{token}" style="margin:0;width:60px;'
                      f'text-align:center">{img}<figcaption style="font-size:11px;line-height:1.2">'
                      f'{badge(lab, ctx.classes)}<br>{value}</figcaption></figure>')
     st.markdown('<div style="display:flex;gap:6px;flex-wrap:wrap">' + "".join(cells) + "</div>",
@@ -185,7 +199,7 @@ def _path_of(dataset, sid: str) -> Path | None:
 
 def _history(ctx: Ctx, sid: str) -> None:
     """Who decided what and when on this face, newest first (undone and replaced decisions included)."""
-    hist = ctx.audit.history(sid)
+    hist = ctx.view.history(sid)            # a blind pass: the reviewer's own events only
     if hist.empty:
         st.caption("Decision history: none yet.")
         return

@@ -2,7 +2,8 @@
 or, in a new session, the first undecided face of the queue (issue 24 §4). When a newer ranking arrives
 the face on screen stays until the reviewer decides (issue 24 §3); the queue around it follows the new
 ranking, and the decision goes on to the new ranking's best undecided suspect (decisions.STAYED). The URL
-follows the face (`sync_url`)."""
+follows the face (`sync_url`) by its link token (display_ids: the id itself unless its drawn form is
+masked, then a keyed hash: the address never shows the class folder of an injected-noise id)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,28 +11,36 @@ import streamlit as st
 
 from app.components import ui
 from app.components.decisions import CURRENT, GOTO, STAYED
+from app.components.display_ids import Shown
 
-SYNCED = "review_url_samples"     # the ids this session put in the URL
+SYNCED = "review_url_samples"     # the link tokens this session put in the URL
 RANKING = "review_ranking"        # the ranking drawn last: (scores mtime, provisional)
 
 
 def resolve_current(by_id: pd.DataFrame, ids: list[str], queue_ids: pd.Series, decided: set[str],
-                    ranking: tuple) -> str | None:
-    """?sample= wins (deep link, refresh), then the session's current face, then the first undecided
-    face of the queue (a new session: rank 1 when it is undecided, else the next one that is).
+                    ranking: tuple, shown: Shown | None = None) -> str | None:
+    """?sample= wins (deep link, refresh: an id or a link token, `shown.find`), then the session's
+    current face, then the first undecided face of the queue (a new session: rank 1 when it is
+    undecided, else the next one that is).
     A newer ranking never moves the face on screen: it stays (marked in STAYED, even where the new
     ranking puts it outside the filtered queue) until the reviewer decides or moves."""
     before = st.session_state.get(RANKING)
     st.session_state[RANKING] = ranking
-    goto = st.session_state.pop(GOTO, None)          # sent here by another page (Insights' map)
-    wanted = goto or st.query_params.get("sample")
-    if goto is None and wanted is not None and wanted in st.session_state.get(SYNCED, ()):
+    goto = st.session_state.pop(GOTO, None)          # sent here by another page (Insights' map): an id
+    link = None if goto is not None else st.query_params.get("sample")
+    if link is not None and link in st.session_state.get(SYNCED, ()):
         # the URL only echoes a face this session showed: the session leads. A rerun can carry the
         # browser's previous URL (a key pressed, then the model code arrives), which named the face
         # just decided: taking that as a deep link sent the reviewer back to it
-        wanted = None
-    if wanted is not None and wanted not in by_id.index:
-        st.warning(f"Sample {ui.md_escape(wanted)} is not in this run's ranking; showing the queue instead.")
+        link = None
+    wanted = goto
+    if link is not None:
+        wanted = (shown or Shown()).find(link, by_id.index)
+        if wanted is None:
+            st.warning(f"Sample {ui.md_escape(link)} is not in this run's ranking; showing the queue instead.")
+    elif wanted is not None and wanted not in by_id.index:
+        st.warning(f"Sample {ui.md_escape((shown or Shown())(wanted))} is not in this run's ranking; "
+                   "showing the queue instead.")
         wanted = None
     cur = wanted
     stayed = st.session_state.get(STAYED)
@@ -51,14 +60,15 @@ def resolve_current(by_id: pd.DataFrame, ids: list[str], queue_ids: pd.Series, d
     return cur
 
 
-def sync_url(sid: str, run_name: str) -> None:
-    """Put the face and the run in the URL (a refresh or a shared link opens them), remembering that
-    this session wrote it."""
-    if st.query_params.get("sample") != sid:
-        st.query_params["sample"] = sid
+def sync_url(sid: str, run_name: str, shown: Shown | None = None) -> None:
+    """Put the face (its link token) and the run in the URL (a refresh or a shared link opens them),
+    remembering that this session wrote it."""
+    token = (shown or Shown()).token(sid)
+    if st.query_params.get("sample") != token:
+        st.query_params["sample"] = token
     synced = st.session_state.setdefault(SYNCED, [])
-    if sid not in synced:
-        synced.append(sid)
+    if token not in synced:
+        synced.append(token)
         del synced[:-50]          # the recent faces are enough: an old id in the URL is a deep link
     if st.query_params.get("run") != run_name:
         st.query_params["run"] = run_name

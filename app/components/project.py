@@ -73,6 +73,33 @@ def save_settings(settings: Settings) -> Path:
     return path
 
 
+LINK_KEY_FILE = "link-key"          # the secret behind display_ids' link tokens (kept in the project folder)
+_LINK_KEYS: dict[str, bytes] = {}
+
+
+def link_key() -> bytes:
+    """The project's secret for link tokens (display_ids.key_of): read from the project folder, made
+    there on first use (32 random bytes, hex), so a link and a widget key stay the same across server
+    restarts. A project folder that cannot hold it gets one for this process."""
+    folder = str(home())
+    if folder not in _LINK_KEYS:
+        import secrets
+        path = home() / LINK_KEY_FILE
+        try:
+            text = path.read_text(encoding="ascii").strip()
+            key = bytes.fromhex(text) if len(text) >= 32 else b""
+        except (OSError, ValueError, UnicodeDecodeError):
+            key = b""
+        if not key:
+            key = secrets.token_bytes(32)
+            try:
+                atomic.write_text(path, key.hex() + "\n", encoding="ascii")
+            except OSError:
+                pass
+        _LINK_KEYS[folder] = key
+    return _LINK_KEYS[folder]
+
+
 def dataset_dirs() -> list[Path]:
     """Dataset folders (those with a dataset.json) under datasets/, sorted by name."""
     root = datasets_dir()

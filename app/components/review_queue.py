@@ -1,12 +1,14 @@
-"""The Review page's queue widgets: the sidebar filter form (a QueueFilter) and the queue table around
-the current face. What the filters mean is app.components.queue (pure functions)."""
+"""The Review page's queue widgets: the sidebar filter form (a QueueFilter), the queue table around
+the current face, and the two-reviewer panels (a blind second pass, Cohen's kappa and the disagreements
+queued). What the filters mean is app.components.queue, what a blind pass is app.components.blind, what
+the reviewers agree on data_tools.reviewers (pure functions)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app.components import display_ids, loaders
+from app.components import blind, display_ids, loaders
 from app.components.decisions import CURRENT
 from app.components.queue import STATUSES, QueueFilter, score_columns, with_decisions
 from data_tools.issues.by_sample import BITS, names_of
@@ -71,9 +73,13 @@ def slim(run: RunDir, scores: pd.DataFrame, f: QueueFilter) -> pd.DataFrame:
 
 
 def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str | None, n_all: int, *,
-                ranking: dict | None = None, bits: pd.Series | None = None) -> None:
+                ranking: dict | None = None, bits: pd.Series | None = None,
+                shown: display_ids.Shown | None = None) -> None:
     """The queue around the current face: a window of QUEUE_ROWS rows starting just above it, the
-    current row selected and marked ▶ (redrawn with the face after every key, so it follows the review)."""
+    current row selected and marked ▶ (redrawn with the face after every key, so it follows the review).
+    `latest` is the decisions the page may show (a blind pass: the reviewer's own); `shown` draws the
+    ids (default: the dataset's drawing)."""
+    shown = shown if shown is not None else display_ids.shown_for(dataset)
     which = ""
     if ranking is not None:                  # the banner's words, from the same read (issue 24 §2)
         which = f" · {loaders.ranking_text(ranking)}" + (" (provisional)" if ranking.get("provisional") else "")
@@ -88,7 +94,7 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
     table = pd.DataFrame({
         "▶": np.where(view["sample_id"].to_numpy() == current, "▶", ""),
         "face": loaders.thumbs(dataset, tuple(view["sample_id"])) if dataset is not None else [None] * len(view),
-        "sample": view["sample_id"].map(display_ids.shown_for(dataset)).to_numpy(),   # issue 24 item 6
+        "sample": view["sample_id"].map(shown).to_numpy(),                             # issue 24 item 6
         "decision": view["decision"].to_numpy(),
         "given": view["label"].to_numpy(), "pred": view["pred"].to_numpy(),
         "suspicion": view["suspicion"].to_numpy() if "suspicion" in view.columns else np.nan,
@@ -96,8 +102,9 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
     if bits is not None and len(bits):          # the issue types of each face (issue 23), when any were found
         table["issues"] = [names_of(b) for b in bits.reindex(view["sample_id"].astype(str)).fillna(0).astype(np.int64)]
     # a new table per face and per window (a newer ranking moves the window under the same face): its
-    # default selection is the face, never the row the face had in the previous ranking
-    key = f"review_queue_table_{current}_{start}"
+    # default selection is the face, never the row the face had in the previous ranking. Keyed by a hash
+    # of the id (a key reaches the browser; the id may name the face's true class, issue 24 item 6)
+    key = f"review_queue_table_{display_ids.key_of(current) if current is not None else ''}_{start}"
 
     def _picked() -> None:
         sel = st.session_state.get(key)
@@ -106,7 +113,7 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
         if rows:
             # the real id (the "sample" column may show a masked display id, issue 24 item 6)
             st.session_state[CURRENT] = str(view["sample_id"].iloc[rows[0]])
-            st.query_params["sample"] = st.session_state[CURRENT]
+            st.query_params["sample"] = shown.token(st.session_state[CURRENT])      # its link token
 
     here = [int(np.flatnonzero(table["▶"].to_numpy() == "▶")[0])] if pos is not None else []
     st.dataframe(table, hide_index=True, height=560, key=key, on_select=_picked,
@@ -126,15 +133,47 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
     st.caption(f"Rows {start + 1:,}–{start + len(view):,} · {where}; ← / → move through the queue.")
 
 
-def two_reviewers(audit) -> set[str] | None:
+BLIND = "review_blind_of"      # whose faces this session's blind pass goes over (the Gallery reads it too)
+
+
+def blind_pass(events: pd.DataFrame, me: str) -> str | None:
+    """The sidebar's blind second pass (issue 24), offered once another reviewer has decided faces:
+    whose faces (when several reviewers have), and a toggle. While it is on, the queue is that
+    reviewer's faces that `me` has not decided, and the Review and Gallery pages show only `me`'s own
+    decisions (app.components.blind). Returns the first reviewer's name while the pass is on."""
+    from app.components.safetext import md_escape
+    names = blind.others(events, me)
+    if not names:
+        st.session_state.pop(BLIND, None)
+        return None
+    sb = st.sidebar
+    sb.markdown("#### Second pass (blind)")
+    first = names[0]
+    if len(names) > 1:
+        first = sb.selectbox("Whose faces", names, key="blind_whose", format_func=str, persist_state="session")
+    on = sb.toggle(f"Second pass (blind) over {md_escape(first)}'s faces", key="blind_pass",
+                   persist_state="session",
+                   help="The faces that reviewer decided and you have not, without their decisions: the queue, "
+                        "the face's decision and history, and the Gallery show only your own decisions until "
+                        "you turn this off.")
+    if not on:
+        st.session_state.pop(BLIND, None)
+        return None
+    st.session_state[BLIND] = first
+    left, theirs = len(blind.queue_ids(events, first, me)), len(blind.faces_of(events, first))
+    sb.caption(f"{left:,} of {md_escape(first)}'s {theirs:,} face(s) left for you; their decisions stay hidden "
+               "until you turn this off.")
+    return first
+
+
+def two_reviewers(events: pd.DataFrame, *, blind_on: bool = False) -> set[str] | None:
     """The sidebar's two-reviewer panel (issue 24), shown once two reviewers have decided faces: who,
     how many faces both decided, how many they agreed on, Cohen's kappa; and a toggle that narrows the
-    queue to their disagreements for a third look. Returns those sample ids while the toggle is on."""
-    from app.components.agreement import agreement, by_reviewer
+    queue to their disagreements for a third look (off during a blind pass). Returns those sample ids
+    while the toggle is on."""
     from app.components.safetext import md_escape
-    events = audit.events()
-    d = by_reviewer(events)
-    names = d["reviewer"].value_counts().index.tolist() if len(d) else []
+    from data_tools.reviewers import agreement, reviewers
+    names = reviewers(events)
     if len(names) < 2:
         return None
     sb = st.sidebar
@@ -146,6 +185,7 @@ def two_reviewers(audit) -> set[str] | None:
     sb.markdown(f"**{md_escape(a)}** and **{md_escape(b)}** both decided {g['n']:,} face(s), agreed on "
                 f"{g['agreed']:,}: Cohen's κ {kappa}; {len(g['disagreements']):,} disagreement(s).")
     if sb.toggle("Queue only their disagreements (a third look)", key="agree_queue",
-                 disabled=g["disagreements"].empty):
+                 disabled=g["disagreements"].empty or blind_on,
+                 help="Off during a blind second pass." if blind_on else None) and not blind_on:
         return set(g["disagreements"]["sample_id"])
     return None

@@ -51,7 +51,7 @@ def render() -> None:
     latest = audit.latest()
     scores = loaders.load_scores(run)
     from data_tools import export as ex
-    table = ex.corrected_table(dataset, latest, scores)
+    table = ex.corrected_table(dataset, latest, scores, audit.events())     # events: who decided, agreed
     st.caption(f"Run **{ui.md_escape(run.name)}** · dataset **{ui.md_escape(ds_dir.name)}** · {len(latest):,} decision(s) in the audit")
     unmatched = ex.unmatched_decisions(dataset, latest)
     if unmatched:

@@ -1,12 +1,14 @@
 """The Gallery page: a grid of suspects narrowed by class, decision status, any metadata column of the
 dataset and a lasso or box selection on the embedding map; several faces selected at once get one
-action (relabel, keep, remove, unsure), undone as one step."""
+action (relabel, keep, remove, unsure), undone as one step. During a blind second pass (turned on on the
+Review page, app.components.blind) the badges, the status filter, the map's decision colouring and the
+batch checks use only the reviewer's own decisions."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from app.components import charts, display_ids, loaders, reviewer, ui, wording
+from app.components import blind, charts, display_ids, loaders, reviewer, ui, wording
 from app.components.batch import batch_decisions, record_batch
 from app.components.gallery import GalleryFilter, gallery_faces, metadata_columns
 from app.components.review_queue import issue_choices
@@ -36,7 +38,8 @@ def render() -> None:
     dataset = loaders.load_dataset(ds_dir) if ds_dir is not None else None
     classes = list(dataset.classes) if dataset is not None else loaders.run_classes(run)
     audit = ui.audit_for(run, ds_dir, classes)
-    latest = audit.latest()
+    view = _decisions(audit)
+    latest = view.latest()
     decided = set(latest["sample_id"])
     selected: set[str] = st.session_state.setdefault(SELECTED, set())
 
@@ -52,8 +55,20 @@ def render() -> None:
     msg = st.session_state.pop(MSG, None)
     if msg:
         (st.error if msg.startswith("Not saved") else st.success)(ui.md_escape(msg))
-    _action_bar(audit, scores, classes, selected, faces)
+    _action_bar(audit, scores, classes, selected, faces, view, display_ids.shown_for(dataset))
     _grid(faces, dataset, latest, selected, bits)
+
+
+def _decisions(audit) -> blind.Decisions:
+    """What the Gallery may show of the audit: everything, or during this session's blind second pass
+    (the Review page's sidebar) only the reviewer's own decisions, said in a caption."""
+    from app.components.review_queue import BLIND
+    first, me = st.session_state.get(BLIND), ui.reviewer()
+    if not first or first == me:
+        return blind.Decisions(audit)
+    st.caption(f"Blind second pass over {ui.md_escape(first)}'s faces (turned on on the Review page): only your "
+               "own decisions are shown here.")
+    return blind.Decisions(audit, own=me, blind_of=first)
 
 
 def _filters(classes: list[str], dataset, bits: pd.Series | None = None) -> GalleryFilter:
@@ -105,7 +120,8 @@ def _map(run: RunDir, scores: pd.DataFrame, classes: list[str], shown=None, *, l
         fig = charts.embedding_by(emb, col, classes, in_view=in_view, shown=shown,
                                   title=f"Embedding coloured by {by}: lasso or box to select faces")
         state = st.plotly_chart(fig, key="gal_embedding", on_select="rerun", selection_mode=("lasso", "box"))
-        ids = _selected_ids(state)
+        tokens = _selected_ids(state)             # link tokens (display_ids): back to the ids
+        ids = (shown or display_ids.Shown()).ids_of(tokens, emb["sample_id"]) if tokens else set()
         if ids:
             st.session_state[MAP_IDS] = ids
         if st.session_state.get(MAP_IDS) and st.button("Show every face (clear the map selection)", key="gal_map_clear"):
@@ -126,7 +142,8 @@ def _selected_ids(state) -> set[str]:
     return out
 
 
-def _action_bar(audit, scores: pd.DataFrame, classes: list[str], selected: set[str], faces: pd.DataFrame) -> None:
+def _action_bar(audit, scores: pd.DataFrame, classes: list[str], selected: set[str], faces: pd.DataFrame,
+                view: blind.Decisions, show_id: display_ids.Shown) -> None:
     shown = faces["sample_id"].tolist()
     bar = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
     bar.markdown(f"**{wording.count(len(faces), 'face')}** · **{len(selected):,} selected**")
@@ -146,18 +163,21 @@ def _action_bar(audit, scores: pd.DataFrame, classes: list[str], selected: set[s
                                placeholder="type a class name…")
     ready = bool(selected) and (action != "relabel" or target is not None)
     if bar.button(f"Apply to {len(selected):,} selected", key="gal_apply", type="primary", disabled=not ready):
-        _apply(audit, scores, sorted(selected), action, target)
-    bar.button("Undo last action", key="gal_undo", on_click=_undo, args=(audit,))
+        _apply(audit, scores, sorted(selected), action, target, view.expect_own, show_id)
+    bar.button("Undo last action", key="gal_undo", on_click=_undo, args=(audit, show_id))
 
 
-def _apply(audit, scores: pd.DataFrame, ids: list[str], action: str, target: str | None) -> None:
+def _apply(audit, scores: pd.DataFrame, ids: list[str], action: str, target: str | None,
+           expect_own: bool = False, shown: display_ids.Shown | None = None) -> None:
     labels = dict(zip(scores["sample_id"].astype(str), scores["label"].astype(str)))
     decisions = batch_decisions(ids, action, target, labels, reviewer=ui.reviewer(), session=ui.session_id())
     drawn = st.session_state.get(DRAWN, {})
     try:        # all or none, and only if no face's decision changed since this page drew it
-        record_batch(audit, decisions, {sid: drawn.get(sid) for sid in ids})
+        record_batch(audit, decisions, {sid: drawn.get(sid) for sid in ids}, expect_own=expect_own)
     except StaleDecision as e:
-        st.session_state[MSG] = (f"Not saved: {e}, in another tab or by another reviewer, since this page "
+        sid = (shown or display_ids.Shown())(e.sample_id)
+        st.session_state[MSG] = (f"Not saved: sample {sid} was decided meanwhile (now: {e.now}), in another tab "
+                                 "or by another reviewer, since this page "
                                  "was drawn. Nothing was applied; the gallery shows the decisions now: apply again.")
         st.rerun()
     n_relabel = sum(d.action == "relabel" for d in decisions)
@@ -169,25 +189,35 @@ def _apply(audit, scores: pd.DataFrame, ids: list[str], action: str, target: str
     st.rerun()
 
 
-def _undo(audit) -> None:
+def _undo(audit, shown: display_ids.Shown) -> None:
     undone = audit.undo(session=ui.session_id(), by=ui.reviewer())
     if undone is None:
         st.session_state[MSG] = "Nothing to undo in this tab."
     else:
         n = undone.get("batch", 1)
-        st.session_state[MSG] = f"Undone: {n} decision(s) of your last action (sample {undone['sample_id']}" + \
+        st.session_state[MSG] = f"Undone: {n} decision(s) of your last action (sample {shown(undone['sample_id'])}" + \
             (" and the others made with it)." if n > 1 else ").")
+
+
+TOKENS = "gallery_tokens"      # sample_id -> its link token (display_ids), for the grid's widget keys
+
+
+def _box(sid: str) -> str:
+    """A face's checkbox key: by its link token, never a masked id's text (a key reaches the browser)."""
+    return f"gal_box_{st.session_state.get(TOKENS, {}).get(sid, sid)}"
 
 
 def _sync_boxes(selected: set[str]) -> None:
     """The grid's checkboxes follow the selection after 'select all' / 'clear' / an action."""
+    back = {t: s for s, t in st.session_state.get(TOKENS, {}).items()}
     for k in [k for k in st.session_state if str(k).startswith("gal_box_")]:
-        st.session_state[k] = k[len("gal_box_"):] in selected
+        tok = k[len("gal_box_"):]
+        st.session_state[k] = back.get(tok, tok) in selected
 
 
 def _toggle(sid: str) -> None:
     selected: set[str] = st.session_state.setdefault(SELECTED, set())
-    (selected.add if st.session_state.get(f"gal_box_{sid}") else selected.discard)(sid)
+    (selected.add if st.session_state.get(_box(sid)) else selected.discard)(sid)
 
 
 def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str], bits: pd.Series | None = None) -> None:
@@ -204,11 +234,13 @@ def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str]
                                      else None) for sid in faces["sample_id"]}
     paths = _paths(dataset, view["sample_id"].tolist())
     shown = display_ids.shown_for(dataset)        # no class name from the id where the truth is known
+    tokens = st.session_state.setdefault(TOKENS, {})
+    tokens.update({str(s): shown.token(s) for s in view["sample_id"]})
     for start in range(0, len(view), COLS):
         cols = st.columns(COLS, gap="small")
         for col, (_, r), path in zip(cols, view.iloc[start:start + COLS].iterrows(), paths[start:start + COLS]):
             sid = str(r["sample_id"])
-            with col.container(border=True, key=f"gal_cell_{sid}"):
+            with col.container(border=True, key=f"gal_cell_{tokens[sid]}"):
                 png = loaders.thumbnail(path, THUMB) if path is not None else None
                 if png:
                     st.image(png, width=THUMB)
@@ -222,7 +254,7 @@ def _grid(faces: pd.DataFrame, dataset, latest: pd.DataFrame, selected: set[str]
                 issues = names_of(bits.get(sid, 0)) if bits is not None and len(bits) else ""
                 if issues:
                     st.caption(ui.md_escape(issues))
-                key = f"gal_box_{sid}"
+                key = _box(sid)
                 if key not in st.session_state:
                     st.session_state[key] = sid in selected
                 st.checkbox(ui.md_escape(shown(sid)), key=key, on_change=_toggle, args=(sid,))   # issue 24 item 6
@@ -263,7 +295,7 @@ def _select_cursor() -> None:
         return
     selected: set[str] = st.session_state.setdefault(SELECTED, set())
     (selected.discard if sid in selected else selected.add)(sid)
-    st.session_state[f"gal_box_{sid}"] = sid in selected
+    st.session_state[_box(sid)] = sid in selected
 
 
 def _open_cursor() -> None:

@@ -166,13 +166,14 @@ def _embedding(run: RunDir, scores: pd.DataFrame, classes: list[str]) -> None:
     n_s = max(1, int(len(scores) * N_SUSPECTS))
     suspects = set(scores.nsmallest(n_s, "rank")["sample_id"])
     st.caption(f"Top {n_s} suspects are drawn larger with a black ring. Click a point to open that face on the Review page.")
-    state = st.plotly_chart(charts.embedding(emb, classes, suspects,
-                                             shown=display_ids.for_columns(scores.columns, classes)),
+    shown = display_ids.for_columns(scores.columns, classes)
+    state = st.plotly_chart(charts.embedding(emb, classes, suspects, shown=shown),
                             key="ins_embedding", on_select="rerun",
                             selection_mode="points")
-    picked = _picked_sample(state)
-    if picked:
-        st.session_state[GOTO] = picked
+    picked = _picked_sample(state)          # a link token (display_ids): the URL never carries a masked id
+    sid = shown.find(picked, scores["sample_id"].astype(str).tolist()) if picked else None
+    if sid is not None:
+        st.session_state[GOTO] = sid
         st.switch_page(ui.PAGES["review"], query_params={"sample": picked, "run": run.name})
 
 

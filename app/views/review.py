@@ -3,7 +3,8 @@ one-key decisions committed to the audit before the toast, undo, prev/next and b
 
 The page only draws; what it shows and records lives beside it: the queue form and table
 (components/review_queue.py), which face (components/navigation.py), the face (components/face.py),
-the decision buttons (components/decisions.py), bulk accept (components/bulk.py, one audit batch)."""
+the decision buttons (components/decisions.py), bulk accept (components/bulk.py, one audit batch), a
+blind second pass (components/blind.py: what the page may show of the audit)."""
 from __future__ import annotations
 
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.components import cams, keyguard, loaders, navigation, review_queue, training, ui
+from app.components import blind, cams, display_ids, keyguard, loaders, navigation, review_queue, training, ui
 from app.components.bulk import auto_fix, bulk_accept
 from app.components.decisions import CURRENT, QUEUE, Ctx, actions
 from app.components.face import face_detail, face_head
@@ -52,28 +53,39 @@ def render() -> None:
     f = review_queue.filters(scores, classes, bits)
     if f.issues:
         f.only = ids_with(bits, f.issues)
-    decided = set(audit.latest()["sample_id"])        # re-read every run: another tab may have decided
+    from data_tools.reviewers import current_decisions
+    events = current_decisions(audit.events())        # re-read every run: another tab may have decided
+    first = review_queue.blind_pass(events, name)     # a blind second pass over `first`'s faces, when on
+    view = blind.Decisions(audit, own=name, blind_of=first) if first else blind.Decisions(audit)
+    decided = view.decided()
     slim = review_queue.slim(run, scores, f)
-    third_look = review_queue.two_reviewers(audit)        # two reviewers' disagreements, when asked for
-    if third_look is not None:
+    third_look = review_queue.two_reviewers(events, blind_on=first is not None)   # disagreements, when asked
+    status_filter = f.status
+    if first is not None or third_look is not None:
         from dataclasses import replace
-        queue = filter_queue(slim[slim["sample_id"].isin(third_look)], set(), replace(f, status="all"))
+        only = blind.queue_ids(events, first, name) if first is not None else third_look
+        queue = filter_queue(slim[slim["sample_id"].isin(only)], set(), replace(f, status="all"))
+        status_filter = "undecided" if first is not None else "all"     # a decided face leaves a blind pass
     else:
         queue = filter_queue(slim, decided, f)
     ids = queue["sample_id"].tolist()
     st.session_state[QUEUE] = ids
     by_id = loaders.load_scores_by_id(run)
-    navigation.resolve_current(by_id, ids, queue["sample_id"], decided, (run.mtime("scores"), provisional))
+    shown = display_ids.for_columns(scores.columns, classes)
+    navigation.resolve_current(by_id, ids, queue["sample_id"], decided, (run.mtime("scores"), provisional), shown)
     mark(t0, "queue built")
 
-    _review(Ctx(run=run, scores=by_id, dataset_dir=ds_dir, classes=classes, audit=audit, status=f.status,
-                queue=queue, n_all=len(scores), ranking=status, issue_bits=bits))
+    _review(Ctx(run=run, scores=by_id, dataset_dir=ds_dir, classes=classes, audit=audit, status=status_filter,
+                queue=queue, n_all=len(scores), ranking=status, issue_bits=bits, view=view, shown=shown))
     mark(t0, "queue and face drawn")
     cams.poll_model_code()
     left, _ = st.columns(list(review_queue.QUEUE_SHARE), gap="medium")
     with left:
-        bulk_accept(slim, decided, audit)
-        auto_fix(by_id, audit.latest(), audit)
+        if view.blind:      # decisions by the model's suggestion have no place in an independent second look
+            st.caption("Bulk accept and auto-fix are off during a blind second pass.")
+        else:
+            bulk_accept(slim, decided, audit, shown)
+            auto_fix(by_id, audit.latest(), audit)
 
 
 def _dataset_dir_of(run: RunDir) -> Path | None:
@@ -118,8 +130,8 @@ def _review(ctx: Ctx) -> None:
         dataset = _dataset_of(ctx.dataset_dir)
     mark(t0, "fragment: dataset loaded")
     with left, ui.guarded("The queue"):
-        review_queue.queue_table(ctx.queue, ctx.audit.latest(), dataset, st.session_state.get(CURRENT), ctx.n_all,
-                                 ranking=ctx.ranking, bits=ctx.issue_bits)
+        review_queue.queue_table(ctx.queue, ctx.view.latest(), dataset, st.session_state.get(CURRENT), ctx.n_all,
+                                 ranking=ctx.ranking, bits=ctx.issue_bits, shown=ctx.shown)
     mark(t0, "fragment: queue table")
     if shown is not None:
         with detail, ui.guarded("This face"):
@@ -140,7 +152,7 @@ def _upcoming(ctx: Ctx, dataset, sid: str) -> list[tuple]:
         i = ids.index(sid)
     except ValueError:
         i = -1
-    skip = set(ctx.audit.latest()["sample_id"]) if ctx.status == "undecided" else set()
+    skip = ctx.view.decided() if ctx.status == "undecided" else set()
     nxt = [x for x in ids[i + 1:i + 1 + 4 * PREFETCH] if x not in skip and x in ctx.scores.index][:PREFETCH]
     paths = loaders.image_paths(dataset, nxt)
     return [(p, str(ctx.scores.at[x, "label"]), str(ctx.scores.at[x, "pred"])) for x, p in zip(nxt, paths) if p is not None]

@@ -87,7 +87,7 @@ def main(args: argparse.Namespace) -> int:
     if unmatched:
         print(f"warning: {len(unmatched)} decision(s) name samples not in {dataset.root} and are not "
               f"exported (first: {unmatched[0]})", file=sys.stderr)
-    table = corrected_table(dataset, decisions, scores)
+    table = corrected_table(dataset, decisions, scores, audit.events())
     meta = audit.meta()
     info = {"audit": str(audit.path.resolve()), "run": meta.get("run", "")}
     drops = None

@@ -40,7 +40,8 @@ FERPLUS_FILE_COLUMNS = ("image_name", "file", "source_file")
 _CHUNK = 1 << 20
 
 
-CSV_DECISION_COLUMNS = ["original_label", "action", "suspicion", "decided_at", "reviewer", "note"]
+CSV_DECISION_COLUMNS = ["original_label", "action", "suspicion", "decided_at", "reviewer", "note", "reviewers",
+                        "agreement"]
 
 
 def csv_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -208,12 +209,15 @@ def export_ferplus_csv(table: pd.DataFrame, out: str | os.PathLike) -> Path:
 
 
 def corrected_manifest(table: pd.DataFrame) -> pd.DataFrame:
-    """The manifest to retrain on: label = final label, removed rows dropped, the pre-audit label and
-    the decision kept as `label_before_audit` and `audit_action` (source_label/true_label untouched)."""
+    """The manifest to retrain on: label = final label, removed rows dropped, the pre-audit label, the
+    decision, who decided and whether they agreed kept as `label_before_audit`, `audit_action`,
+    `audit_reviewers` and `audit_agreement` (source_label/true_label untouched)."""
     kept = table[table["action"] != "remove"].copy()
     kept["label"] = kept["final_label"]
     kept["label_before_audit"] = kept["original_label"]
     kept["audit_action"] = kept["action"]
+    kept["audit_reviewers"] = kept["reviewers"]
+    kept["audit_agreement"] = kept["agreement"]
     kept = kept.drop(columns=DECISION_COLUMNS)
     kept = kept.rename(columns={f"manifest_{c}": c for c in DECISION_COLUMNS if f"manifest_{c}" in kept.columns})
     return kept.reset_index(drop=True)
@@ -221,10 +225,12 @@ def corrected_manifest(table: pd.DataFrame) -> pd.DataFrame:
 
 def _export_info(dataset: Dataset, table: pd.DataFrame, image_root: str, audit_info: dict | None):
     counts = table["action"].replace("", "undecided").value_counts().to_dict()
+    agreement = table["agreement"].value_counts().to_dict() if "agreement" in table.columns else {}
     extra = dict(dataset.info.extra or {})
     extra["audit_export"] = {**(audit_info or {}), "dataset": str(Path(dataset.root).resolve()),
                              "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                             "decisions": {k: int(v) for k, v in sorted(counts.items())}}
+                             "decisions": {k: int(v) for k, v in sorted(counts.items())},
+                             "agreement": {k: int(agreement.get(k, 0)) for k in ("agreed", "disagreed")}}
     return replace(dataset.info, image_root=image_root, counts={}, name="",
                    source=str(Path(dataset.root).resolve()), extra=extra)
 

@@ -2,7 +2,8 @@
 
 `corrected_table` joins the manifest with the latest decision of each sample (and its suspicion score).
 `final_label` is the label in the corrected dataset: the new label for `relabel`, nothing for `remove`,
-the original label for `keep`, `unsure` and undecided rows."""
+the original label for `keep`, `unsure` and undecided rows. `reviewers` and `agreement` say who decided
+and whether they agreed (data_tools.reviewers.per_face, from the audit's events)."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,16 +12,21 @@ import pandas as pd
 from data_tools.audit import ACTIONS
 from data_tools.export.errors import ExportError
 from data_tools.manifest import Dataset
+from data_tools.reviewers import per_face
 
-DECISION_COLUMNS = ["original_label", "final_label", "action", "suspicion", "decided_at", "reviewer", "note"]
+DECISION_COLUMNS = ["original_label", "final_label", "action", "suspicion", "decided_at", "reviewer", "note",
+                    "reviewers", "agreement"]
 
 
 def corrected_table(dataset: Dataset, decisions: pd.DataFrame | None,
-                    scores: pd.DataFrame | None = None) -> pd.DataFrame:
+                    scores: pd.DataFrame | None = None, events: pd.DataFrame | None = None) -> pd.DataFrame:
     """Manifest rows in manifest order plus DECISION_COLUMNS. `decisions` is Audit.latest() (or any frame
     with sample_id, action, new_label, reviewer, note, decided_at; the last row per sample counts);
-    `scores` needs sample_id and suspicion. A manifest column that clashes with a decision column is
-    kept as `manifest_<name>`."""
+    `scores` needs sample_id and suspicion; `events` is Audit.events(), from which `reviewers` (every
+    reviewer whose own current decision stands on the face, "ana;ben") and `agreement` ("agreed",
+    "disagreed", "" for one reviewer or none) come. Without `events`, `reviewers` is the reviewer of the
+    decision that stands and `agreement` is empty. A manifest column that clashes with a decision column
+    is kept as `manifest_<name>`."""
     m = dataset.manifest.copy()
     m = m.rename(columns={c: f"manifest_{c}" for c in DECISION_COLUMNS if c in m.columns})
     sids = m["sample_id"].astype(str)
@@ -40,6 +46,13 @@ def corrected_table(dataset: Dataset, decisions: pd.DataFrame | None,
     m["suspicion"] = _suspicion(scores).reindex(sids).to_numpy(dtype=float)
     for col in ("decided_at", "reviewer", "note"):
         m[col] = d[col].fillna("").astype(str).to_numpy(dtype=object)
+    if events is not None:
+        who = per_face(events).reindex(sids)
+        m["reviewers"] = who["reviewers"].fillna("").astype(str).to_numpy(dtype=object)
+        m["agreement"] = who["agreement"].fillna("").astype(str).to_numpy(dtype=object)
+    else:
+        m["reviewers"] = m["reviewer"].to_numpy(dtype=object)
+        m["agreement"] = np.full(len(m), "", dtype=object)
     return m.reset_index(drop=True)
 
 

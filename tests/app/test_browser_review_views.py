@@ -127,7 +127,7 @@ def test_gallery_keys_move_select_and_open(home, server, browser):
 
 
 def test_two_reviewers_kappa_and_their_disagreements_queued(home, server, browser):
-    from app.components.agreement import agreement
+    from data_tools.reviewers import agreement
     from data_tools.rundir import RunDir
     ids = [str(x) for x in RunDir(home / "runs" / RUN).read_scores().sort_values("rank")["sample_id"]]
     audit = _audit(home)

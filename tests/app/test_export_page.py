@@ -167,3 +167,25 @@ def test_a_dataset_the_label_files_cannot_hold_says_why_in_a_caption(project, ap
     no = [c.value for c in app.caption if c.value.startswith(("No rafdb", "No ferplus"))]
     assert len(no) == 2 and no[0].startswith("No rafdb download: sample ") and "has no RAF-DB number" in no[0]
     assert no[1].startswith("No ferplus download: sample ") and "is not a FERPlus class" in no[1]
+
+
+def test_the_export_page_says_who_decided_and_whether_they_agreed(project, app):
+    """Issue 24, two reviewers: the page's copy (the same table as its downloads) carries `reviewers` and
+    `agreement` from the audit's events."""
+    from data_tools.audit import Audit
+    s = scores_of(project)
+    a, b, c = s["sample_id"].iloc[:3]
+    app.run()
+    audit = Audit.open(audit_of(project).path)
+    audit.record(a, "keep", reviewer="ana", session="A")
+    audit.record(b, "remove", reviewer="ana", session="A")
+    audit.record(a, "keep", reviewer="ben", session="B")          # agreed
+    audit.record(b, "unsure", reviewer="ben", session="B")        # disagreed
+    audit.record(c, "keep", reviewer="ben", session="B")          # ben alone
+    app.switch_page("views/export.py").run()
+    assert not app.exception
+    app.button(key="write_beside").click().run()
+    df = pd.read_csv(project / "datasets" / "demo-corrected.csv", dtype=str, keep_default_na=False).set_index("sample_id")
+    assert df.loc[[a, b, c], ["reviewer", "reviewers", "agreement"]].values.tolist() == [
+        ["ben", "ana;ben", "agreed"], ["ben", "ana;ben", "disagreed"], ["ben", "ben", ""]]
+    assert set(df.drop(index=[a, b, c])["agreement"]) == {""}

@@ -58,7 +58,8 @@ def audited(ds, tmp_path):
 
 
 def _table(ds, audit=None, scores=None):
-    return ex.corrected_table(load_dataset(ds), audit.latest() if audit else None, scores)
+    return ex.corrected_table(load_dataset(ds), audit.latest() if audit else None, scores,
+                              audit.events() if audit else None)
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -138,13 +139,15 @@ def test_rafdb_line_layout_is_kept_or_given(ds, tmp_path):
 # -- each decision, in every format ----------------------------------------------------------------
 def test_corrected_table_columns_and_values(ds, audited):
     t = _table(ds, audited, ex.load_scores(audited.path.parent / "scores.parquet"))
-    assert t.columns.tolist()[-7:] == ex.DECISION_COLUMNS
+    assert t.columns.tolist()[-9:] == ex.DECISION_COLUMNS
     assert t["sample_id"].tolist() == ["007", "s2", "s3", "s4", "s5", "s6"]
     assert t["original_label"].tolist() == ["happy", "sad", "fear", "angry", "surprise", "neutral"]
     assert t["final_label"].tolist() == ["happy", "neutral", "", "angry", "surprise", "neutral"]
     assert t["action"].tolist() == ["keep", "relabel", "remove", "unsure", "", ""]
     assert t["reviewer"].tolist() == ["ann", "ann", "bob", "bob", "", ""]
     assert t["note"].tolist() == ["", "looks calm", "not a face", "", "", ""]
+    assert t["reviewers"].tolist() == ["ann", "ann", "bob", "bob", "", ""]       # one reviewer a face here
+    assert t["agreement"].tolist() == [""] * 6
     assert t["suspicion"].tolist()[:4] == [0.1, 0.9, -1.5, 0.25] and t["suspicion"].iloc[4:].isna().all()
     assert (t["decided_at"].iloc[:4] != "").all() and (t["decided_at"].iloc[4:] == "").all()
 
@@ -156,7 +159,7 @@ def test_csv_label_is_the_corrected_label_and_removed_rows_are_dropped(ds, audit
     got = _read(ex.export_csv(t, tmp_path / "c.csv"))
     manifest_cols = read_manifest_csv(ds / "manifest.csv").columns.tolist()
     assert got.columns.tolist() == manifest_cols + ["original_label", "action", "suspicion", "decided_at",
-                                                    "reviewer", "note"]
+                                                    "reviewer", "note", "reviewers", "agreement"]
     assert "final_label" not in got.columns
     assert got[["sample_id", "label", "original_label", "action", "suspicion", "reviewer",
                 "note"]].values.tolist() == [
@@ -188,6 +191,69 @@ def test_manifest_drops_removed_and_takes_final_label(ds, audited, tmp_path):
                                                           "unsure": 1}
     assert info["extra"]["audit_export"]["audit"] == "a" and info["source"] == str(ds.resolve())
     assert info["counts"]["imported"] == 5
+
+
+@pytest.fixture
+def two_reviewers(ds, tmp_path):
+    """Issue 24, two reviewers. ann: 007 keep, s2 relabel neutral, s3 remove, s4 keep.
+    bob (a second pass): 007 keep (agreed), s2 relabel angry (disagreed), s3 unsure then undone (only
+    ann's stands), s4 keep (agreed). cy (a third look): s2 relabel neutral, the decision that stands.
+    s5: bob only; s6 undecided."""
+    a = Audit.open(tmp_path / "runs" / "r1" / "audit.sqlite", dataset=str(ds), run=str(tmp_path / "runs" / "r1"))
+    for sid, act, lab in [("007", "keep", None), ("s2", "relabel", "neutral"), ("s3", "remove", None),
+                          ("s4", "keep", None)]:
+        a.record(sid, act, lab, reviewer="ann", session="A")
+    for sid, act, lab in [("007", "keep", None), ("s2", "relabel", "angry"), ("s4", "keep", None),
+                          ("s5", "remove", None), ("s3", "unsure", None)]:
+        a.record(sid, act, lab, reviewer="bob", session="B")
+    a.undo(session="B", by="bob")                                     # bob's s3: undone
+    a.record("s2", "relabel", "neutral", reviewer="cy", session="C")
+    return a
+
+
+def test_the_export_says_who_decided_and_whether_they_agreed(ds, two_reviewers, tmp_path, capsys, monkeypatch):
+    t = _table(ds, two_reviewers)
+    assert t[["sample_id", "action", "reviewer", "reviewers", "agreement"]].values.tolist() == [
+        ["007", "keep", "bob", "ann;bob", "agreed"],
+        ["s2", "relabel", "cy", "ann;bob;cy", "disagreed"],
+        ["s3", "remove", "ann", "ann", ""],
+        ["s4", "keep", "bob", "ann;bob", "agreed"],
+        ["s5", "remove", "bob", "bob", ""],
+        ["s6", "", "", "", ""]]
+    # the command line: the CSV and the manifest carry them, the label files keep their fixed format
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["export", "--audit", str(two_reviewers.path), "--format", "csv", "--out", "o.csv"]) == 0
+    got = _read(tmp_path / "o.csv")
+    assert got.columns.tolist()[-3:] == ["note", "reviewers", "agreement"]
+    assert got[["sample_id", "label", "reviewer", "reviewers", "agreement"]].values.tolist() == [
+        ["007", "happy", "bob", "ann;bob", "agreed"],
+        ["s2", "neutral", "cy", "ann;bob;cy", "disagreed"],
+        ["s4", "angry", "bob", "ann;bob", "agreed"],
+        ["s6", "neutral", "", "", ""]]
+    assert cli_main(["export", "--audit", str(two_reviewers.path), "--format", "manifest", "--out", "m"]) == 0
+    m = _read(tmp_path / "m" / "manifest.csv")
+    assert m[["sample_id", "audit_action", "audit_reviewers", "audit_agreement"]].values.tolist() == [
+        ["007", "keep", "ann;bob", "agreed"], ["s2", "relabel", "ann;bob;cy", "disagreed"],
+        ["s4", "keep", "ann;bob", "agreed"], ["s6", "", "", ""]]
+    assert "reviewers" not in m.columns and "agreement" not in m.columns
+    info = json.loads((tmp_path / "m" / "dataset.json").read_text())
+    assert info["extra"]["audit_export"]["agreement"] == {"agreed": 2, "disagreed": 1}
+    assert cli_main(["export", "--audit", str(two_reviewers.path), "--format", "rafdb", "--out", "l.txt"]) == 0
+    assert (tmp_path / "l.txt").read_text() == "007.png 4\ns2.png 7\ns4.png 6\ns6.png 7\n"
+    assert cli_main(["export", "--audit", str(two_reviewers.path), "--format", "ferplus", "--out", "f.csv"]) == 0
+    assert _read(tmp_path / "f.csv").columns.tolist() == ["Usage", "Image name"] + VOTES
+    capsys.readouterr()
+
+
+def test_a_manifest_column_named_like_the_new_columns_is_kept(ds, two_reviewers):
+    d = load_dataset(ds)
+    d.manifest["agreement"] = "x"
+    d.manifest["reviewers"] = "y"
+    t = ex.corrected_table(d, two_reviewers.latest(), None, two_reviewers.events())
+    assert t["manifest_agreement"].tolist() == ["x"] * 6 and t["manifest_reviewers"].tolist() == ["y"] * 6
+    assert t["agreement"].tolist()[:2] == ["agreed", "disagreed"]
+    m = ex.corrected_manifest(t)
+    assert m["agreement"].tolist() == ["x"] * 4 and m["audit_agreement"].tolist() == ["agreed", "disagreed", "agreed", ""]
 
 
 def test_manifest_keeps_absolute_image_root(ds, tmp_path):
