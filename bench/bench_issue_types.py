@@ -108,38 +108,190 @@ def fer_duplicates(jobs: int) -> tuple[pd.DataFrame, dict]:
 
 
 # ---------------------------------------------------------------- 2. ambiguity vs FER+ votes
-def ambiguity_vs_votes(run: Path) -> pd.DataFrame:
-    from scipy.stats import spearmanr
+PRIORS = (1, 2, 3, 5, 10, 20, 50)      # the label-vote family: the model's probabilities worth a votes
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> float:
+    from scipy.stats import rankdata
+    return float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
+
+
+def _diff_ci(x: np.ndarray, base: np.ndarray, y: np.ndarray, rows: np.ndarray, boots: int, seed: int) -> tuple:
+    """95 % bootstrap interval (resampling `rows`) of Spearman(x, y) - Spearman(base, y)."""
+    rng = np.random.default_rng(seed)
+    d = []
+    for _ in range(boots):
+        b = rows[rng.integers(0, len(rows), len(rows))]
+        d.append(_spearman(x[b], y[b]) - _spearman(base[b], y[b]))
+    return float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))
+
+
+def _top2_gap(p: np.ndarray) -> np.ndarray:
+    top = -np.sort(-p, 1)[:, :2]
+    return 1.0 - (top[:, 0] - top[:, 1])
+
+
+def _inference_views(run: Path, rows: np.ndarray) -> dict | None:
+    """From the run's checkpoint and its decoded-image cache (inference only): the logits of the `rows`
+    faces under 10 views (5 shifts by 3 px, reflected border, each with its mirror), the mirror-averaged
+    logits of the test split, and the pooled mirror-averaged features of every training face.
+    None when the run has no cache."""
+    import json
+    import torch
+    from eac_core.infer import Explainer
+    from eac_core.preprocess import to_tensor
+    size = json.loads((run / "config.json").read_text())["image_size"]
+    tr_npy, te_npy = run / "cache" / f"train_{size}.npy", run / "cache" / f"test_{size}.npy"
+    if not tr_npy.is_file():
+        return None
+    ex = Explainer.load(run)
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    shifts = [(0, 0), (3, 0), (-3, 0), (0, 3), (0, -3)]
+
+    def forward(arr: np.ndarray, idx: np.ndarray, views: list) -> tuple[np.ndarray, np.ndarray]:
+        logits, feats = [], []
+        with torch.no_grad():
+            for b in range(0, len(idx), 256):
+                x = to_tensor(np.asarray(arr[idx[b:b + 256]]), ex.preprocessing)
+                pad = torch.nn.functional.pad(x, (4, 4, 4, 4), mode="reflect")
+                h, w = x.shape[2:]
+                vs = []
+                for dx, dy in views:
+                    xs = pad[:, :, 4 + dy:4 + dy + h, 4 + dx:4 + dx + w]
+                    vs += [xs, xs.flip(3)]
+                lo, f = ex.model(torch.cat(vs))
+                n = len(x)
+                logits.append(lo.view(len(vs), n, -1).permute(1, 0, 2).numpy())
+                feats.append(((f[:n].mean((2, 3)) + f[n:2 * n].mean((2, 3))) / 2).numpy())
+        return np.concatenate(logits).astype(np.float64), np.concatenate(feats)
+
+    tr = np.load(tr_npy, mmap_mode="r")
+    views, _ = forward(tr, rows, shifts)
+    _, feats = forward(tr, np.arange(len(tr)), [(0, 0)])
+    test = None
+    if te_npy.is_file():
+        te = np.load(te_npy, mmap_mode="r")
+        lt, _ = forward(te, np.arange(len(te)), [(0, 0)])
+        test = (lt[:, 0] + lt[:, 1]) / 2
+    return {"views": views, "features": feats, "test_logits": test}
+
+
+def ambiguity_vs_votes(run: Path, *, boots: int = 1000, splits: int = 200) -> tuple[pd.DataFrame, list[str]]:
+    """Section 2: every candidate's Spearman with the FER+ vote spread on truth.csv's rows, the bootstrap
+    interval of its difference with 1 - p(label)'s, and the choice of the label-vote prior on one half of
+    the rows reported on the other. Returns (table, lines of text)."""
+    import json
+    from scipy.special import softmax, log_softmax
+    from data_tools.rundir import RunDir
+    from eac_core.issue_scores import LABEL_PRIOR
+    cfg = json.loads((run / "config.json").read_text())
+    classes = list(cfg["classes"])
     scores = pd.read_parquet(run / "scores.parquet")
-    man = pd.read_csv(ROOT / ".cache/bench/pretrained/fer2013_dev/manifest.csv", dtype=str)
+    man = pd.read_csv(Path(cfg["dataset"]) / "manifest.csv", dtype=str)
     truth = pd.read_csv(FER / "truth.csv")
-    s = scores.merge(man[["sample_id", "path"]], on="sample_id").merge(truth, on="path")
-    probs = s[[c for c in s.columns if c.startswith("prob_")]].to_numpy(float)
+    s = scores.reset_index(names="row").merge(man[["sample_id", "path"]], on="sample_id").merge(truth, on="path")
     votes = s[VOTES].to_numpy(float)
-    tot = votes.sum(1)
-    ok = tot > 0
-    v = votes[ok] / tot[ok, None]
+    s = s[votes.sum(1) > 0].reset_index(drop=True)
+    rows = s["row"].to_numpy()
+    probs = s[[f"prob_{c}" for c in classes]].to_numpy(float)
+    lab = s["label_index"].to_numpy(int)
+    votes = s[VOTES].to_numpy(float)
+    v = votes / votes.sum(1, keepdims=True)
     spread = 1.0 - v.max(1)                                   # share of annotators off the majority
     vent = -(np.where(v > 0, v * np.log(np.where(v > 0, v, 1)), 0)).sum(1)
-    top2 = -np.sort(-v, 1)[:, :2]
-    vmargin = 1.0 - (top2[:, 0] - top2[:, 1])
-    p = probs[ok]
-    cand = {"ambiguity 1-(p1-p2) (product)": ambiguity_score(p),
-            "entropy of p": -(p * np.log(np.clip(p, 1e-12, 1))).sum(1),
-            "1 - p(label)": 1.0 - s["p_label"].to_numpy(float)[ok]}
-    rows = []
-    rng = np.random.default_rng(0)
-    boots = [rng.integers(0, len(spread), len(spread)) for _ in range(500)]
-    base = cand["1 - p(label)"]
+    vmargin = _top2_gap(v)
+    n = len(s)
+    base = 1.0 - s["p_label"].to_numpy(float)
+    cand = {f"ambiguity (product): 1-(q1-q2), q = ({LABEL_PRIOR:g} p + given label) / {LABEL_PRIOR + 1:g}":
+            ambiguity_score(probs, lab),
+            "1-(p1-p2) of p (the product before)": ambiguity_score(probs),
+            "entropy of p": -(probs * np.log(np.clip(probs, 1e-12, 1))).sum(1),
+            "1 - p(label)": base}
+    rd = RunDir(run)
+    hist = {c: rd.history_matrix(c)[1][:, rows].astype(float) for c in ("p_label", "pred")}
+    if len(hist["p_label"]):
+        cand["dynamics: 1 - mean p(label) over epochs"] = 1.0 - hist["p_label"].mean(0)
+        cand["dynamics: std of p(label) over epochs (data-map variability)"] = hist["p_label"].std(0)
+        pred = hist["pred"].astype(int)
+        share = np.stack([(pred == k).mean(0) for k in range(len(classes))], 1)
+        cand["dynamics: entropy of the predicted class over epochs"] = \
+            -(np.where(share > 0, share * np.log(np.where(share > 0, share, 1)), 0)).sum(1)
+    log("ambiguity: inference for the view and kNN candidates")
+    inf = _inference_views(run, rows)
+    notes = []
+    if inf is None:
+        notes.append("(the run has no decoded-image cache: the view, temperature and kNN candidates were skipped)")
+    else:
+        lg = inf["views"]
+        check = np.abs(softmax((lg[:, 0] + lg[:, 1]) / 2, 1) - probs).max()
+        notes.append(f"Check: the checkpoint's mirror-averaged probabilities equal scores.parquet's within {check:.1e}.")
+        cand["1-(p1-p2), original view only (no mirror)"] = _top2_gap(softmax(lg[:, 0], 1))
+        cand["1-(p1-p2), 10 views (5 shifts x mirror) averaged"] = _top2_gap(softmax(lg.mean(1), 1))
+        if inf["test_logits"] is not None:
+            te = man[man["split"] == "test"]
+            y_te = np.array([classes.index(c) if c in classes else -1 for c in te["label"]])
+            lt = inf["test_logits"][y_te >= 0]
+            y_te = y_te[y_te >= 0]
+            grid = np.round(np.arange(0.3, 4.01, 0.05), 2)
+            nll = [-log_softmax(lt / t, 1)[np.arange(len(lt)), y_te].mean() for t in grid]
+            temp = float(grid[int(np.argmin(nll))])
+            cand[f"1-(p1-p2) at temperature {temp:g} (NLL on the test split)"] = \
+                _top2_gap(softmax((lg[:, 0] + lg[:, 1]) / 2 / temp, 1))
+        from sklearn.neighbors import NearestNeighbors
+        f = inf["features"] / np.maximum(np.linalg.norm(inf["features"], axis=1, keepdims=True), 1e-12)
+        labels_all = scores["label_index"].to_numpy(int)
+        _, nb = NearestNeighbors(n_neighbors=51).fit(f).kneighbors(f[rows])
+        knn = np.stack([(labels_all[nb[:, 1:]] == k).mean(1) for k in range(len(classes))], 1)
+        cand["kNN (k=50) given labels: 1 - max share"] = 1.0 - knn.max(1)
+        cand["1-(p1-p2) of (p + kNN label shares) / 2"] = _top2_gap((probs + knn) / 2)
+    all_rows = np.arange(n)
+    table = []
     for name, x in cand.items():
-        diff = [spearmanr(x[b], spread[b]).statistic - spearmanr(base[b], spread[b]).statistic for b in boots]
-        rows.append({"score": name, "rows": int(ok.sum()),
-                     "Spearman vs 1-max vote share": spearmanr(x, spread).statistic,
-                     "minus 1-p(label)'s, 95 % bootstrap CI": f"{np.percentile(diff, 2.5):+.3f} .. "
-                                                               f"{np.percentile(diff, 97.5):+.3f}",
-                     "vs vote entropy": spearmanr(x, vent).statistic,
-                     "vs 1-(v1-v2) of votes": spearmanr(x, vmargin).statistic})
-    return pd.DataFrame(rows)
+        lo, hi = _diff_ci(x, base, spread, all_rows, boots, 0)
+        table.append({"score": name, "rows": n, "Spearman vs 1-max vote share": _spearman(x, spread),
+                      "minus 1-p(label)'s, 95 % bootstrap CI": "" if x is base else f"{lo:+.3f} .. {hi:+.3f}",
+                      "vs vote entropy": _spearman(x, vent), "vs 1-(v1-v2) of votes": _spearman(x, vmargin)})
+    # the prior of the label vote, chosen on one half, reported on the other
+    fam = {a: ambiguity_score(probs, lab, prior=a).astype(float) for a in PRIORS}
+    perm = np.random.default_rng(23).permutation(n)
+    half_a, half_b = np.sort(perm[: n // 2]), np.sort(perm[n // 2:])
+
+    def pick(h: np.ndarray) -> tuple[int, dict]:
+        r = {a: _spearman(x[h], spread[h]) for a, x in fam.items()}
+        return max(r, key=r.get), r
+
+    a_a, r_a = pick(half_a)
+    a_b, r_b = pick(half_b)
+    lo, hi = _diff_ci(fam[a_a], base, spread, half_b, boots, 1)
+    crossed = np.empty(n)
+    crossed[half_b], crossed[half_a] = fam[a_a][half_b], fam[a_b][half_a]
+    clo, chi = _diff_ci(crossed, base, spread, all_rows, boots, 2)
+    picks, held = [], []
+    for k in range(splits):
+        p2 = np.random.default_rng(1000 + k).permutation(n)
+        ha, hb = p2[: n // 2], p2[n // 2:]
+        a, _ = pick(ha)
+        picks.append(a)
+        held.append(_spearman(fam[a][hb], spread[hb]) - _spearman(base[hb], spread[hb]))
+    held = np.array(held)
+    fmt = ", ".join
+    notes += [
+        f"The label-vote prior a (q = (a p + given label) / (a + 1); the product's LABEL_PRIOR = {LABEL_PRIOR:g}), "
+        f"chosen on one half of the {n} rows (seeded split, {len(half_a)} / {len(half_b)} rows) among "
+        f"{', '.join(map(str, PRIORS))}:",
+        f"- half A's Spearman per a: {fmt(f'{a} {r:.3f}' for a, r in r_a.items())}: **a = {a_a}**; "
+        f"on half B: {_spearman(fam[a_a][half_b], spread[half_b]):.3f} against 1 - p(label)'s "
+        f"{_spearman(base[half_b], spread[half_b]):.3f}, difference CI {lo:+.3f} .. {hi:+.3f}",
+        f"- half B alone picks a = {a_b} ({fmt(f'{a} {r:.3f}' for a, r in r_b.items())}); cross-fitted (each half "
+        f"scored with the a the other half picked), all {n} rows: {_spearman(crossed, spread):.3f} against "
+        f"{_spearman(base, spread):.3f}, difference CI **{clo:+.3f} .. {chi:+.3f}**",
+        f"- {splits} random half splits (pick a on one half, measure on the other): a picked "
+        f"{fmt(f'{a} x{c}' for a, c in pd.Series(picks).value_counts().items())}; held-out difference with "
+        f"1 - p(label) median {np.median(held):+.3f} (2.5-97.5 %: {np.percentile(held, 2.5):+.3f} .. "
+        f"{np.percentile(held, 97.5):+.3f}), above 0 in {int((held > 0).sum())} of {splits}",
+        "The other rows of the table were measured on all rows, none chosen by them; the bootstrap "
+        f"resamples faces ({boots} draws)."]
+    return pd.DataFrame(table), notes
 
 
 # ---------------------------------------------------------------- 3. planted outliers
@@ -306,10 +458,11 @@ def main() -> int:
     print(pd.Series(dup).to_string(), flush=True)
     if (run / "scores.parquet").is_file():
         log("ambiguity vs FER+ votes")
-        amb = ambiguity_vs_votes(run)
-        print(amb.to_string(index=False), flush=True)
+        amb, notes = ambiguity_vs_votes(run)
+        print(amb.to_string(index=False), "\n" + "\n".join(notes), flush=True)
         md += ["## 2. Ambiguity against the FER+ vote spread (truth.csv rows with votes; run "
-               f"`{run.relative_to(ROOT) if run.is_relative_to(ROOT) else run}`)\n", amb.to_markdown(index=False, floatfmt=".3f"), ""]
+               f"`{run.relative_to(ROOT) if run.is_relative_to(ROOT) else run}`)\n", amb.to_markdown(index=False, floatfmt=".3f"), "",
+               "\n".join(notes), ""]
         for name, pattern, seed in (("ckplus48", "ckplus48/*/*.png", 0), ("jaffe", "jaffe/*/*.tiff", 1)):
             log(f"planted outliers in {name}")
             per_kind, out = planted_set(name, pattern, args.per_kind, work, run, seed)
