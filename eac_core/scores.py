@@ -152,7 +152,7 @@ def build_scores(frame: pd.DataFrame, classes: list[str], labels: np.ndarray, si
     for j, name in enumerate(CANDIDATES):
         if name.startswith("fused_"):
             t[name] = sus[:, j].astype("float32")
-    for k, v in issue_columns(signals.get("features"), probs, classes).items():   # outlier, ambiguity
+    for k, v in issue_columns(signals.get("features"), probs, classes, labels).items():   # outlier, ambiguity
         t[k] = v
     t["pred"] = t["pred"].astype(str)
     t["suspicion"] = CANDIDATES[suspicion](t).astype("float64")

@@ -5,8 +5,9 @@ Issue types (ISSUES, in the order a reviewer should see them):
 - label_conflict: a duplicate group (exact or near) whose members carry different labels;
 - split_leak: a duplicate group spanning splits (a test face the model trained on);
 - exact_duplicate: the same decoded pixels as another row;
-- near_duplicate: a perceptual hash within NEAR_RADIUS bits of another row's, pixels not identical
-  (resized, shifted, re-encoded, a burst of frames);
+- near_duplicate: a perceptual hash within `near_radius` bits of another row's, or a keypoint-aligned
+  hash within `shift_radius` bits of one of another row's (a shifted or cropped copy), pixels not
+  identical (resized, shifted, cropped, re-encoded, a burst of frames);
 - blank, dark, bright, low_information, blurry: the image-quality checks (THRESHOLDS).
 Scores: higher = worse, in 0..1 within a type.
 """
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from data_tools.issues.duplicates import exact_groups, near_groups
+from data_tools.issues.image import SHIFT_STORED
 
 ISSUES = ("label_conflict", "split_leak", "exact_duplicate", "near_duplicate",
           "blank", "dark", "bright", "low_information", "blurry")
@@ -31,6 +33,8 @@ COLUMNS = ["sample_id", "issue", "score", "group", "detail"]
 class Thresholds:
     """Where an image becomes an issue (chosen by measurement: bench/results/issue_types.md)."""
     near_radius: int = 4         # perceptual-hash bits (of 64) within which two faces are near duplicates
+    shift_radius: int = 2        # keypoint-aligned hash bits (of 64) within which one is a shifted/cropped
+                                 # copy (-1: off, the perceptual hash alone)
     blank_std: float = 4.0       # luminance standard deviation (0..255) under which an image is near-constant
     dark_p99: float = 50.0       # 99th luminance percentile under which an image is too dark
     bright_p01: float = 200.0    # 1st luminance percentile over which an image is too bright
@@ -160,10 +164,13 @@ def found_rows(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
     hashable = np.flatnonzero(~blank & (s["entropy"] >= t.low_entropy))
     near = np.full(len(s), -1, np.int64)
     nearest = np.full(len(s), -1, np.int64)
-    near[hashable], nearest[hashable] = near_groups(s["phash"][hashable], s["exact"][hashable], t.near_radius)
+    near[hashable], nearest[hashable] = near_groups(s["phash"][hashable], s["exact"][hashable], t.near_radius,
+                                                    s["shift"][hashable] if t.shift_radius >= 0 else None,
+                                                    max(t.shift_radius, 0), SHIFT_STORED)
     ex_detail, ex_conf, ex_leak = _groups_detail(ex, lab, spl, "faces with the same pixels")
-    nr_detail, nr_conf, nr_leak = _groups_detail(
-        near, lab, spl, f"near-identical faces (perceptual hash within {t.near_radius} of 64 bits)")
+    how = f"perceptual hash within {t.near_radius}" + (
+        f" or keypoint hash within {t.shift_radius}" if t.shift_radius >= 0 else "")
+    nr_detail, nr_conf, nr_leak = _groups_detail(near, lab, spl, f"near-identical faces ({how} of 64 bits)")
     in_ex, in_nr = np.flatnonzero(ex >= 0), np.flatnonzero(near >= 0)
     ge, gn = ex[in_ex], near[in_nr]
     ex_group = out.group_names("exact", len(ex_detail)) + ge

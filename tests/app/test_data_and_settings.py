@@ -345,7 +345,7 @@ def test_data_page_shows_image_issue_counts_right_after_an_import(empty_project,
     assert any(h.value == "Image issues" for h in app.subheader)
     frames = [d.value for d in app.dataframe]
     counts = next(f for f in frames if list(f.columns) == ["issue", "images"]).set_index("issue")["images"].to_dict()
-    assert counts == {"label_conflict": 2, "split_leak": 2, "exact_duplicate": 6, "near_duplicate": 4,
+    assert counts == {"label_conflict": 2, "split_leak": 2, "exact_duplicate": 6, "near_duplicate": 8,
                       "blank": 1, "dark": 1, "bright": 1, "low_information": 1, "blurry": 1}
     groups = next(f for f in frames if list(f.columns) == ["issue", "group", "detail", "sample_id"])
     assert list(groups["issue"]) == ["label_conflict", "split_leak"]

@@ -42,6 +42,7 @@ def test_drops_exactly_the_planted_rows(planted, capsys):
                "a1_test",                 # the leak's test copy (a1 stays in train)
                "a2", "a2_sad",            # label conflict: neither label can be trusted
                "b0_resized", "c0_jpeg",   # near duplicates: the first of each pair stays
+               "d0_shift", "e0_crop",
                "blank", "dark", "bright", "twotone", "blurry"}
     assert every - kept == dropped
     report = pd.read_csv(root / "clean.csv.dropped_issues.csv", dtype=str)
@@ -49,8 +50,8 @@ def test_drops_exactly_the_planted_rows(planted, capsys):
     assert report.set_index("sample_id").loc["a2_sad", "issue"] == "label_conflict"
     assert report.set_index("sample_id").loc["a1_test", "issue"] == "split_leak"
     out_text = capsys.readouterr().out
-    assert "dropped 11 rows for their issues (label_conflict 2, split_leak 1, exact_duplicate 1, " \
-           "near_duplicate 2, blank 1, dark 1, bright 1, low_information 1, blurry 1)" in out_text
+    assert "dropped 13 rows for their issues (label_conflict 2, split_leak 1, exact_duplicate 1, " \
+           "near_duplicate 4, blank 1, dark 1, bright 1, low_information 1, blurry 1)" in out_text
 
 
 def test_only_the_named_types_and_reviewed_rows_win(planted, capsys):

@@ -34,10 +34,12 @@ def test_every_planted_issue_is_found_and_nothing_else(planted):
     assert not any(s.startswith("clean") for s in t["sample_id"])
 
 
-def test_one_pixel_shift_is_a_known_miss(planted):
-    """The DCT hash is not shift-invariant: a one-pixel shift moves 8 of 64 bits on FER faces (median,
-    bench/results/issue_types.md), over the radius of 4; the shifted copy is not grouped."""
+def test_shifted_and_cropped_copies_are_found_a_crop_to_80_percent_is_not(planted):
+    """A one-pixel shift moves the DCT hash by more than its radius; the keypoint-aligned hash finds the
+    copy, and a 96 % crop resized back; a crop to 80 % of the side (zoom 1.25) is beyond both (measured)."""
     _, t = planted
+    near = _flagged(t, "near_duplicate")
+    assert {"d0", "d0_shift", "e0", "e0_crop"} <= near
     assert not PLANTED["missed"] & set(t["sample_id"])
     d = face(6, 50)
     a, b = luminance(d[1:49, 1:49].copy()), luminance(d[2:50, 1:49].copy())
@@ -55,11 +57,11 @@ def test_groups_and_details(planted):
     assert conflict["detail"] == "2 faces with the same pixels; labels happy/sad (label conflict); split train"
     near = t[t["issue"] == "near_duplicate"]
     assert near.groupby("group")["sample_id"].apply(lambda s: tuple(sorted(s))).sort_values().tolist() == [
-        ("b0", "b0_resized"), ("c0", "c0_jpeg")]
+        ("b0", "b0_resized"), ("c0", "c0_jpeg"), ("d0", "d0_shift"), ("e0", "e0_crop")]
     assert (near["score"] <= 1).all() and (near["score"] >= 1 - 4 / 64).all()
     # conflicts and leaks come first in the file
     assert list(t["issue"].iloc[:4]) == ["label_conflict"] * 2 + ["split_leak"] * 2
-    assert counts(t) == {"label_conflict": 2, "split_leak": 2, "exact_duplicate": 6, "near_duplicate": 4,
+    assert counts(t) == {"label_conflict": 2, "split_leak": 2, "exact_duplicate": 6, "near_duplicate": 8,
                          "blank": 1, "dark": 1, "bright": 1, "low_information": 1, "blurry": 1}
 
 
@@ -129,8 +131,8 @@ def test_command_writes_and_prints(planted, capsys):
     ds, _ = planted
     assert cli(["issues", "--dataset", str(ds), "--jobs", "1"]) == 0
     out = capsys.readouterr().out
-    assert "label_conflict 2, split_leak 2, exact_duplicate 6, near_duplicate 4" in out
-    assert "(5 duplicate groups)" in out
+    assert "label_conflict 2, split_leak 2, exact_duplicate 6, near_duplicate 8" in out
+    assert "(7 duplicate groups)" in out
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from eac_core.issue_scores import ambiguity_score, ambiguous_between, outlier_score
+from eac_core.issue_scores import LABEL_PRIOR, ambiguity_score, ambiguous_between, outlier_score, vote_probs
 from eac_core.scores import build_scores
 
 
@@ -33,6 +33,29 @@ def test_ambiguity_values_and_candidates():
     assert ambiguous_between(p, ["happy", "sad", "fear"], threshold=0.79).tolist() == ["happy/sad", "", "fear/sad"]
 
 
+def test_the_given_label_counts_as_one_vote_beside_five_of_the_model():
+    assert LABEL_PRIOR == 5.0
+    p = np.array([[0.45, 0.45, 0.10], [0.9, 0.05, 0.05], [0.2, 0.3, 0.5], [0.6, 0.4, 0.0], [0.2, 0.3, 0.5]])
+    labels = np.array([0, 1, 0, 1, -1])                 # -1: no given label, p as it is
+    q = vote_probs(p, labels)
+    assert np.allclose(q, [[3.25 / 6, 2.25 / 6, 0.5 / 6], [4.5 / 6, 1.25 / 6, 0.25 / 6], [2 / 6, 1.5 / 6, 2.5 / 6],
+                           [0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    # 1 - (q1 - q2): 1 - 1/6, 1 - 3.25/6, 1 - 0.5/6, a tie, and row 4 without a vote
+    assert np.allclose(ambiguity_score(p, labels), [5 / 6, 2.75 / 6, 5.5 / 6, 1.0, 0.8])
+    assert ambiguous_between(p, ["happy", "sad", "fear"], labels).tolist() == [
+        "happy/sad", "", "fear/happy", "happy/sad", ""]
+    # the weight of the model's vote: prior 1 puts the label level with the model
+    assert np.allclose(ambiguity_score(p[:2], labels[:2], prior=1.0), [1 - (0.725 - 0.225), 1 - (0.525 - 0.45)])
+
+
+def test_ambiguity_of_non_finite_rows_is_nan_and_names_nothing():
+    p = np.array([[np.nan, 0.5, 0.5], [0.5, 0.5, 0.0]])
+    labels = np.array([0, 2])
+    a = ambiguity_score(p, labels)
+    assert np.isnan(a[0]) and a[1] == np.float32(1.0)    # q = (2.5, 2.5, 1) / 6: a tie
+    assert ambiguous_between(p, ["happy", "sad", "fear"], labels).tolist() == ["", "happy/sad"]
+
+
 def test_build_scores_has_issue_columns():
     rng = np.random.default_rng(1)
     n, k = 30, 3
@@ -43,7 +66,8 @@ def test_build_scores_has_issue_columns():
                "loss": -np.log(probs[np.arange(n), labels]), "margin": np.zeros(n),
                "flip_consistency": np.zeros(n), "flip_agree": np.ones(n), "features": rng.normal(size=(n, 8))}
     t = build_scores(frame, ["a", "b", "c"], labels, signals, provisional=False)
-    assert np.allclose(t["ambiguity"], ambiguity_score(probs))
+    assert np.allclose(t["ambiguity"], ambiguity_score(probs, labels))
+    assert not np.allclose(t["ambiguity"], ambiguity_score(probs))          # the given label took part
     assert np.allclose(t["outlier"], outlier_score(signals["features"]))
     assert set(t["ambiguous_between"]) <= {""} | {f"{x}/{y}" for x in "abc" for y in "abc" if x != y}
     del signals["features"]

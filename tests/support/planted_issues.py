@@ -30,8 +30,8 @@ PLANTED = {
     "exact": {"a0", "a0_copy"},             # same pixels, same label, same split
     "leak": {"a1", "a1_test"},              # same pixels, train and test
     "conflict": {"a2", "a2_sad"},           # same pixels, happy and sad
-    "near": {"b0", "b0_resized", "c0", "c0_jpeg"},
-    "missed": {"d0", "d0_shift"},          # shifted by one pixel: beyond the perceptual hash (measured)
+    "near": {"b0", "b0_resized", "c0", "c0_jpeg", "d0", "d0_shift", "e0", "e0_crop"},
+    "missed": {"f0", "f0_crop80"},          # cropped to 80 % of the side: beyond both hashes (measured)
     "blank": {"blank"}, "dark": {"dark"}, "bright": {"bright"}, "low_information": {"twotone"},
     "blurry": {"blurry"},
 }
@@ -56,7 +56,10 @@ def make_dataset(root: Path) -> Path:
     put("b0", face(4)); put("b0_resized", cv2.resize(face(4), (96, 96), interpolation=cv2.INTER_CUBIC))
     put("c0", face(5)); put("c0_jpeg", face(5), ext="jpg", quality=75)
     d = face(6, 50)
-    put("d0", d[1:49, 1:49].copy()); put("d0_shift", d[2:50, 1:49].copy())   # one pixel down
+    put("d0", d[1:49, 1:49].copy()); put("d0_shift", d[2:50, 1:49].copy())   # one pixel down (keypoint hash)
+    e = face(12)
+    put("e0", e); put("e0_crop", cv2.resize(e[0:46, 2:48], (48, 48), interpolation=cv2.INTER_LINEAR))  # 96 %
+    put("f0", face(13)); put("f0_crop80", cv2.resize(face(13)[5:43, 5:43], (48, 48), interpolation=cv2.INTER_LINEAR))
     put("blank", np.full((48, 48, 3), 128, np.uint8))
     put("dark", (face(7).astype(np.float32) * 0.12).astype(np.uint8))
     put("bright", (255 - face(8).astype(np.float32) * 0.12).astype(np.uint8))
