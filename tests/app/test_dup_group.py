@@ -86,7 +86,7 @@ def test_a_leak_removes_the_test_copy_and_the_export_drops_it(home, app, tmp_pat
     out = tmp_path / "corrected.csv"
     assert cli(["export", "--audit", str(home / "runs" / RUN / "audit.sqlite"), "--format", "csv", "--out", str(out)]) == 0
     df = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("sample_id")
-    assert "a1_test" not in df.index and len(df) == 28        # the removed test copy is absent; 29 faces
+    assert "a1_test" not in df.index and len(df) == 32        # the removed test copy is absent; 33 faces
     assert (df.loc["a1", "action"], df.loc["a1", "label"]) == ("undecided", "happy")
 
 
@@ -119,6 +119,6 @@ def test_the_gallery_filters_by_issue_type_and_captions_each_face(home):
     at.sidebar.radio(key="gal_status").set_value("all").run()
     at.sidebar.multiselect(key="gal_issues").set_value(["near_duplicate", "blurry"]).run()
     boxes = sorted(c.key[len("gal_box_"):] for c in at.checkbox if c.key.startswith("gal_box_"))
-    assert boxes == ["b0", "b0_resized", "blurry", "c0", "c0_jpeg"]
+    assert boxes == ["b0", "b0_resized", "blurry", "c0", "c0_jpeg", "d0", "d0_shift", "e0", "e0_crop"]
     captions = {c.value for c in at.caption}
     assert sum(c.startswith("blurry") for c in captions) == 1 and any(c.startswith("near_duplicate") for c in captions)

@@ -26,7 +26,7 @@ def test_python_m_app_serves_and_warms_the_latest_run(home):
         while "[fer-audit] warm start" not in srv.log_tail(100_000) and time.monotonic() < deadline:
             time.sleep(0.2)
         line = next(ln for ln in srv.log_tail(100_000).splitlines() if "[fer-audit] warm start" in ln)
-        assert f"warm start: run {RUN}: 25 faces in " in line, line       # no checkpoint: no CAMs to queue
+        assert f"warm start: run {RUN}: 29 faces in " in line, line       # no checkpoint: no CAMs to queue
         with urllib.request.urlopen(srv.url + "/", timeout=30) as r:
             assert r.status == 200
     finally:
@@ -37,7 +37,7 @@ def test_warm_fills_the_caches_the_review_page_reads(home, monkeypatch):
     monkeypatch.setenv("FER_AUDIT_HOME", str(home))
     from app.components import loaders, warm
     from data_tools.rundir import RunDir
-    assert warm.warm() == f"run {RUN}: 25 faces"
+    assert warm.warm() == f"run {RUN}: 29 faces"
     run = RunDir(home / "runs" / RUN)
     again = loaders.load_scores(run)
     assert again is loaders.load_scores(run)            # a cache hit: the same object

@@ -31,6 +31,8 @@ def test_issue_bits_of_the_planted_faces(table):
                    "a0": "exact_duplicate, ambiguous", "a0_copy": "exact_duplicate",
                    "b0": "near_duplicate", "b0_resized": "near_duplicate",
                    "c0": "near_duplicate", "c0_jpeg": "near_duplicate",
+                   "d0": "near_duplicate", "d0_shift": "near_duplicate",      # shifted: the keypoint hashes
+                   "e0": "near_duplicate", "e0_crop": "near_duplicate",
                    "blank": "blank", "dark": "dark", "bright": "bright", "twotone": "low_information",
                    "blurry": "blurry", "clean0": "ambiguous"}
     assert ids_with(bits, ["split_leak", "label_conflict"]) == {"a1", "a1_test", "a2", "a2_sad"}
@@ -41,7 +43,7 @@ def test_issue_bits_of_the_planted_faces(table):
 
 def test_the_group_around_a_face(table):
     g = DuplicateGroups(table)
-    assert len(g) == 5                                   # 3 exact groups, 2 near ones
+    assert len(g) == 7                                   # 3 exact groups, 4 near ones
     leak = g.around("a1_test")
     assert (sorted(leak.members), leak.leak, leak.conflict) == (["a1", "a1_test"], True, False)
     assert leak.detail == "2 faces with the same pixels; label happy; splits test/train (leak)"
@@ -49,7 +51,8 @@ def test_the_group_around_a_face(table):
     assert (sorted(conflict.members), conflict.leak, conflict.conflict) == (["a2", "a2_sad"], False, True)
     near = g.around("b0_resized")
     assert near.name.startswith("near:") and sorted(near.members) == ["b0", "b0_resized"]
-    assert g.around("blank") is None and g.around("clean3") is None and g.around("nope") is None
+    assert sorted(g.around("d0_shift").members) == ["d0", "d0_shift"]
+    assert g.around("blank") is None and g.around("f0_crop80") is None and g.around("nope") is None
     assert DuplicateGroups(None).around("a0") is None
 
 
