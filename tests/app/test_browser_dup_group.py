@@ -57,17 +57,7 @@ def test_a_duplicate_group_is_decided_and_exported_as_one(home, server, browser,
         page.get_by_role("link", name="Export").click()
         button = page.get_by_role("button", name="Download corrected CSV")
         button.wait_for(timeout=STEP_MS)
-        bs.wait_idle(page)
-        from playwright.sync_api import TimeoutError as PwTimeout
-        try:
-            with page.expect_download(timeout=STEP_MS) as dl:
-                button.click()
-            download = dl.value
-        except PwTimeout:              # a click during a rerun of the page can be lost on a loaded machine: once more
-            bs.wait_idle(page)
-            with page.expect_download(timeout=STEP_MS) as dl:
-                button.click()
-            download = dl.value
+        download = bs.download(page, button, STEP_MS)
         csv_path = tmp_path / "corrected_labels.csv"
         download.save_as(str(csv_path))
         shutil.copy(csv_path, art / "dup-group-corrected.csv")

@@ -344,3 +344,21 @@ def key_to_cams_ms(page) -> float:
     """Milliseconds from the armed keydown to the first frame with the new face's four CAM panels loaded
     (other parts of the page, e.g. its charts, may still be updating)."""
     return float(page.evaluate("() => window.__camsAt - window.__keyAt"))
+
+
+def download(page, button, timeout_ms: int = 60_000):
+    """Click a download button and return Playwright's Download. A click during a rerun of the page can be
+    lost on a loaded machine, so once more after the page is idle; a button still disabled then (Streamlit
+    disables it while it builds the file) is waited for until it is enabled."""
+    from playwright.sync_api import TimeoutError as PwTimeout
+    wait_idle(page)
+    try:
+        with page.expect_download(timeout=timeout_ms) as dl:
+            button.click()
+        return dl.value
+    except PwTimeout:
+        wait_idle(page)
+        page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=timeout_ms)
+        with page.expect_download(timeout=timeout_ms) as dl:
+            button.click()
+        return dl.value
