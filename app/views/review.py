@@ -117,8 +117,8 @@ def _review(ctx: Ctx) -> None:
     with right:
         head, detail, keys = st.container(), st.container(), st.container()
     # drawn in the order a reviewer needs them, each in its place: the face's heading and the
-    # decision buttons (so keys work at once, issue 11 §2), the dataset (its manifest), the queue,
-    # then the CAMs (the slow part)
+    # decision buttons (so keys work at once, issue 11 §2), the dataset (its manifest), the CAMs (usually
+    # computed already: cams.prefetch), then the queue around the face
     shown = None
     with head, ui.guarded("This face"):
         shown = face_head(ctx)
@@ -129,14 +129,14 @@ def _review(ctx: Ctx) -> None:
     with notice:
         dataset = _dataset_of(ctx.dataset_dir)
     mark(t0, "fragment: dataset loaded")
-    with left, ui.guarded("The queue"):
-        review_queue.queue_table(ctx.queue, ctx.view.latest(), dataset, st.session_state.get(CURRENT), ctx.n_all,
-                                 ranking=ctx.ranking, bits=ctx.issue_bits, shown=ctx.shown)
-    mark(t0, "fragment: queue table")
     if shown is not None:
         with detail, ui.guarded("This face"):
             face_detail(ctx, dataset, *shown)
     mark(t0, "fragment: the rest of the face")
+    with left, ui.guarded("The queue"):
+        review_queue.queue_table(ctx.queue, ctx.view.latest(), dataset, st.session_state.get(CURRENT), ctx.n_all,
+                                 ranking=ctx.ranking, bits=ctx.issue_bits, shown=ctx.shown)
+    mark(t0, "fragment: queue table")
     if shown is not None and dataset is not None:       # the next faces' CAMs, while this one is looked at
         cams.prefetch(ctx.run, _upcoming(ctx, dataset, shown[0]))
 
