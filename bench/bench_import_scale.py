@@ -4,6 +4,7 @@ command a user runs, with and without `--labels-only`.
 
     python bench/bench_import_scale.py [--rows 2000000] [--modes images,labels-only] [--work .cache/bench-import-scale]
                                        [--compare REV]   # the importer of git revision REV beside this one
+    modes: labels-only, images (every image decoded, measured, issues.parquet written), no-issues (decoded, --no-issues)
 
 The dataset: one small PNG (48x48 noise) hard-linked under --rows distinct paths (1,000 per folder,
 one file per folder), and labels.csv with path, label and split columns. Hard links give every row
@@ -71,12 +72,16 @@ def worktree(work: Path, rev: str) -> Path:
     return tree
 
 
-def run(root: Path, out: Path, labels_only: bool, code: Path = REPO, jobs: int = 0) -> tuple[float, int, int, str]:
+MODES = {"labels-only": ["--labels-only"], "images": [], "no-issues": ["--no-issues"]}
+MODE_TEXT = {"labels-only": "--labels-only", "images": "image checks + issues.parquet",
+             "no-issues": "image checks, --no-issues"}
+
+
+def run(root: Path, out: Path, mode: str, code: Path = REPO, jobs: int = 0) -> tuple[float, int, int, str]:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "data_tools", "import", "--format", "csv", "--root", str(root), "--csv", "labels.csv",
            "--path-col", "path", "--label-col", "label", "--split-col", "split", "--out", str(out)]
-    if labels_only:
-        cmd.append("--labels-only")
+    cmd += MODES[mode]
     if jobs:
         cmd += ["--jobs", str(jobs)]
     t = time.monotonic()
@@ -95,7 +100,8 @@ def run(root: Path, out: Path, labels_only: bool, code: Path = REPO, jobs: int =
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=2_000_000)
-    ap.add_argument("--modes", default="labels-only,images")
+    ap.add_argument("--modes", default="labels-only,images",
+                    help=f"comma-separated, any of {', '.join(MODES)} (images: the image-level issues computed too)")
     ap.add_argument("--work", default=str(REPO / ".cache" / "bench-import-scale"))
     ap.add_argument("--compare", metavar="REV", help="also run the importer of this git revision, each mode "
                                                      "right after this tree's (a worktree under --work)")
@@ -108,9 +114,9 @@ def main() -> int:
     print("| code | mode | rows | imported | wall s | rows/s | peak RSS MB | note |\n|---|---|---:|---:|---:|---:|---:|---|")
     for mode in args.modes.split(","):
         for name, code in codes:
-            secs, peak_kib, imported, note = run(root, work / f"out-{mode}", mode == "labels-only", code, args.jobs)
+            secs, peak_kib, imported, note = run(root, work / f"out-{mode}", mode, code, args.jobs)
             peak = f"{peak_kib / 1024:.0f}" if peak_kib > 0 else "n/a"
-            print(f"| {name} | {'--labels-only' if mode == 'labels-only' else 'image checks'} | {args.rows:,} | "
+            print(f"| {name} | {MODE_TEXT[mode]} | {args.rows:,} | "
                   f"{imported:,} | {secs:.0f} | {args.rows / secs:,.0f} | {peak} | {note} |", flush=True)
     print(f"\ncode at {commit} (working tree); {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.1f} "
           "at the end (other processes share the CPUs)")
