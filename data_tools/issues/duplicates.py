@@ -90,16 +90,29 @@ def near_pairs(hashes: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray,
 
 
 def near_groups(phash: np.ndarray, exact: np.ndarray, radius: int, shift: np.ndarray | None = None,
-                shift_radius: int = 2, stored: int = 2) -> tuple[np.ndarray, np.ndarray]:
+                shift_radius: int = 2, stored: int = 2, *, collapse: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """(group, nearest): each row's near-duplicate group, -1 unless its component holds at least two
     *different* pixel contents; `nearest` the smallest distance in bits that links it to another row
     (0 for an equal hash), -1 outside groups. Rows are linked when their perceptual hashes are within
     `radius` bits, or, with `shift` (N, C) keypoint hashes, when one of a row's C hashes is within
     `shift_radius` of one of the other's first `stored` (the unzoomed patches; two zoomed ones are never
-    compared with each other), transitively."""
+    compared with each other), transitively. `collapse` (the default; False only to check that it
+    changes nothing) builds the graph over distinct pixel contents."""
     n = len(phash)
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # rows of the same pixels have the same hashes: the graph is built over distinct contents, and each
+    # row takes its content's group (a million copies of one image cost one node, in time and memory)
+    _, first, inverse, copies = np.unique(np.asarray(exact).view(np.dtype((np.void, 16))).ravel(),
+                                          return_index=True, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    if collapse and len(first) < n:
+        g, near = near_groups(np.asarray(phash)[first], np.asarray(exact)[first], radius,
+                              None if shift is None else np.asarray(shift)[first], shift_radius, stored)
+        group = g[inverse]
+        nearest = np.where(copies[inverse] > 1, 0, near[inverse])     # an equal hash: distance 0
+        nearest[group < 0] = -1
+        return group, nearest
     # nodes: the n rows, then each distinct perceptual hash, then each distinct keypoint hash
     rows_of, node_of, edge_a, edge_b, edge_d = [], [], [], [], []
     uniq, inv = np.unique(np.asarray(phash, np.uint64), return_inverse=True)

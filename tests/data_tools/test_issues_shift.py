@@ -102,3 +102,25 @@ def test_near_pairs_small_and_large_buckets_equal_brute_force():
         bi, bj = np.nonzero(np.triu(full <= radius, 1))
         assert sorted(zip(i.tolist(), j.tolist())) == sorted(zip(bi.tolist(), bj.tolist()))
         assert (dist == full[i, j]).all()
+
+
+def test_copies_collapsed_to_one_node_give_the_same_groups():
+    """near_groups builds its graph over distinct pixel contents (2,000,000 copies of one image cost one
+    node); on the planted set with extra exact copies it returns what the graph over every row returns."""
+    import tempfile
+    from pathlib import Path
+
+    from data_tools.issues.dataset import measure_all
+    from data_tools.manifest import load_dataset
+    from support.planted_issues import make_dataset
+    ds = load_dataset(make_dataset(Path(tempfile.mkdtemp())))
+    sig = measure_all([str(ds.image_path(p)) for p in ds.manifest["path"]], jobs=1)
+    at = {sid: i for i, sid in enumerate(ds.manifest["sample_id"])}
+    extra = [at[k] for k in ("b0", "b0", "d0_shift", "e0_crop", "clean0", "a0")]
+    sig = np.concatenate([sig, sig[extra]])              # more copies, of near-group members and others
+    args = (sig["phash"], sig["exact"], 4, sig["shift"], 2, SHIFT_STORED)
+    g1, n1 = near_groups(*args)
+    g0, n0 = near_groups(*args, collapse=False)
+    assert (g1 >= 0).sum() == 12 and (n1 == n0).all()    # 4 planted near pairs + the 4 copies of members
+    same = lambda g: {frozenset(np.flatnonzero(g == k)) for k in set(g[g >= 0])}  # noqa: E731
+    assert same(g1) == same(g0)
