@@ -89,7 +89,7 @@ def queue_table(queue: pd.DataFrame, latest: pd.DataFrame, dataset, current: str
         return
     hits = np.flatnonzero(queue["sample_id"].to_numpy() == current) if current is not None else []
     pos = int(hits[0]) if len(hits) else None
-    start = max(0, min((pos or 0) - 2, len(queue) - QUEUE_ROWS))
+    start = max(0, (pos or 0) - 2)          # the face is the third row: in view without scrolling
     view = with_decisions(queue.iloc[start:start + QUEUE_ROWS], latest)
     table = pd.DataFrame({
         "▶": np.where(view["sample_id"].to_numpy() == current, "▶", ""),

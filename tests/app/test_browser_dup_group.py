@@ -40,6 +40,7 @@ def test_a_duplicate_group_is_decided_and_exported_as_one(home, server, browser,
         page.get_by_text("2 faces with the same pixels; label happy; split train").first.wait_for(timeout=STEP_MS)
         assert page.locator("figure.fer-dup").count() == 2
         assert page.locator("figure.fer-dup img").count() == 2            # both faces drawn
+        page.get_by_role("button", name=re.compile(r"Keep this face, remove the other 1")).wait_for(timeout=STEP_MS)
         bs.wait_idle(page)
         page.screenshot(path=str(art / "dup-group-before.png"))
         # issue 24 item 5: at 1600 x 1000 the queue shows every column but the last (issues) whole
