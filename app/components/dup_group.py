@@ -27,7 +27,8 @@ def duplicate_group(ctx: Ctx, dataset, sid: str) -> None:
     g = loaders.duplicate_groups(ctx.dataset_dir).around(sid)
     if g is None:
         return
-    info = loaders.label_split(dataset)
+    info = loaders.label_split(dataset).reindex(g.members).fillna("")     # each member's label and split
+    labels, splits = info["label"].to_dict(), info["split"].to_dict()
     latest = ctx.view.latest()             # what this page may show (a blind pass: the reviewer's own decisions)
     mine = latest[latest["sample_id"].astype(str).isin(set(g.members))].set_index("sample_id")
     st.session_state[SEEN] = {m: (int(mine.at[m, "event_id"]) if m in mine.index else None) for m in g.members}
@@ -39,8 +40,7 @@ def duplicate_group(ctx: Ctx, dataset, sid: str) -> None:
         srcs = loaders.thumbs(dataset, tuple(g.members[:SHOWN]))
         cells = []
         for m, src in zip(g.members[:SHOWN], srcs):
-            lab = info.at[m, "label"] if m in info.index else "?"
-            split = info.at[m, "split"] if m in info.index else "?"
+            lab, split = labels[m] or "?", splits[m] or "?"
             dec = describe(mine.at[m, "action"], mine.at[m, "new_label"]) if m in mine.index else "undecided"
             here = "▶ " if m == sid else ""
             img = (f'<img src="{src}" width="64" height="64" style="image-rendering:pixelated;border-radius:4px"/>'
@@ -53,42 +53,39 @@ def duplicate_group(ctx: Ctx, dataset, sid: str) -> None:
                     unsafe_allow_html=True)
         if len(g.members) > SHOWN:
             st.caption(f"… and {len(g.members) - SHOWN:,} more faces in this group (all of them are decided together).")
-        _buttons(ctx, g, sid, info)
+        _buttons(ctx, g, sid, labels, splits)
 
 
-def _buttons(ctx: Ctx, g: Group, sid: str, info) -> None:
-    splits = {m: (info.at[m, "split"] if m in info.index else "") for m in g.members}
+def _buttons(ctx: Ctx, g: Group, sid: str, labels: dict[str, str], splits: dict[str, str]) -> None:
+    at = (ctx, g, sid, labels, splits)
     others = len(g.members) - 1
     row = st.container(horizontal=True, gap="small")
     row.button(f"Keep this face, remove the other {others}", key="grp_keep_one", shortcut="d",
-               on_click=_apply, args=(ctx, g, sid, "keep_one"), kwargs={"keep": sid},
+               on_click=_apply, args=(*at, "keep_one"), kwargs={"keep": sid},
                help="One decision for the group: this face stays once (d). Undo (z) reverts the whole group.")
     row.button(f"Remove all {len(g.members)}", key="grp_remove_all", on_click=_apply,
-               args=(ctx, g, sid, "remove_all"), help="Every copy goes: neither label can be trusted.")
+               args=(*at, "remove_all"), help="Every copy goes: neither label can be trusted.")
     if g.leak:
         for side, word in (("test", "test"), ("train", "train")):
             n = sum(s == side for s in splits.values())
             if n:
                 row.button(f"Remove from {word} ({n})", key=f"grp_remove_{side}", on_click=_apply,
-                           args=(ctx, g, sid, "remove_split"), kwargs={"side": side},
+                           args=(*at, "remove_split"), kwargs={"side": side},
                            help=f"The {word} copies go; the others stay (a face the model trains on is not tested on).")
     pick = st.container(horizontal=True, gap="small", vertical_alignment="bottom")
     pick.selectbox("Relabel the whole group to", ctx.classes, index=None, key=TARGET, placeholder="a class…",
                    width=240)
     pick.button(f"Relabel all {len(g.members)}", key="grp_relabel_all", on_click=_apply,
-                args=(ctx, g, sid, "relabel_all"))
+                args=(*at, "relabel_all"))
 
 
-def _apply(ctx: Ctx, g: Group, sid: str, how: str, **kw) -> None:
+def _apply(ctx: Ctx, g: Group, sid: str, labels: dict[str, str], splits: dict[str, str], how: str, **kw) -> None:
     """Record one group decision (all or none), then say what was saved and move on if this face was decided."""
     if how == "relabel_all":
         kw["new_label"] = st.session_state.get(TARGET)
         if not kw["new_label"]:
             st.session_state[ERROR] = "Not saved: choose the class to relabel the group to first."
             return
-    info = loaders.label_split(loaders.load_dataset(ctx.dataset_dir))
-    labels = {m: (info.at[m, "label"] if m in info.index else "") for m in g.members}
-    splits = {m: (info.at[m, "split"] if m in info.index else "") for m in g.members}
     members = [m for m in g.members if m != sid] + [sid]      # this face's decision last: undo returns to it
     decisions = group_decisions(members, how, labels, reviewer=ui.reviewer(), session=ui.session_id(),
                                 splits=splits, **kw)

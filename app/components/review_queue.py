@@ -37,7 +37,7 @@ def filters(scores: pd.DataFrame, classes: list[str], bits: pd.Series | None = N
                                  "problems found at import (issues.parquet), ambiguous faces from the ranking.",
                             disabled=not kinds, placeholder="any" if kinds else "no issues found")
     cols = score_columns(scores) or ["rank"]
-    score_col = sb.selectbox("Score", [c for c in cols if c != "rank"] or cols, key="qf_score_col",
+    score_col = sb.selectbox("Score", _score_choices(cols), key="qf_score_col",
                              persist_state="session")
     rng = None
     if score_col in scores.columns and scores[score_col].notna().any():
@@ -56,6 +56,17 @@ def filters(scores: pd.DataFrame, classes: list[str], bits: pd.Series | None = N
     return QueueFilter(given=list(given), predicted=list(pred), score_col=score_col, score_range=rng,
                        status=status, disagree=disagree, sort_by=sort_by, descending=desc,
                        issues=[k for k in issues if k in kinds])
+
+
+def _score_choices(cols: list[str]) -> list[str]:
+    return [c for c in cols if c != "rank"] or cols
+
+
+def default_filter(scores: pd.DataFrame) -> QueueFilter:
+    """The queue form as a new session first draws it (every widget at its first option): the queue
+    the page builds first, and the one the server's warm start builds ahead of it (components/warm.py)."""
+    cols = score_columns(scores) or ["rank"]
+    return QueueFilter(score_col=_score_choices(cols)[0], sort_by=cols[0])
 
 
 def issue_choices(bits: pd.Series | None) -> dict[str, int]:

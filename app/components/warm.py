@@ -35,7 +35,7 @@ def warm() -> str:
     """Fill the caches the Review page reads first for the default run; returns what was warmed."""
     import app.views.review  # noqa: F401  (the page's imports: pandas, pyarrow, plotly, the components)
     from app.components import cams, loaders, review_queue, ui
-    from app.components.queue import QueueFilter, filter_queue, score_columns
+    from app.components.queue import filter_queue
     run = ui._default_run(ui.run_dirs())
     if run is None or not run.has("scores"):
         return "no run to review"
@@ -47,8 +47,7 @@ def warm() -> str:
     loaders.run_classes(run)
     loaders.ranking_status(run)
     loaders.issue_bits(run, ds_dir, scores)
-    cols = score_columns(scores) or ["rank"]                 # the sidebar form's defaults
-    f = QueueFilter(score_col=([c for c in cols if c != "rank"] or cols)[0], sort_by=cols[0])
+    f = review_queue.default_filter(scores)
     queue = filter_queue(review_queue.slim(run, scores, f), set(), f)
     by_id = loaders.load_scores_by_id(run)
     ids = queue["sample_id"].astype(str).tolist()[:review_queue.QUEUE_ROWS]

@@ -7,10 +7,8 @@ Screenshots go to test-artifacts/ (git-ignored)."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from support import browser as bs
@@ -55,15 +53,8 @@ def test_a_duplicate_group_is_decided_and_exported_as_one(home, server, browser,
         assert audit.latest()["via"].nunique() == 1                       # one decision: one batch
         page.screenshot(path=str(art / "dup-group-after.png"))
 
-        page.get_by_role("link", name="Export").click()
-        button = page.get_by_role("button", name="Download corrected CSV")
-        button.wait_for(timeout=STEP_MS)
-        download = bs.download(page, button, STEP_MS)
-        csv_path = tmp_path / "corrected_labels.csv"
-        download.save_as(str(csv_path))
-        shutil.copy(csv_path, art / "dup-group-corrected.csv")
+        df = bs.export_csv(page, tmp_path / "corrected_labels.csv", copy_as="dup-group-corrected.csv", timeout_ms=STEP_MS)
     finally:
         ctx.close()
-    df = pd.read_csv(csv_path, dtype=str, keep_default_na=False).set_index("sample_id")
     assert "a0_copy" not in df.index and df.loc["a0", "action"] == "keep"
     assert len(df) == 32 and set(df.drop(index="a0")["action"]) == {"undecided"}

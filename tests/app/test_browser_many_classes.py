@@ -7,10 +7,8 @@ Screenshots go to test-artifacts/ (git-ignored)."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from support import browser as bs
@@ -89,16 +87,9 @@ def test_relabel_through_the_class_picker_and_export(home, server, browser, tmp_
         assert (d2["action"], d2["new_label"] or None) == want2
 
         # the corrected CSV
-        page.get_by_role("link", name="Export").click()
-        button = page.get_by_role("button", name="Download corrected CSV")
-        button.wait_for(timeout=STEP_MS)
-        download = bs.download(page, button, STEP_MS)
-        csv_path = tmp_path / "corrected_labels.csv"
-        download.save_as(str(csv_path))
-        shutil.copy(csv_path, art / "many-classes-corrected.csv")
+        df = bs.export_csv(page, tmp_path / "corrected_labels.csv", copy_as="many-classes-corrected.csv", timeout_ms=STEP_MS)
     finally:
         ctx.close()
-    df = pd.read_csv(csv_path, dtype=str, keep_default_na=False).set_index("sample_id")
     assert len(df) == 3 * K                                               # 2 train + 1 test per class
     assert (df.loc[first, "label"], df.loc[first, "original_label"], df.loc[first, "action"]) == \
         (target, by_id.loc[first, "label"], "relabel")

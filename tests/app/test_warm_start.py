@@ -35,14 +35,26 @@ def test_python_m_app_serves_and_warms_the_latest_run(home):
 
 def test_warm_fills_the_caches_the_review_page_reads(home, monkeypatch):
     monkeypatch.setenv("FER_AUDIT_HOME", str(home))
-    from app.components import loaders, warm
+    from app.components import loaders, review_queue, warm
+    from app.components.queue import filter_queue
+    from data_tools import issues, manifest
     from data_tools.rundir import RunDir
     assert warm.warm() == f"run {RUN}: 29 faces"
+
+    def read_again(*_a, **_k):
+        raise AssertionError("read from disk again: warm() did not fill this cache")
+    # from here on, a file read fails: what the page reads first must come from the caches warm() filled
+    monkeypatch.setattr(RunDir, "read_scores", read_again)
+    monkeypatch.setattr(issues, "read_issues", read_again)
+    monkeypatch.setattr(manifest, "load_dataset", read_again)
     run = RunDir(home / "runs" / RUN)
-    again = loaders.load_scores(run)
-    assert again is loaders.load_scores(run)            # a cache hit: the same object
+    scores = loaders.load_scores(run)
+    assert len(scores) == 29 and len(loaders.load_scores_by_id(run)) == 29
     ds = loaders.run_dataset_dir(run)
     assert loaders.duplicate_groups(ds).around("a0").members == ["a0", "a0_copy"]
+    assert loaders.load_dataset(ds).manifest["sample_id"].nunique() == 33
+    f = review_queue.default_filter(scores)
+    assert len(filter_queue(review_queue.slim(run, scores, f), set(), f)) == 29
 
 
 def test_warm_without_any_run_says_so(tmp_path, monkeypatch):

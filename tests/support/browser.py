@@ -362,3 +362,17 @@ def download(page, button, timeout_ms: int = 60_000):
         with page.expect_download(timeout=timeout_ms) as dl:
             button.click()
         return dl.value
+
+
+def export_csv(page, dest: Path, *, copy_as: str | None = None, timeout_ms: int = 60_000):
+    """Open the Export page, download the corrected CSV to `dest` (a copy kept in ARTIFACTS as `copy_as`),
+    and return it read as strings indexed by sample_id."""
+    import pandas as pd
+    page.get_by_role("link", name="Export").click()
+    button = page.get_by_role("button", name="Download corrected CSV")
+    button.wait_for(timeout=timeout_ms)
+    download(page, button, timeout_ms).save_as(str(dest))
+    if copy_as:
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copy(dest, ARTIFACTS / copy_as)
+    return pd.read_csv(dest, dtype=str, keep_default_na=False).set_index("sample_id")
