@@ -414,12 +414,11 @@ def _write_issues(opts: ImportOptions, led: _Ledger, kept: np.ndarray, splits: n
     if written:
         issues.compute_issues(opts.out, jobs=opts.jobs)
         return
-    sig = np.frombuffer(led.measured, issues.SIGNATURE)[kept]
+    sig = np.frombuffer(led.measured, issues.SIGNATURE)
+    sig = sig if kept.all() else sig[kept]          # every row kept: no 160 MB copy at 2,000,000 rows
     labels = np.asarray(classes, dtype=object)[np.frombuffer(led.label, np.int32)[kept]]
     split_names = np.asarray(manifest.SPLITS, dtype=object)[splits[kept]]
-    ids = pd.read_csv(Path(opts.out) / manifest.MANIFEST, usecols=["sample_id"], dtype=str,
-                      keep_default_na=False, dtype_backend="pyarrow")["sample_id"]
-    issues.write_found(opts.out, ids, sig, labels, split_names)
+    issues.write_found(opts.out, issues.manifest_ids(opts.out), sig, labels, split_names)
 
 
 def _rule5(led: _Ledger, spool, chk: _Checker) -> tuple[dict[int, str], dict[int, str]]:

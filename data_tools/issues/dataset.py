@@ -17,7 +17,7 @@ from data_tools import atomic
 from data_tools.images import ImageError, load_image
 from data_tools.issues.find import COLUMNS, ISSUES, Thresholds, counts, find_issues, found_rows
 from data_tools.issues.image import signatures, signatures_of
-from data_tools.manifest import load_dataset
+from data_tools.manifest import MANIFEST, load_dataset
 
 ISSUES_FILE = "issues.parquet"
 CHUNK = 5_000
@@ -89,24 +89,40 @@ def _schema():
 def write_found(dataset_dir: str | os.PathLike, sample_ids, sig: np.ndarray, labels: np.ndarray,
                 splits: np.ndarray, *, thresholds: Thresholds = Thresholds()) -> dict[str, int]:
     """Find the issues and write issues.parquet a chunk at a time (atomically): memory stays bounded
-    by a chunk and one issue type's codes, however many rows share one group. Returns the counts."""
+    by a chunk and one issue type's codes, however many rows share one group. `sample_ids`: an Arrow
+    string array (as `manifest_ids` reads them) or anything pandas turns into strings. Returns the counts."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     found = found_rows(sig, labels, splits, thresholds=thresholds)
-    ids = pd.Series(sample_ids).reset_index(drop=True)
+    # the ids as one Arrow array, taken a chunk at a time (no Python string per row)
+    ids = sample_ids if isinstance(sample_ids, (pa.Array, pa.ChunkedArray)) else pa.array(
+        pd.Series(sample_ids).astype(str).to_numpy(), pa.string())
     path = Path(dataset_dir) / ISSUES_FILE
     n = dict.fromkeys(ISSUES, 0)
     with atomic.atomic_path(path) as tmp, pq.ParquetWriter(tmp, _schema()) as writer:
         for chunk in found.chunks():
-            frame = pd.DataFrame({"sample_id": ids.iloc[chunk["row"].to_numpy()].astype(str).to_numpy(),
-                                  "issue": chunk["issue"], "score": chunk["score"],
+            frame = pd.DataFrame({"issue": chunk["issue"], "score": chunk["score"],
                                   "group": chunk["group"].cat.remove_unused_categories(),
                                   "detail": chunk["detail"].cat.remove_unused_categories()})
-            writer.write_table(pa.Table.from_pandas(frame, schema=_schema(), preserve_index=False))
+            table = pa.Table.from_pandas(frame, schema=pa.schema(list(_schema())[1:]), preserve_index=False)
+            table = table.add_column(0, _schema().field("sample_id"), ids.take(pa.array(chunk["row"].to_numpy())))
+            writer.write_table(table)
             n[str(chunk["issue"].iloc[0])] += len(chunk)
         if not len(found):
             writer.write_table(pa.Table.from_pylist([], schema=_schema()))
     return n
+
+
+def manifest_ids(dataset_dir: str | os.PathLike):
+    """The sample_id column of the folder's manifest.csv as one Arrow string array (pyarrow's CSV reader:
+    no Python string per row)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    table = pacsv.read_csv(Path(dataset_dir) / MANIFEST, parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                           convert_options=pacsv.ConvertOptions(include_columns=["sample_id"],
+                                                                column_types={"sample_id": pa.string()},
+                                                                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    return table.column("sample_id").combine_chunks()
 
 
 def write_issues(dataset_dir: str | os.PathLike, table: pd.DataFrame) -> Path:

@@ -3,12 +3,13 @@
 Exact duplicates share the 128-bit pixel hash. Near duplicates are images whose 64-bit perceptual
 hashes differ in at most `radius` bits, or (shifted and cropped copies) one of whose keypoint-aligned
 hashes (`image.keypoint_hashes`) is within `shift_radius` bits of one of the other's unzoomed ones,
-grouped transitively (connected components, scipy, over the images and the distinct hash values, so
-a million copies of one image are a million edges, not a million squared). The pairs within a radius
-are found by multi-index hashing (Norouzi et al. 2012): the 64 bits are cut into radius + 1 chunks,
-two hashes within the radius agree exactly on at least one chunk (pigeonhole), so only hashes sharing
-a chunk value are compared: sub-quadratic, exact (no pair within the radius is missed), and identical
-hashes are collapsed first.
+grouped transitively (scipy's connected components over the rows: each distinct hash value is held by
+its first row, and the rows sharing or near a value are linked to that row, so a million copies of one
+hash are a million edges, not a million squared). The pairs within a radius are found by multi-index
+hashing (Norouzi et al. 2012): the 64 bits are cut into radius + 1 chunks, two hashes within the radius
+agree exactly on at least one chunk (pigeonhole), so only hashes sharing a chunk value are compared:
+sub-quadratic, exact (no pair within the radius is missed), compared PAIR_BLOCK candidates at a time
+(memory bounded whatever the bucket sizes), each pair kept in the first chunk it agrees on (no pair twice).
 """
 from __future__ import annotations
 
@@ -16,19 +17,32 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-BLOCK = 2048        # a bucket larger than this is compared block by block (bounded memory)
-SMALL = 16          # buckets up to this size are compared all at once, by offsets in the sorted order
+PAIR_BLOCK = 1 << 21    # candidate pairs compared at once (~100 MB of temporaries)
+QUERY_SLICE = 1 << 20   # hashes looked up at once
 
 
 def exact_groups(exact: np.ndarray) -> np.ndarray:
     """(N,) int group of each row's pixel hash (`exact`: (N,) V16 or bytes); -1 for a hash no other row has."""
-    _, inverse, counts = np.unique(np.asarray(exact).view(np.dtype((np.void, 16))), return_inverse=True,
-                                   return_counts=True)
-    inverse = inverse.ravel()
-    dup = counts[inverse] > 1
-    out = np.full(len(inverse), -1, np.int64)
-    _, out[dup] = np.unique(inverse[dup], return_inverse=True)
+    content, _, copies = contents(exact)
+    dup = copies[content] > 1
+    out = np.full(len(content), -1, np.int64)
+    _, out[dup] = np.unique(content[dup], return_inverse=True)
     return out
+
+
+def contents(exact: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Of (N,) 128-bit pixel hashes: each row's content (C distinct, in hash order), the first row of
+    each content and its number of rows (np.unique's answer, int32 indices: a third of its memory)."""
+    words = np.asarray(exact).view(np.dtype((np.void, 16))).ravel().view("<u8").reshape(-1, 2)
+    order = np.lexsort((words[:, 1], words[:, 0])).astype(np.int32 if len(words) < 2**31 else np.int64)
+    w = words[order]
+    new = np.ones(len(order), bool)
+    new[1:] = (w[1:] != w[:-1]).any(1)
+    del w
+    content = np.empty(len(order), order.dtype)
+    content[order] = np.cumsum(new, dtype=order.dtype) - 1
+    starts = np.flatnonzero(new)
+    return content, order[starts], np.diff(np.r_[starts, len(order)])
 
 
 _POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], np.uint8)
@@ -43,50 +57,86 @@ def hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _POPCOUNT8[x.reshape(-1).view(np.uint8)].reshape(*x.shape, 8).sum(-1, dtype=np.int64)
 
 
-def near_pairs(hashes: np.ndarray, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(i, j, distance) with i < j for every pair of *distinct* uint64 hashes within `radius` bits.
-    `hashes` should hold distinct values (equal ones are pairs at distance 0 the caller has already)."""
+def near_pairs(hashes: np.ndarray, radius: int, other: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, distance) for every pair within `radius` bits. Without `other`: pairs of `hashes` with
+    i < j (distinct values: equal ones are pairs at distance 0 the caller has already). With `other`:
+    every (hashes[i], other[j]) within the radius, equal values included."""
     h = np.asarray(hashes, np.uint64)
-    chunks = radius + 1
-    bounds = np.linspace(0, 64, chunks + 1).astype(int)
-    out_i, out_j = [], []
-
-    def keep(a: np.ndarray, b: np.ndarray) -> None:
-        close = hamming(h[a], h[b]) <= radius
-        a, b = a[close], b[close]
-        out_i.append(np.minimum(a, b))
-        out_j.append(np.maximum(a, b))
-
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        key = (h >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)
-        order = np.argsort(key, kind="stable")
-        ks = key[order]
-        starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
-        sizes = np.diff(np.r_[starts, len(ks)])
-        # small buckets, vectorised: position p and p + t in the sorted order, same bucket
-        size_at = np.repeat(sizes, sizes)
-        small = size_at <= SMALL
-        for t in range(1, int(min(sizes.max(initial=1), SMALL))):
-            p = np.flatnonzero(small[:-t] & (ks[:-t] == ks[t:]))
-            if not len(p):
-                break
-            keep(order[p], order[p + t])
-        for s, n in zip(starts[sizes > SMALL], sizes[sizes > SMALL]):
-            members = order[s:s + n]
-            for b0 in range(0, n, BLOCK):
-                rows = members[b0:b0 + BLOCK]
-                d = hamming(h[rows][:, None], h[members][None, :])
-                r, c = np.nonzero(d <= radius)
-                a, b = rows[r], members[c]
-                sel = a < b
-                out_i.append(a[sel])
-                out_j.append(b[sel])
-    if not out_i:
+    o = h if other is None else np.asarray(other, np.uint64)
+    bounds = np.linspace(0, 64, radius + 2).astype(int)
+    masks = [np.uint64(((1 << (hi - lo)) - 1) << lo) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for c, mask in enumerate(masks):
+        order, ko = _sorted_by(o & mask)
+        # queries in key order (a binary search after the previous one stays in cache), a slice at a time
+        qorder, kq = (order, ko) if other is None else _sorted_by(h & mask)
+        for lo in range(0, len(qorder), QUERY_SLICE):
+            keys = kq[lo:lo + QUERY_SLICE]
+            if other is None:        # sorted position p meets positions p+1 .. its bucket's end
+                start = np.arange(lo + 1, lo + len(keys) + 1)
+            else:
+                start = np.searchsorted(ko, keys, "left")
+            count = np.searchsorted(ko, keys, "right") - start
+            _compare(h, o, qorder[lo:lo + QUERY_SLICE], order, start, count, radius, masks[:c], found,
+                     self_pairs=other is None)
+    if not found:
         empty = np.zeros(0, np.int64)
         return empty, empty, empty
-    pairs = np.unique(np.stack([np.concatenate(out_i), np.concatenate(out_j)], 1).astype(np.int64), axis=0)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    return pairs[:, 0], pairs[:, 1], hamming(h[pairs[:, 0]], h[pairs[:, 1]])
+    return tuple(np.concatenate(x).astype(np.int64) for x in zip(*found))
+
+
+def _sorted_by(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(key, kind="stable").astype(np.int32 if len(key) < 2**31 else np.int64)
+    return order, key[order]
+
+
+def _compare(h, o, query, order, start, count, radius, earlier, found, *, self_pairs: bool) -> None:
+    """Compare h[query[k]] with o[order[start[k]:start[k] + count[k]]] for every k, PAIR_BLOCK candidate
+    pairs at a time; keep the pairs within `radius` that agree on none of the `earlier` chunk masks."""
+    done = np.r_[0, np.cumsum(count)]
+    lo = 0
+    while lo < len(query):
+        hi = max(lo + 1, int(np.searchsorted(done, done[lo] + PAIR_BLOCK, "right")) - 1)
+        k, total = count[lo:hi], int(done[hi] - done[lo])
+        if total:
+            qi = np.repeat(query[lo:hi], k)
+            tj = order[np.repeat(start[lo:hi] - (done[lo:hi] - done[lo]), k) + np.arange(total)]
+            x = h[qi] ^ o[tj]
+            d = hamming(x, 0)
+            keep = d <= radius
+            for mask in earlier:         # agreeing on an earlier chunk: found there already
+                keep &= (x & mask) != 0
+            qi, tj = qi[keep], tj[keep]
+            if self_pairs:
+                qi, tj = np.minimum(qi, tj), np.maximum(qi, tj)
+            found.append((qi, tj, d[keep]))
+        lo = hi
+
+
+def _held(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Of (N, K) hash values held by N rows: the distinct values (V), each (row, k)'s value index
+    (N, K), the first row holding each value (V) and how many distinct rows hold it (V). (np.unique's
+    answer with int32 indices: half its memory.)"""
+    n, k = values.shape
+    flat = values.ravel()
+    order, ordered = _sorted_by(flat)
+    new = np.ones(len(order), bool)
+    new[1:] = ordered[1:] != ordered[:-1]
+    vals = ordered[new]
+    del ordered
+    inv = np.empty(len(flat), order.dtype)
+    inv[order] = np.cumsum(new, dtype=order.dtype) - 1
+    first = order[new] // k                                   # stable sort: the first holder
+    del order, new
+    inv = inv.reshape(n, k)
+    holders = np.zeros(len(vals), np.int32)
+    for c in range(k):           # a row holding one value twice counts once
+        again = np.zeros(n, bool)
+        for e in range(c):
+            again |= inv[:, c] == inv[:, e]
+        holders += np.bincount(inv[~again, c], minlength=len(vals)).astype(np.int32)
+    return vals, inv, first, holders
 
 
 def near_groups(phash: np.ndarray, exact: np.ndarray, radius: int, shift: np.ndarray | None = None,
@@ -97,86 +147,70 @@ def near_groups(phash: np.ndarray, exact: np.ndarray, radius: int, shift: np.nda
     `radius` bits, or, with `shift` (N, C) keypoint hashes, when one of a row's C hashes is within
     `shift_radius` of one of the other's first `stored` (the unzoomed patches; two zoomed ones are never
     compared with each other), transitively. `collapse` (the default; False only to check that it
-    changes nothing) builds the graph over distinct pixel contents."""
+    changes nothing) measures distinct pixel contents once."""
     n = len(phash)
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     # rows of the same pixels have the same hashes: the graph is built over distinct contents, and each
     # row takes its content's group (a million copies of one image cost one node, in time and memory)
-    _, first, inverse, copies = np.unique(np.asarray(exact).view(np.dtype((np.void, 16))).ravel(),
-                                          return_index=True, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
+    content, first, copies = contents(exact)
     if collapse and len(first) < n:
         g, near = near_groups(np.asarray(phash)[first], np.asarray(exact)[first], radius,
                               None if shift is None else np.asarray(shift)[first], shift_radius, stored)
-        group = g[inverse]
-        nearest = np.where(copies[inverse] > 1, 0, near[inverse])     # an equal hash: distance 0
+        group = g[content]
+        nearest = np.where(copies[content] > 1, 0, near[content])     # an equal hash: distance 0
         nearest[group < 0] = -1
         return group, nearest
-    # nodes: the n rows, then each distinct perceptual hash, then each distinct keypoint hash
-    rows_of, node_of, edge_a, edge_b, edge_d = [], [], [], [], []
-    uniq, inv = np.unique(np.asarray(phash, np.uint64), return_inverse=True)
-    inv = inv.ravel()
-    base = n
-    rows_of.append(np.arange(n))
-    node_of.append(base + inv)
-    i, j, d = near_pairs(uniq, radius)
-    edge_a.append(base + i), edge_b.append(base + j), edge_d.append(d)
-    base += len(uniq)
+    del first, copies
+    edge_a, edge_b = [], []
+    nearest = np.full(n, 65, np.int8)
+
+    def by_value(inv: np.ndarray, holder: np.ndarray, holders: np.ndarray, i: np.ndarray, j: np.ndarray,
+                 d: np.ndarray) -> None:
+        """Link the rows sharing a value to its first holder, and the first holders of values within
+        the radius (i, j, d) to each other; each row's nearest distance from its values'."""
+        alone = (holders[i] == 1) & (holders[j] == 1) & (holder[i] == holder[j])   # one row's own two values
+        i, j, d = i[~alone], j[~alone], d[~alone]
+        shared = holders[inv] > 1
+        rows = np.broadcast_to(np.arange(n)[:, None], inv.shape)[shared]
+        edge_a.append(rows), edge_b.append(holder[inv[shared]])
+        best = np.where(holders > 1, 0, 65).astype(np.int8)
+        np.minimum.at(best, i, d.astype(np.int8))
+        np.minimum.at(best, j, d.astype(np.int8))
+        np.minimum(nearest, best[inv].min(1), out=nearest)
+        edge_a.append(holder[i]), edge_b.append(holder[j])
+
+    vals, inv, holder, holders = _held(np.asarray(phash, np.uint64)[:, None])
+    by_value(inv, holder, holders, *near_pairs(vals, radius))
     if shift is not None and np.asarray(shift).size:
         sh = np.asarray(shift, np.uint64)
-        c = sh.shape[1]
-        vals, sinv = np.unique(sh.ravel(), return_inverse=True)
-        sinv = sinv.reshape(n, c)
-        m = len(vals)
-        held = sinv[:, :stored].ravel()                      # row -> its stored values' nodes
-        holder = np.repeat(np.arange(n), stored)
-        rows_of.append(holder)
-        node_of.append(base + held)
-        held_by = np.bincount(held, minlength=m)
-        one_holder = np.zeros(m, np.int64)
-        one_holder[held] = holder                            # meaningful where held_by == 1
-        i, j, d = near_pairs(vals, shift_radius)
-        both = (held_by[i] > 0) & (held_by[j] > 0)           # stored near stored
-        edge_a.append(base + i[both]), edge_b.append(base + j[both]), edge_d.append(d[both])
-        # a queried value b links its row to every stored value a within the radius (a == b included);
-        # queried values are never nodes, so two rows sharing only a queried value stay apart
-        st = np.flatnonzero(held_by > 0)
-        src = np.r_[i[held_by[j] > 0], j[held_by[i] > 0], st]
-        dst = np.r_[j[held_by[j] > 0], i[held_by[i] > 0], st]
-        dd = np.r_[d[held_by[j] > 0], d[held_by[i] > 0], np.zeros(len(st), np.int64)]
-        order = np.argsort(src, kind="stable")
-        src, dst, dd = src[order], dst[order], dd[order]
-        qrow = np.repeat(np.arange(n), c - stored)
-        qval = sinv[:, stored:].ravel()
-        lo, hi = np.searchsorted(src, qval, "left"), np.searchsorted(src, qval, "right")
-        k = hi - lo
-        at = np.repeat(lo - np.r_[0, np.cumsum(k)[:-1]], k) + np.arange(int(k.sum()))
-        er, ev, ed_ = np.repeat(qrow, k), dst[at], dd[at]
-        own = (held_by[ev] == 1) & (one_holder[ev] == er)    # its own stored patch: no link
-        edge_a.append(er[~own]), edge_b.append(base + ev[~own]), edge_d.append(ed_[~own])
-        base += m
-    r, v = np.concatenate(rows_of), np.concatenate(node_of)
-    ea, eb, ed = np.concatenate(edge_a), np.concatenate(edge_b), np.concatenate(edge_d)
-    graph = coo_matrix((np.ones(len(r) + len(ea)), (np.r_[r, ea], np.r_[v, eb])), shape=(base, base))
-    _, comp_all = connected_components(graph, directed=False)
-    comp = comp_all[:n]
+        vals, inv, holder, holders = _held(sh[:, :stored])
+        by_value(inv, holder, holders, *near_pairs(vals, shift_radius))
+        # a queried hash links its row to the holders of every stored value within the radius (an equal
+        # one included), never to another queried hash: (row, stored value) pairs, a row's own skipped
+        q = sh[:, stored:]
+        qi, v, d = near_pairs(q.ravel(), shift_radius, vals)
+        row = qi // q.shape[1]
+        own = (holders[v] == 1) & (holder[v] == row)
+        row, v, d = row[~own], v[~own], d[~own].astype(np.int8)
+        edge_a.append(row), edge_b.append(holder[v])
+        np.minimum.at(nearest, row, d)
+        best = np.full(len(vals), 65, np.int8)
+        np.minimum.at(best, v, d)
+        np.minimum(nearest, best[inv].min(1), out=nearest)
+    a = np.concatenate(edge_a).astype(np.int32)
+    b = np.concatenate(edge_b).astype(np.int32)
+    graph = coo_matrix((np.ones(len(a), np.float32), (a, b)), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
     # a component counts when it holds two different pixel contents
-    _, content = np.unique(np.asarray(exact).view(np.dtype((np.void, 16))), return_inverse=True)
-    content = content.ravel()
-    pairs = np.unique(np.stack([comp, content], 1), axis=0)
-    kinds = np.bincount(pairs[:, 0], minlength=base)
-    inside = kinds[comp] > 1
+    lo = np.full(n, n, np.int64)
+    hi = np.full(n, -1, np.int64)
+    np.minimum.at(lo, comp, content)
+    np.maximum.at(hi, comp, content)
+    inside = lo[comp] != hi[comp]
     group = np.full(n, -1, np.int64)
     if inside.any():
         _, group[inside] = np.unique(comp[inside], return_inverse=True)
-    # nearest distance: 0 where a node of the row holds another row too, else its smallest edge
-    used = np.bincount(v, minlength=base)
-    best = np.full(base, 65, np.int64)
-    np.minimum.at(best, ea, ed)
-    np.minimum.at(best, eb, ed)
-    per = np.where(used[v] > 1, 0, best[v])
-    nearest = best[:n].copy()                  # a row's own edges (its queried hashes)
-    np.minimum.at(nearest, r, per)
-    nearest[~inside] = -1
-    return group, nearest
+    out = nearest.astype(np.int64)
+    out[~inside] = -1
+    return group, out

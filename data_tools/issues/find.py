@@ -73,8 +73,12 @@ def _groups_detail(group: np.ndarray, labels: tuple[np.ndarray, np.ndarray],
 
 
 def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes, names = pd.factorize(pd.Series(np.asarray(values, dtype=object)).astype(str), sort=True)
-    return codes.astype(np.int64), np.asarray(names, dtype=object)
+    """(codes (N,), names): each value's position among the distinct values' texts, sorted. The values
+    are factorized as they are and only the distinct ones turned into text (2,000,000 new strings
+    would stay in Python's heap after they are freed)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+    merged, names = pd.factorize(np.asarray([str(u) for u in uniques], dtype=object), sort=True)
+    return merged[codes].astype(np.int64), np.asarray(names, dtype=object)
 
 
 class _Rows:
@@ -152,21 +156,23 @@ def found_rows(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
     """`find_issues` as codes, to be read a chunk at a time (`_Rows.chunks`)."""
     measured = np.isfinite(sig["std"])
     idx = np.flatnonzero(measured)
-    s = sig[idx]
-    lab = _codes(np.asarray(labels, dtype=object)[idx])
-    spl = _codes(np.asarray(splits, dtype=object)[idx])
+    whole = len(idx) == len(sig)      # every row measured (the usual case): views, no 160 MB copy at 2,000,000
+    s = sig if whole else sig[idx]
+    lab = _codes(labels if whole else np.asarray(labels, dtype=object)[idx])
+    spl = _codes(splits if whole else np.asarray(splits, dtype=object)[idx])
     out = _Rows(idx)
     t = thresholds
     blank = s["std"] < t.blank_std
     ex = exact_groups(s["exact"])
     # the perceptual hash of a near-constant or two-tone image is degenerate (a few DCT terms over a
     # median of zeros), so such images would all be "near" each other: they are matched exactly only
-    hashable = np.flatnonzero(~blank & (s["entropy"] >= t.low_entropy))
+    hashable = ~blank & (s["entropy"] >= t.low_entropy)
+    pick = slice(None) if hashable.all() else np.flatnonzero(hashable)
     near = np.full(len(s), -1, np.int64)
     nearest = np.full(len(s), -1, np.int64)
-    near[hashable], nearest[hashable] = near_groups(s["phash"][hashable], s["exact"][hashable], t.near_radius,
-                                                    s["shift"][hashable] if t.shift_radius >= 0 else None,
-                                                    max(t.shift_radius, 0), SHIFT_STORED)
+    near[pick], nearest[pick] = near_groups(s["phash"][pick], s["exact"][pick], t.near_radius,
+                                            s["shift"][pick] if t.shift_radius >= 0 else None,
+                                            max(t.shift_radius, 0), SHIFT_STORED)
     ex_detail, ex_conf, ex_leak = _groups_detail(ex, lab, spl, "faces with the same pixels")
     how = f"perceptual hash within {t.near_radius}" + (
         f" or keypoint hash within {t.shift_radius}" if t.shift_radius >= 0 else "")
