@@ -4,7 +4,8 @@ command a user runs, with and without `--labels-only`.
 
     python bench/bench_import_scale.py [--rows 2000000] [--modes images,labels-only] [--work .cache/bench-import-scale]
                                        [--compare REV]   # the importer of git revision REV beside this one
-    modes: labels-only, images (every image decoded, measured, issues.parquet written), no-issues (decoded, --no-issues)
+    modes: labels-only, images (every image decoded, measured, issues.parquet written), no-issues (decoded, --no-issues),
+           issues-distinct (the issues step alone on --rows distinct random signatures, in its own process)
 
 The dataset: one small PNG (48x48 noise) hard-linked under --rows distinct paths (1,000 per folder,
 one file per folder), and labels.csv with path, label and split columns. Hard links give every row
@@ -74,47 +75,72 @@ def worktree(work: Path, rev: str) -> Path:
 
 MODES = {"labels-only": ["--labels-only"], "images": [], "no-issues": ["--no-issues"]}
 MODE_TEXT = {"labels-only": "--labels-only", "images": "image checks + issues.parquet",
-             "no-issues": "image checks, --no-issues"}
+             "no-issues": "image checks, --no-issues",
+             "issues-distinct": "issues step alone, every row a distinct image"}
+# the issues step of an import (data_tools.issues.write_found) on --rows *distinct* random signatures (the
+# bench's images are one picture: its duplicate step collapses them to one node); prints the process's
+# resident set before the step, so the step's own cost is the difference
+DISTINCT = """
+import resource, sys, tempfile, numpy as np
+from data_tools.issues import SIGNATURE, write_found
+n = int(sys.argv[1])
+rng = np.random.default_rng(0)
+sig = np.zeros(n, SIGNATURE)
+sig["exact"] = rng.integers(0, 256, (n, 16), dtype=np.uint8).view("V16").ravel()
+sig["phash"] = rng.integers(0, 2**64 - 1, n, dtype=np.uint64, endpoint=True)
+sig["shift"] = rng.integers(0, 2**64 - 1, sig["shift"].shape, dtype=np.uint64, endpoint=True)
+sig["mean"], sig["std"], sig["p01"], sig["p99"], sig["entropy"], sig["sharpness"] = 120, 50, 20, 200, 7, 100
+classes = np.array(["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"], dtype=object)
+labels, splits = classes[np.arange(n) % 7], np.where(np.arange(n) % 10 == 0, "test", "train").astype(object)
+ids = np.char.add("s", np.arange(n).astype(str)).astype(object)
+print(f"BEFORE {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", file=sys.stderr)
+with tempfile.TemporaryDirectory() as d:
+    write_found(d, ids, sig, labels, splits)
+"""
 
 
-def run(root: Path, out: Path, mode: str, code: Path = REPO, jobs: int = 0) -> tuple[float, int, int, str]:
+def run(root: Path, out: Path, mode: str, code: Path = REPO, jobs: int = 0, rows: int = 0) -> tuple[float, int, int, str]:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "data_tools", "import", "--format", "csv", "--root", str(root), "--csv", "labels.csv",
            "--path-col", "path", "--label-col", "label", "--split-col", "split", "--out", str(out)]
-    cmd += MODES[mode]
+    cmd += MODES.get(mode, [])
     if jobs:
         cmd += ["--jobs", str(jobs)]
+    if mode == "issues-distinct":
+        cmd = [sys.executable, "-c", DISTINCT, str(rows)]
     t = time.monotonic()
     res = subprocess.run([sys.executable, "-c", WRAP, *cmd], cwd=code, env=dict(os.environ, PYTHONPATH=str(code)),
                          capture_output=True, text=True)
     secs = time.monotonic() - t
     peak_kib = next((int(line.split()[1]) for line in res.stderr.splitlines() if line.startswith("MAXRSS ")), -1)
-    imported = 0
-    if (out / "manifest.csv").is_file():
+    before = next((int(line.split()[1]) for line in res.stderr.splitlines() if line.startswith("BEFORE ")), 0)
+    imported = rows if mode == "issues-distinct" and not res.returncode else 0
+    if (out / "manifest.csv").is_file() and mode != "issues-distinct":
         with open(out / "manifest.csv") as f:
             imported = sum(1 for _ in f) - 1
     tail = (res.stdout + res.stderr).strip().splitlines()[-1:] if res.returncode else []
-    return secs, peak_kib, imported, (f"rc {res.returncode}: {tail}" if tail else "")
+    note = f"rc {res.returncode}: {tail}" if tail else (f"{before / 1024:.0f} MB before the step" if before else "")
+    return secs, peak_kib, imported, note
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=2_000_000)
     ap.add_argument("--modes", default="labels-only,images",
-                    help=f"comma-separated, any of {', '.join(MODES)} (images: the image-level issues computed too)")
+                    help=f"comma-separated, any of {', '.join(MODE_TEXT)} (images: the image-level issues computed too)")
     ap.add_argument("--work", default=str(REPO / ".cache" / "bench-import-scale"))
     ap.add_argument("--compare", metavar="REV", help="also run the importer of this git revision, each mode "
                                                      "right after this tree's (a worktree under --work)")
     ap.add_argument("--jobs", type=int, default=0, help="--jobs of the import (0: its default)")
     args = ap.parse_args()
     work = Path(args.work).resolve()
-    root = build(work, args.rows)
+    root = build(work, args.rows) if set(args.modes.split(",")) - {"issues-distinct"} else work
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     codes = [("this tree", REPO)] + ([(f"at {args.compare}", worktree(work, args.compare))] if args.compare else [])
     print("| code | mode | rows | imported | wall s | rows/s | peak RSS MB | note |\n|---|---|---:|---:|---:|---:|---:|---|")
     for mode in args.modes.split(","):
         for name, code in codes:
-            secs, peak_kib, imported, note = run(root, work / f"out-{mode}", mode, code, args.jobs)
+            secs, peak_kib, imported, note = run(root, work / f"out-{mode}", mode, code, args.jobs, args.rows)
             peak = f"{peak_kib / 1024:.0f}" if peak_kib > 0 else "n/a"
             print(f"| {name} | {MODE_TEXT[mode]} | {args.rows:,} | "
                   f"{imported:,} | {secs:.0f} | {args.rows / secs:,.0f} | {peak} | {note} |", flush=True)

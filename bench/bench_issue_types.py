@@ -6,10 +6,12 @@
 2. ambiguity against the FER+ vote spread of truth.csv (Spearman), beside 1 - p(label) and candidates
    from the run's training dynamics, test-time views, temperature and kNN labels; the product's
    label-vote prior chosen on one half of the rows and reported on the other (bootstrap CIs).
-3. planted blank, dark, text and non-face images mixed into CK+48 and JAFFE (written under --work):
+3. planted blank, dark, text and non-face images mixed into CK+48 and JAFFE (written under --work),
+   5 and 20 of each kind (the images of one kind look alike: a cluster), three seeds, mean ± sd:
    AUROC of the kNN outlier score on the learned embedding (the fer_cnn_ce8 model's pooled features,
-   mirror-averaged; inference only), of cleanlab Datalab's outlier score on the same features, of the
-   image-quality checks, and of both together; CleanVision on the same images when it is installed.
+   mirror-averaged; inference only) with the product's k and with k = 10, of cleanlab Datalab's outlier
+   score on the same features (its default k, and the product's), of the image-quality checks, and of
+   both together; CleanVision on the same images (first seed) when it is installed.
 4. CK+'s bursts (3 frames per sequence): how many sequences the near-duplicate groups hold, with the
    perceptual hash alone (before) and with the keypoint-aligned hashes (the product).
 5. fer2013_dev's near-duplicate groups, before and after, against an oracle (the best aligned
@@ -25,7 +27,8 @@ Dependencies: the dev extra (cleanlab[datalab], cleanvision); without them those
 with a printed line.
 
     python bench/bench_issue_types.py [--work .cache/bench-issue-types] [--run DIR] [--jobs 1]
-                                      [--copies 40] [--find-rows 2000000] [--sections 1,2,3,4,5,6,7]
+                                      [--per-kind 5,20] [--seeds 0,1,2] [--copies 40] [--find-rows 2000000]
+                                      [--sections 1,2,3,4,5,6,7]
                                       [--out bench/results/issue_types.md]
 """
 from __future__ import annotations
@@ -47,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_tools.images import load_image  # noqa: E402
 from data_tools.issues import Thresholds, find_issues, measure_all  # noqa: E402
 from data_tools.issues.dataset import issue_table  # noqa: E402
-from eac_core.issue_scores import ambiguity_score, outlier_score  # noqa: E402
+from eac_core.issue_scores import OUTLIER_K, ambiguity_score, outlier_score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -358,7 +361,8 @@ def embed(run: Path, images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(feats), np.concatenate(probs)
 
 
-def planted_set(name: str, pattern: str, per_kind: int, work: Path, run: Path, seed: int) -> tuple[pd.DataFrame, dict]:
+def planted_set(name: str, pattern: str, per_kind: int, work: Path, run: Path, seed: int,
+                cleanvision: bool = True) -> tuple[pd.DataFrame, dict]:
     files = sorted(glob.glob(str(SHARED / pattern)))
     faces = [load_image(f) for f in files]
     size = faces[0].shape[0]
@@ -385,18 +389,11 @@ def planted_set(name: str, pattern: str, per_kind: int, work: Path, run: Path, s
     flagged[quality["row"].to_numpy()] = True
     feats, probs = embed(run, images)
     ours = outlier_score(feats)
-    try:
-        from cleanlab import Datalab
-    except ImportError as e:            # cleanlab without its datalab extra (pip install "cleanlab[datalab]")
-        print(f"Datalab anchor skipped: {e}", flush=True)
-        dl = np.full(len(paths), np.nan)
-    else:
-        lab = Datalab(data={"label": labels}, label_name="label", verbosity=0)
-        lab.find_issues(features=feats, issue_types={"outlier": {}})
-        dl = 1.0 - lab.get_issues("outlier")["outlier_score"].to_numpy()
+    dl, dl_k = datalab_outlier(feats, labels), datalab_outlier(feats, labels, OUTLIER_K)
     both = flagged * 10.0 + ours                                 # quality-flagged first, then by outlier
     out = {"set": name, "faces": len(faces), "planted": int(y.sum()),
-           "kNN outlier (product)": auroc(y, ours), "Datalab outlier": auroc(y, dl),
+           f"kNN outlier (product, k {OUTLIER_K})": auroc(y, ours), "kNN outlier, k 10 (before)": auroc(y, outlier_score(feats, k=10)),
+           "Datalab outlier (its default k 10)": auroc(y, dl), f"Datalab outlier, k {OUTLIER_K}": auroc(y, dl_k),
            "quality checks (flag)": auroc(y, flagged.astype(float)),
            "quality flag, then kNN outlier": auroc(y, both),
            "faces flagged by quality": int(flagged[~y].sum())}
@@ -407,8 +404,21 @@ def planted_set(name: str, pattern: str, per_kind: int, work: Path, run: Path, s
                           "quality flagged": f"{int(flagged[np.array(kinds) == kind].sum())}/{per_kind_n(kinds, kind)}",
                           "both": auroc(y[m], both[m])}
     out["per kind"] = per_kind
-    out["cleanvision"] = cleanvision_on(paths, y, kinds)
+    out["cleanvision"] = cleanvision_on(paths, y, kinds) if cleanvision else ""
     return pd.DataFrame(per_kind).T, out
+
+
+def datalab_outlier(feats: np.ndarray, labels: list[str], k: int | None = None) -> np.ndarray:
+    """cleanlab Datalab's outlier score on `feats` (higher = more of an outlier), with its default k
+    unless `k`; NaN when Datalab is not installed."""
+    try:
+        from cleanlab import Datalab
+    except ImportError as e:            # cleanlab without its datalab extra (pip install "cleanlab[datalab]")
+        print(f"Datalab anchor skipped: {e}", flush=True)
+        return np.full(len(feats), np.nan)
+    lab = Datalab(data={"label": labels}, label_name="label", verbosity=0)
+    lab.find_issues(features=feats, issue_types={"outlier": {} if k is None else {"k": k}})
+    return 1.0 - lab.get_issues("outlier")["outlier_score"].to_numpy()
 
 
 def per_kind_n(kinds: list[str], kind: str) -> int:
@@ -437,6 +447,37 @@ def cleanvision_on(paths: list[str], y: np.ndarray, kinds: list[str]) -> str:
     on_faces = ", ".join(f"{c[3:-6]} {int(iss[c].to_numpy()[~y].sum())}" for c in flag_cols)
     return (f"(CleanVision {cleanvision.__version__}) image-quality types flag planted {', '.join(parts)}; on the {int((~y).sum())} real faces: "
             f"{int(any_flag[~y].sum())} flagged by a quality type (by type: {on_faces})")
+
+
+def planted_outliers(args, work: Path, run: Path) -> list[str]:
+    """Section 3 over every --per-kind level and --seeds seed: mean ± sd of each score's AUROC per set
+    and level; the per-kind table and CleanVision of the first seed."""
+    md = []
+    levels = [int(x) for x in str(args.per_kind).split(",")]
+    seeds = [int(x) for x in args.seeds.split(",")]
+    for name, pattern, base in (("ckplus48", "ckplus48/*/*.png", 0), ("jaffe", "jaffe/*/*.tiff", 1)):
+        for level in levels:
+            rows = []
+            for seed in seeds:
+                log(f"planted outliers in {name}: {level} of each kind, seed {seed}")
+                per_kind, out = planted_set(name, pattern, level, work, run, base + 10 * seed,
+                                            cleanvision=seed == seeds[0])
+                rows.append({k: v for k, v in out.items() if isinstance(v, float)})
+                if seed == seeds[0]:
+                    first, first_out = per_kind, out
+            table = pd.DataFrame(rows).agg(["mean", "std"]).T
+            table["AUROC (mean ± sd)"] = [f"{m:.4f} ± {sd:.4f}" for m, sd in zip(table["mean"], table["std"])]
+            print(f"{name}, {level} of each kind, seeds {args.seeds}:\n", table.to_string(), flush=True)
+            md += [f"## 3. Planted outliers in {name}: {level} of each kind ({', '.join(PLANTED_KINDS)}), "
+                   f"seeds {args.seeds}\n",
+                   f"{first_out['faces']} real faces, {first_out['planted']} planted; the planted images of one kind "
+                   f"look alike, so they are each other's nearest neighbours.\n",
+                   table[["AUROC (mean ± sd)"]].to_markdown(), "",
+                   f"Per kind, seed {seeds[0]} (AUROC of that kind against the real faces):\n",
+                   first.to_markdown(floatfmt=".3f"), ""]
+            if first_out["cleanvision"]:
+                md.append(f"CleanVision on the same files (seed {seeds[0]}): {first_out['cleanvision']}\n")
+    return md
 
 
 # ---------------------------------------------------------------- 4. CK+ bursts
@@ -665,7 +706,8 @@ def main() -> int:
     ap.add_argument("--run", default=os.environ.get("FER_RUN", str(ROOT / ".cache" / "bench" / "pretrained" / "fer_cnn_ce8")),
                     help="the finished fer2013_dev run (default: $FER_RUN, else .cache/bench/pretrained/fer_cnn_ce8)")
     ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--per-kind", type=int, default=5, help="planted images of each kind per set")
+    ap.add_argument("--per-kind", default="5,20", help="planted images of each kind per set (comma-separated levels)")
+    ap.add_argument("--seeds", default="0,1,2", help="seeds of the planted images (section 3)")
     ap.add_argument("--copies", type=int, default=40, help="faces copied four ways per set (section 6)")
     ap.add_argument("--find-rows", type=int, default=2_000_000, help="random rows for the find's cost (0: skip)")
     ap.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run (comma-separated)")
@@ -703,16 +745,7 @@ def main() -> int:
                 md += [f"## 2. Ambiguity against the FER+ vote spread (truth.csv rows with votes; run `{where}`)\n",
                        amb.to_markdown(index=False, floatfmt=".3f"), "", "\n\n".join(notes), ""]
             if 3 in want:
-                for name, pattern, seed in (("ckplus48", "ckplus48/*/*.png", 0), ("jaffe", "jaffe/*/*.tiff", 1)):
-                    log(f"planted outliers in {name}")
-                    per_kind, out = planted_set(name, pattern, args.per_kind, work, run, seed)
-                    summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in out.items()
-                               if k not in ("per kind", "cleanvision")}
-                    print(pd.Series(summary).to_string(), "\n", per_kind.to_string(), "\n", out["cleanvision"], flush=True)
-                    md += [f"## 3. Planted outliers in {name} ({args.per_kind} of each kind: {', '.join(PLANTED_KINDS)})\n",
-                           pd.Series(summary).to_frame("value").to_markdown(floatfmt=".3f"), "",
-                           "Per kind (AUROC of that kind against the real faces):\n", per_kind.to_markdown(floatfmt=".3f"), "",
-                           f"CleanVision on the same files: {out['cleanvision']}\n"]
+                md += planted_outliers(args, work, run)
     if 4 in want:
         log("CK+ bursts")
         ck = ck_bursts()

@@ -17,7 +17,8 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-PAIR_BLOCK = 1 << 21    # candidate pairs compared at once (~100 MB of temporaries)
+PAIR_BLOCK = 1 << 18    # candidate pairs compared at once (~20 MB of temporaries; larger blocks were slower and
+                        # left glibc's heap hundreds of MB larger at 2,000,000 rows)
 QUERY_SLICE = 1 << 20   # hashes looked up at once
 
 
@@ -188,15 +189,14 @@ def near_groups(phash: np.ndarray, exact: np.ndarray, radius: int, shift: np.nda
         by_value(inv, holder, holders, *near_pairs(vals, shift_radius))
         # a queried hash links its row to the holders of every stored value within the radius (an equal
         # one included), never to another queried hash: (row, stored value) pairs, a row's own skipped
-        q = sh[:, stored:]
-        qi, v, d = near_pairs(q.ravel(), shift_radius, vals)
-        row = qi // q.shape[1]
-        own = (holders[v] == 1) & (holder[v] == row)
-        row, v, d = row[~own], v[~own], d[~own].astype(np.int8)
-        edge_a.append(row), edge_b.append(holder[v])
-        np.minimum.at(nearest, row, d)
         best = np.full(len(vals), 65, np.int8)
-        np.minimum.at(best, v, d)
+        for c in range(stored, sh.shape[1]):          # a column at a time: half the memory of both at once
+            row, v, d = near_pairs(sh[:, c], shift_radius, vals)
+            own = (holders[v] == 1) & (holder[v] == row)
+            row, v, d = row[~own], v[~own], d[~own].astype(np.int8)
+            edge_a.append(row), edge_b.append(holder[v])
+            np.minimum.at(nearest, row, d)
+            np.minimum.at(best, v, d)
         np.minimum(nearest, best[inv].min(1), out=nearest)
     a = np.concatenate(edge_a).astype(np.int32)
     b = np.concatenate(edge_b).astype(np.int32)

@@ -78,15 +78,15 @@ def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     would stay in Python's heap after they are freed)."""
     codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
     merged, names = pd.factorize(np.asarray([str(u) for u in uniques], dtype=object), sort=True)
-    return merged[codes].astype(np.int64), np.asarray(names, dtype=object)
+    return merged[codes].astype(np.int32), np.asarray(names, dtype=object)
 
 
 class _Rows:
     """Issue rows collected as integer codes (a group's name and detail are stored once however many
     rows it has: 2,000,000 copies of one image are 2,000,000 codes, not 2,000,000 strings)."""
 
-    def __init__(self, idx: np.ndarray) -> None:
-        self.idx = idx                  # measured row -> row of the inputs
+    def __init__(self, idx: np.ndarray | None) -> None:
+        self.idx = idx                  # measured row -> row of the inputs (None: the same)
         self.parts: list[tuple[np.ndarray, ...]] = []
         self.groups: list[str] = [""]
         self.details: dict[str, int] = {}
@@ -102,7 +102,7 @@ class _Rows:
     def add(self, rows: np.ndarray, issue: str, score, group, detail) -> None:
         if len(rows):
             n = len(rows)
-            self.parts.append((rows, np.full(n, ISSUES.index(issue), np.int8),
+            self.parts.append((rows, np.broadcast_to(np.int8(ISSUES.index(issue)), (n,)),
                                np.broadcast_to(np.asarray(score, np.float32), (n,)),
                                np.broadcast_to(np.asarray(group, np.int32), (n,)),
                                np.broadcast_to(np.asarray(detail, np.int32), (n,))))
@@ -119,12 +119,12 @@ class _Rows:
             mine = [p for p in self.parts if p[1][0] == code]
             if not mine:
                 continue
-            row, _, score, group, detail = (np.concatenate(c) for c in zip(*mine))
+            row, _, score, group, detail = (np.concatenate(c) if len(c) > 1 else c[0] for c in zip(*mine))
             order = np.lexsort((row, group, -score))
             for lo in range(0, len(order), size):
                 o = order[lo:lo + size]
                 yield pd.DataFrame({
-                    "row": self.idx[row[o]],
+                    "row": row[o].astype(np.int64) if self.idx is None else self.idx[row[o]],
                     "issue": pd.Categorical.from_codes(np.full(len(o), code, np.int8), categories=list(ISSUES)),
                     "score": score[o],
                     "group": pd.Categorical.from_codes(group[o], categories=groups),
@@ -142,6 +142,12 @@ class _Rows:
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
+def _kept(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Each array's rows where `mask`; the arrays themselves when it keeps every row (no copy: a group
+    of 2,000,000 copies that is a conflict and a leak is three issue types over the same rows)."""
+    return arrays if mask.all() else tuple(a[mask] for a in arrays)
+
+
 def find_issues(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
                 thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
     """The issue rows of a dataset: columns `row` (index into the inputs), `issue`, `score`, `group`
@@ -155,21 +161,21 @@ def found_rows(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
                thresholds: Thresholds = Thresholds()) -> _Rows:
     """`find_issues` as codes, to be read a chunk at a time (`_Rows.chunks`)."""
     measured = np.isfinite(sig["std"])
-    idx = np.flatnonzero(measured)
-    whole = len(idx) == len(sig)      # every row measured (the usual case): views, no 160 MB copy at 2,000,000
+    whole = bool(measured.all())      # every row measured (the usual case): views, no 160 MB copy at 2,000,000
+    idx = None if whole else np.flatnonzero(measured)
     s = sig if whole else sig[idx]
     lab = _codes(labels if whole else np.asarray(labels, dtype=object)[idx])
     spl = _codes(splits if whole else np.asarray(splits, dtype=object)[idx])
     out = _Rows(idx)
     t = thresholds
     blank = s["std"] < t.blank_std
-    ex = exact_groups(s["exact"])
+    ex = exact_groups(s["exact"]).astype(np.int32)   # row indices and codes in int32: half the memory
     # the perceptual hash of a near-constant or two-tone image is degenerate (a few DCT terms over a
     # median of zeros), so such images would all be "near" each other: they are matched exactly only
     hashable = ~blank & (s["entropy"] >= t.low_entropy)
     pick = slice(None) if hashable.all() else np.flatnonzero(hashable)
-    near = np.full(len(s), -1, np.int64)
-    nearest = np.full(len(s), -1, np.int64)
+    near = np.full(len(s), -1, np.int32)
+    nearest = np.full(len(s), -1, np.int8)
     near[pick], nearest[pick] = near_groups(s["phash"][pick], s["exact"][pick], t.near_radius,
                                             s["shift"][pick] if t.shift_radius >= 0 else None,
                                             max(t.shift_radius, 0), SHIFT_STORED)
@@ -177,19 +183,19 @@ def found_rows(sig: np.ndarray, labels: np.ndarray, splits: np.ndarray, *,
     how = f"perceptual hash within {t.near_radius}" + (
         f" or keypoint hash within {t.shift_radius}" if t.shift_radius >= 0 else "")
     nr_detail, nr_conf, nr_leak = _groups_detail(near, lab, spl, f"near-identical faces ({how} of 64 bits)")
-    in_ex, in_nr = np.flatnonzero(ex >= 0), np.flatnonzero(near >= 0)
+    in_ex, in_nr = np.flatnonzero(ex >= 0).astype(np.int32), np.flatnonzero(near >= 0).astype(np.int32)
     ge, gn = ex[in_ex], near[in_nr]
     ex_group = out.group_names("exact", len(ex_detail)) + ge
     nr_group = out.group_names("near", len(nr_detail)) + gn
     ex_text = out.detail_codes(ex_detail)[ge]
     nr_text = out.detail_codes(nr_detail)[gn]
-    nr_score = 1.0 - nearest[in_nr] / 64.0
+    nr_score = (1.0 - nearest[in_nr] / 64.0).astype(np.float32)
     # conflicts and leaks are named at the widest group a row belongs to (near, else exact)
     for issue, ex_flag, nr_flag in (("label_conflict", ex_conf, nr_conf), ("split_leak", ex_leak, nr_leak)):
         e = ex_flag[ge] & (near[in_ex] < 0)
         n = nr_flag[gn]
-        out.add(in_ex[e], issue, 1.0, ex_group[e], ex_text[e])
-        out.add(in_nr[n], issue, nr_score[n], nr_group[n], nr_text[n])
+        out.add(*_kept(e, in_ex), issue, 1.0, *_kept(e, ex_group, ex_text))
+        out.add(*_kept(n, in_nr), issue, *_kept(n, nr_score, nr_group, nr_text))
     out.add(in_ex, "exact_duplicate", 1.0, ex_group, ex_text)
     out.add(in_nr, "near_duplicate", nr_score, nr_group, nr_text)
 

@@ -204,3 +204,22 @@ def test_measured_together_equals_one_at_a_time():
         interp = cv2.INTER_AREA if out <= 40 else cv2.INTER_LINEAR
         if out > 48 or out <= 40:
             assert np.abs(_resize(img[None], out, out)[0] - cv2.resize(img, (out, out), interpolation=interp)).max() < 1e-5
+
+
+def test_import_keeps_awkward_sample_ids_in_issues(tmp_path):
+    """The issues step reads the manifest's ids with pyarrow's CSV reader: ids that a CSV reader could
+    turn into numbers, nulls or split fields ("007", "NA", a comma, quotes, non-ASCII) come back exactly
+    in issues.parquet, on the rows they belong to (a line break is rejected by the import, with its row)."""
+    from data_tools.importers import import_dataset
+    from support.planted_issues import make_dataset
+    ds = make_dataset(tmp_path / "src")
+    m = pd.read_csv(ds / "manifest.csv", dtype=str)
+    awkward = {"a1.png": "007", "a1_test.png": "NA", "a0.png": 'say "hi", twice', "a0_copy.png": "naïve; é"}
+    m["sample_id"] = [awkward.get(p, f"id-{k}") for k, p in enumerate(m["path"])]
+    m[["path", "label", "split", "sample_id"]].to_csv(tmp_path / "labels.csv", index=False)
+    out = tmp_path / "imported"
+    import_dataset("csv", tmp_path / "src" / "img", out, csv=str(tmp_path / "labels.csv"), jobs=1)
+    t = read_issues(out)
+    assert _flagged(t, "split_leak") == {"007", "NA"}
+    assert {'say "hi", twice', "naïve; é"} <= _flagged(t, "exact_duplicate")
+    assert set(t["sample_id"]) <= set(pd.read_csv(out / "manifest.csv", dtype=str, keep_default_na=False)["sample_id"])

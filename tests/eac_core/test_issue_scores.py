@@ -19,6 +19,19 @@ def test_planted_outliers_rank_first():
     assert s[200:].min() > 3 * np.median(s[:200])
 
 
+def test_a_cluster_of_outliers_smaller_than_k_is_found():
+    """20 planted images alike (a burst of blank frames) among 500 faces: with k = 10 each has its 19
+    siblings for neighbours and looks typical; the default k (50) reaches the faces and finds all 20."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(5, 16))
+    inliers = centres[rng.integers(0, 4, 500)] + 0.25 * rng.normal(size=(500, 16))   # four expressions
+    cluster = centres[4] + 0.05 * rng.normal(size=(20, 16))                          # one other look, 20 times
+    f = np.vstack([inliers, cluster])
+    assert not set(np.argsort(-outlier_score(f, k=10))[:20]) & set(range(500, 520))
+    s = outlier_score(f)
+    assert set(np.argsort(-s)[:20]) == set(range(500, 520)) and s[500:].min() > 1.5 * s[:500].max()
+
+
 def test_outlier_edge_cases():
     assert np.isnan(outlier_score(np.ones((1, 4)))).all()
     f = np.vstack([np.eye(3), np.full((1, 3), np.nan)])
