@@ -3,6 +3,7 @@ image checks on 2 cores): wall time and peak memory of `python -m data_tools imp
 command a user runs, with and without `--labels-only`.
 
     python bench/bench_import_scale.py [--rows 2000000] [--modes images,labels-only] [--work .cache/bench-import-scale]
+                                       [--distinct]     # a different picture on every row
                                        [--compare REV]   # the importer of git revision REV beside this one
     modes: labels-only, images (every image decoded, measured, issues.parquet written), no-issues (decoded, --no-issues),
            issues-distinct (the issues step alone on --rows distinct random signatures, in its own process)
@@ -31,8 +32,10 @@ WRAP = ("import resource, subprocess, sys; rc = subprocess.run(sys.argv[1:]).ret
 CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
-def build(work: Path, rows: int) -> Path:
-    root = work / f"csv{rows}"
+def build(work: Path, rows: int, distinct: bool = False) -> Path:
+    """The bench's dataset: one picture under every path, or (`distinct`) a different picture per row:
+    12x12 random grey levels enlarged to 48x48 (about 1.5 KB a PNG), so the hashes differ too."""
+    root = work / f"csv{rows}{'-distinct' if distinct else ''}"
     stamp = root / "built"
     if stamp.is_file():
         return root
@@ -50,8 +53,12 @@ def build(work: Path, rows: int) -> Path:
         w.writerow(["path", "label", "split"])
         for i in range(rows):
             d = root / "img" / f"{i // 1000:04d}"
-            if i % 1000 == 0:                  # one file per folder, hard-linked 999 times (ext4: < 65,000 links)
+            if i % 1000 == 0:
                 d.mkdir()
+            if distinct:
+                small = rng.integers(0, 256, (12, 12), dtype=np.uint8)
+                cv2.imwrite(str(d / f"{i:07d}.png"), cv2.resize(small, (48, 48), interpolation=cv2.INTER_LINEAR))
+            elif i % 1000 == 0:                # one file per folder, hard-linked 999 times (ext4: < 65,000 links)
                 first = d / f"{i:07d}.png"
                 shutil.copyfile(src, first)
             else:
@@ -132,9 +139,11 @@ def main() -> int:
     ap.add_argument("--compare", metavar="REV", help="also run the importer of this git revision, each mode "
                                                      "right after this tree's (a worktree under --work)")
     ap.add_argument("--jobs", type=int, default=0, help="--jobs of the import (0: its default)")
+    ap.add_argument("--distinct", action="store_true", help="a different picture on every row (built once, "
+                    "about 8 GB at 2,000,000 rows) instead of one picture under every path")
     args = ap.parse_args()
     work = Path(args.work).resolve()
-    root = build(work, args.rows) if set(args.modes.split(",")) - {"issues-distinct"} else work
+    root = build(work, args.rows, args.distinct) if set(args.modes.split(",")) - {"issues-distinct"} else work
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
     codes = [("this tree", REPO)] + ([(f"at {args.compare}", worktree(work, args.compare))] if args.compare else [])
     print("| code | mode | rows | imported | wall s | rows/s | peak RSS MB | note |\n|---|---|---:|---:|---:|---:|---:|---|")
@@ -144,7 +153,7 @@ def main() -> int:
             peak = f"{peak_kib / 1024:.0f}" if peak_kib > 0 else "n/a"
             print(f"| {name} | {MODE_TEXT[mode]} | {args.rows:,} | "
                   f"{imported:,} | {secs:.0f} | {args.rows / secs:,.0f} | {peak} | {note} |", flush=True)
-    print(f"\ncode at {commit} (working tree); {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.1f} "
+    print(f"\n{'distinct pictures' if args.distinct else 'one picture under every path'}; code at {commit} (working tree); {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.1f} "
           "at the end (other processes share the CPUs)")
     return 0
 
