@@ -36,6 +36,7 @@ def test_a_duplicate_group_is_decided_and_exported_as_one(home, server, browser,
         page.goto(server.url + f"/?run={RUN}&sample=a0", wait_until="domcontentloaded")
         page.get_by_text("Duplicate group").first.wait_for(timeout=STEP_MS)
         page.get_by_text("2 faces with the same pixels; label happy; split train").first.wait_for(timeout=STEP_MS)
+        page.locator("figure.fer-dup img").nth(1).wait_for(timeout=STEP_MS)   # drawn after the caption
         assert page.locator("figure.fer-dup").count() == 2
         assert page.locator("figure.fer-dup img").count() == 2            # both faces drawn
         page.get_by_role("button", name=re.compile(r"Keep this face, remove the other 1")).wait_for(timeout=STEP_MS)
