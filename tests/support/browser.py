@@ -348,20 +348,21 @@ def key_to_cams_ms(page) -> float:
 
 def download(page, button, timeout_ms: int = 60_000):
     """Click a download button and return Playwright's Download. A click during a rerun of the page can be
-    lost on a loaded machine, so once more after the page is idle; a button still disabled then (Streamlit
-    disables it while it builds the file) is waited for until it is enabled."""
+    lost on a loaded machine: up to three clicks, each after the page is idle and the button (found again
+    by its locator) is enabled (Streamlit disables it while it builds the file)."""
     from playwright.sync_api import TimeoutError as PwTimeout
-    wait_idle(page)
-    try:
-        with page.expect_download(timeout=timeout_ms) as dl:
-            button.click()
-        return dl.value
-    except PwTimeout:
+    from playwright.sync_api import expect
+    for attempt in range(3):
         wait_idle(page)
-        page.wait_for_function("b => !b.disabled", arg=button.element_handle(), timeout=timeout_ms)
-        with page.expect_download(timeout=timeout_ms) as dl:
-            button.click()
-        return dl.value
+        # the locator, not an element handle: a rerun redraws the button, and an old handle stays disabled
+        expect(button).to_be_enabled(timeout=timeout_ms)
+        try:
+            with page.expect_download(timeout=timeout_ms // 2) as dl:
+                button.click()
+            return dl.value
+        except PwTimeout:
+            if attempt == 2:
+                raise
 
 
 def export_csv(page, dest: Path, *, copy_as: str | None = None, timeout_ms: int = 60_000):
