@@ -146,10 +146,8 @@ def test_keyboard_review_export_and_restart(home, server, browser, artifacts, tm
         button.wait_for(timeout=STEP_MS)
         bs.wait_idle(page)
         page.screenshot(path=str(artifacts / "export.png"))
-        with page.expect_download(timeout=FIRST_LOAD_MS) as dl:    # the CSV is built on the click
-            button.click()
         csv_path = tmp_path / "corrected_labels.csv"
-        dl.value.save_as(str(csv_path))
+        bs.download(page, button, FIRST_LOAD_MS).save_as(str(csv_path))   # built on the click; a lost click retried
         shutil.copy(csv_path, artifacts / "corrected_labels.csv")
         _assert_csv(pd.read_csv(csv_path, dtype=str, keep_default_na=False), expected, home)
     finally:
