@@ -34,7 +34,8 @@ CLASSES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 def build(work: Path, rows: int, distinct: bool = False) -> Path:
     """The bench's dataset: one picture under every path, or (`distinct`) a different picture per row:
-    12x12 random grey levels enlarged to 48x48 (about 1.5 KB a PNG), so the hashes differ too."""
+    12x12 random grey levels enlarged to 48x48 (about 2 KB a PNG, 7.8 GB on disk at 2,000,000 rows in 4 KB
+    blocks), so the hashes differ too."""
     root = work / f"csv{rows}{'-distinct' if distinct else ''}"
     stamp = root / "built"
     if stamp.is_file():

@@ -469,14 +469,14 @@ def planted_outliers(args, work: Path, run: Path) -> list[str]:
             table["AUROC (mean ± sd)"] = [f"{m:.4f} ± {sd:.4f}" for m, sd in zip(table["mean"], table["std"])]
             print(f"{name}, {level} of each kind, seeds {args.seeds}:\n", table.to_string(), flush=True)
             md += [f"## 3. Planted outliers in {name}: {level} of each kind ({', '.join(PLANTED_KINDS)}), "
-                   f"seeds {args.seeds}\n",
+                   f"seeds {','.join(str(base + 10 * s) for s in seeds)}\n",
                    f"{first_out['faces']} real faces, {first_out['planted']} planted; the planted images of one kind "
                    f"look alike, so they are each other's nearest neighbours.\n",
                    table[["AUROC (mean ± sd)"]].to_markdown(), "",
-                   f"Per kind, seed {seeds[0]} (AUROC of that kind against the real faces):\n",
+                   f"Per kind, seed {base + 10 * seeds[0]} (AUROC of that kind against the real faces):\n",
                    first.to_markdown(floatfmt=".3f"), ""]
             if first_out["cleanvision"]:
-                md.append(f"CleanVision on the same files (seed {seeds[0]}): {first_out['cleanvision']}\n")
+                md.append(f"CleanVision on the same files (seed {base + 10 * seeds[0]}): {first_out['cleanvision']}\n")
     return md
 
 
