@@ -8,8 +8,9 @@
    label-vote prior chosen on one half of the rows and reported on the other (bootstrap CIs).
 3. planted blank, dark, text and non-face images mixed into CK+48 and JAFFE (written under --work),
    5 and 20 of each kind (the images of one kind look alike: a cluster), three seeds, mean ± sd:
-   AUROC of the kNN outlier score on the learned embedding (the fer_cnn_ce8 model's pooled features,
-   mirror-averaged; inference only) with the product's k and with k = 10, of cleanlab Datalab's outlier
+   AUROC of the product's outlier score on the learned embedding (the fer_cnn_ce8 model's pooled features,
+   mirror-averaged; inference only), of the kNN mean distance alone at the product's k and at k = 10,
+   of cleanlab Datalab's outlier
    score on the same features (its default k, and the product's), of the image-quality checks, and of
    both together; CleanVision on the same images (first seed) when it is installed.
 4. CK+'s bursts (3 frames per sequence): how many sequences the near-duplicate groups hold, with the
@@ -50,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_tools.images import load_image  # noqa: E402
 from data_tools.issues import Thresholds, find_issues, measure_all  # noqa: E402
 from data_tools.issues.dataset import issue_table  # noqa: E402
-from eac_core.issue_scores import OUTLIER_K, ambiguity_score, outlier_score  # noqa: E402
+from eac_core.issue_scores import OUTLIER_K, OUTLIER_POWER, ambiguity_score, outlier_score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -392,7 +393,9 @@ def planted_set(name: str, pattern: str, per_kind: int, work: Path, run: Path, s
     dl, dl_k = datalab_outlier(feats, labels), datalab_outlier(feats, labels, OUTLIER_K)
     both = flagged * 10.0 + ours                                 # quality-flagged first, then by outlier
     out = {"set": name, "faces": len(faces), "planted": int(y.sum()),
-           f"kNN outlier (product, k {OUTLIER_K})": auroc(y, ours), "kNN outlier, k 10 (before)": auroc(y, outlier_score(feats, k=10)),
+           f"outlier (product: k {OUTLIER_K}, local ratio ^ {OUTLIER_POWER})": auroc(y, ours),
+           f"kNN mean distance, k {OUTLIER_K} (before)": auroc(y, outlier_score(feats, power=0)),
+           "kNN mean distance, k 10": auroc(y, outlier_score(feats, k=10, power=0)),
            "Datalab outlier (its default k 10)": auroc(y, dl), f"Datalab outlier, k {OUTLIER_K}": auroc(y, dl_k),
            "quality checks (flag)": auroc(y, flagged.astype(float)),
            "quality flag, then kNN outlier": auroc(y, both),

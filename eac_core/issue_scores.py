@@ -29,13 +29,19 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 OUTLIER_K = 50       # the neighbours of the outlier score: more than an outlier cluster's members
+OUTLIER_LOCAL_K = 10  # the neighbours of its local density ratio (LOF's: a sample's against its neighbours')
+OUTLIER_POWER = 0.25  # the weight of that ratio: score = mean distance to k * ratio ** OUTLIER_POWER
+RATIO_EPS = 1e-3      # added to both sides of the ratio: a run of identical images has ratio 1, not 0 / 0
 AMBIGUOUS = 0.8       # ambiguity over which ambiguous_between names the two candidates (q1 - q2 < 0.2)
 LABEL_PRIOR = 5.0     # how many votes the model's probabilities are worth beside the given label's one
 
 
-def outlier_score(features: np.ndarray, *, k: int = OUTLIER_K) -> np.ndarray:
-    """(N,) mean distance of each L2-normalised row of `features` (N, C) to its k nearest other rows;
-    NaN for rows with non-finite features, or all NaN under 2 finite rows."""
+def outlier_score(features: np.ndarray, *, k: int = OUTLIER_K, local: int = OUTLIER_LOCAL_K,
+                  power: float = OUTLIER_POWER) -> np.ndarray:
+    """(N,) mean distance of each L2-normalised row of `features` (N, C) to its k nearest other rows,
+    times ((d + eps) / (mean d of its `local` nearest rows + eps)) ** power, d being a row's mean
+    distance to its `local` nearest rows (power 0 or local 0: the mean distance alone); NaN for rows
+    with non-finite features, or all NaN under 2 finite rows."""
     f = np.asarray(features, dtype=np.float32)
     out = np.full(len(f), np.nan, np.float32)
     ok = np.isfinite(f).all(1) if f.ndim == 2 else np.zeros(len(f), bool)
@@ -43,9 +49,14 @@ def outlier_score(features: np.ndarray, *, k: int = OUTLIER_K) -> np.ndarray:
     if n < 2:
         return out
     x = f[ok] / np.maximum(np.linalg.norm(f[ok], axis=1, keepdims=True), 1e-12)
-    kk = min(k, n - 1)
-    dist, _ = NearestNeighbors(n_neighbors=kk + 1).fit(x).kneighbors(x)
-    out[ok] = dist[:, 1:].mean(1)     # column 0 is the sample itself
+    kk = min(max(k, local), n - 1)
+    dist, idx = NearestNeighbors(n_neighbors=kk + 1).fit(x).kneighbors(x)
+    dist, idx = dist[:, 1:], idx[:, 1:]          # column 0 is the sample itself
+    score = dist[:, :k].mean(1)
+    if local > 0 and power:
+        near = dist[:, :local].mean(1)
+        score = score * ((near + RATIO_EPS) / (near[idx[:, :local]].mean(1) + RATIO_EPS)) ** power
+    out[ok] = score
     return out
 
 

@@ -15,9 +15,11 @@ Imported + rejected always equals read.
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import pickle
 import re
+import stat
 import tempfile
 from array import array
 from collections import Counter
@@ -34,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from data_tools import faces, issues, manifest
-from data_tools.images import ImageError, load_image, printable, probe_image, write_image
+from data_tools.images import ImageError, image_worker_init, load_image, printable, probe_image, write_image
 from data_tools.importers.base import Collected, ImportFailure, ImportOptions, Record, fingerprint, is_utf8
 from data_tools.importers.splits import assign_splits
 from data_tools.paths import PathEscapeError, RootGuard
@@ -164,11 +166,16 @@ class _Checker:
 
 
 def _missing(src: Path) -> str | None:
-    if not src.exists():
+    """"missing file", "not a file" (a folder, a FIFO that would block the decoder, a device), or None,
+    from one stat (exists() then is_file() took two: 11 against 4 us a file). A path that cannot be
+    looked up for another reason (permission denied) gets None here and its reason from load_image."""
+    try:
+        mode = os.stat(src).st_mode
+    except (FileNotFoundError, NotADirectoryError):
         return "missing file"
-    if not src.is_file():
-        return "not a file"
-    return None
+    except OSError as e:
+        return "missing file" if e.errno in (errno.EBADF, errno.ELOOP, errno.ENAMETOOLONG) else None
+    return None if stat.S_ISREG(mode) else "not a file"
 
 
 def _cannot_process(e: BaseException) -> str:
@@ -225,36 +232,39 @@ def _unmeasured(srcs: list[str]) -> list[tuple[str | None, bytes]]:
 class _ImageChecks:
     """Rule 6 for a chunk's rows. Decoding to check (the common case) runs in worker processes:
     it is CPU-bound and holds the GIL (threads measured 3x slower than one thread on 48-px PNGs).
-    Rows whose image the import writes (a face crop, an importer's own image) run in threads,
-    since they call back into the importer. Few rows run here, without workers."""
+    `submit` hands a chunk to the workers and returns at once (an iterator over their answers), so
+    that the main process checks the next chunk's rows while they decode this one. Rows whose image the import
+    writes (a face crop, an importer's own image) run in threads, since they call back into the
+    importer, and are done within `submit`. Few rows run here, without workers."""
     MIN_PROCESS_BATCH = 500
-    BATCH = 16          # files per worker task; measured together (arrays under malloc's mmap threshold)
+    BATCH = 64          # files per worker task, measured together (16: 4x the tasks to send and collect)
 
     def __init__(self, chk: _Checker, jobs: int):
         self.chk = chk
         self.processes = jobs or os.cpu_count() or 1
         self.threads = jobs or min(8, 2 * (os.cpu_count() or 2))
         self.pool: Executor | None = None
-        self.measured: list[bytes] = []     # the last call's issue measurements (b"": none), per record
 
-    def __call__(self, recs: list[Record]) -> list[tuple[str, str | None]]:
+    def submit(self, recs: list[Record]) -> Iterator[tuple[str, str | None, bytes]]:
+        """(path in the dataset, reason or None, issue measurements or b"") of each record, in order:
+        an iterator whose first step waits for the workers."""
         chk = self.chk
-        self.measured = [b""] * len(recs)
         if not chk.writes_images:
             srcs = [str(chk.col.image_root / r.path) for r in recs]
             check = source_checks if chk.opts.issues else _unmeasured
             batches = [srcs[i:i + self.BATCH] for i in range(0, len(srcs), self.BATCH)]
             if len(recs) < self.MIN_PROCESS_BATCH or self.processes < 2:
-                done = [r for b in batches for r in check(b)]
+                done: Iterable[list] = [check(b) for b in batches]
             else:
-                self.pool = self.pool or ProcessPoolExecutor(self.processes)
-                done = [r for rs in self.pool.map(check, batches) for r in rs]
-            self.measured = [m for _, m in done]
-            return [(r.path, why) for r, (why, _) in zip(recs, done)]
+                self.pool = self.pool or ProcessPoolExecutor(self.processes, initializer=image_worker_init)
+                done = self.pool.map(check, batches)           # submitted now, collected when iterated
+            return ((r.path, why, sig) for r, (why, sig) in zip(recs, (x for rs in done for x in rs)))
         if len(recs) < 32:
-            return [chk.image(r) for r in recs]
-        self.pool = self.pool or ThreadPoolExecutor(self.threads)
-        return list(self.pool.map(chk.image, recs))
+            written = [chk.image(r) for r in recs]
+        else:
+            self.pool = self.pool or ThreadPoolExecutor(self.threads)
+            written = list(self.pool.map(chk.image, recs))
+        return ((path, why, b"") for path, why in written)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -357,7 +367,20 @@ def check_and_write(col: Collected, opts: ImportOptions, fmt: str, name: str = "
     seen_paths: set[int] = set()
     seen_ids: set[int] = set()
     images = _ImageChecks(chk, opts.jobs)
+
+    def finish(entries: list[_Entry], todo: list[tuple[int, _Entry]], checked: Iterator) -> None:
+        """Rule 6's answers for a chunk's rows, then the chunk into the spool."""
+        for (i, entry), (path, why, sig) in zip(todo, checked):
+            entry.path = path
+            led.image[i] = led.IMAGE_BAD if why else led.IMAGE_OK
+            if why:
+                led.image_reason[i] = why
+            elif sig:
+                led.measured[i * _SIG:(i + 1) * _SIG] = sig
+        pickle.dump(entries, spool, protocol=pickle.HIGHEST_PROTOCOL)
+
     with tempfile.TemporaryFile() as spool, closing(images):
+        waiting = None          # the chunk whose images the workers check while this one's rows are
         for chunk in _chunks(col.records):
             entries, todo = [], []
             for rec in chunk:
@@ -370,15 +393,13 @@ def check_and_write(col: Collected, opts: ImportOptions, fmt: str, name: str = "
                     seen_ids.add(led.id_fp[i])
                     if new:
                         todo.append((i, entries[-1]))
-            for (i, entry), (path, why), sig in zip(todo, images([e.rec for _, e in todo]), images.measured):
-                entry.path = path
-                led.image[i] = led.IMAGE_BAD if why else led.IMAGE_OK
-                if why:
-                    led.image_reason[i] = why
-                elif sig:
-                    led.measured[i * _SIG:(i + 1) * _SIG] = sig
-            pickle.dump(entries, spool, protocol=pickle.HIGHEST_PROTOCOL)
-        del seen_paths, seen_ids
+            checked = images.submit([e.rec for _, e in todo])
+            if waiting:
+                finish(*waiting)
+            waiting = entries, todo, checked
+        if waiting:
+            finish(*waiting)
+        del seen_paths, seen_ids, waiting
         duplicates, fixed = _rule5(led, spool, chk)
         kept, splits = _split(led, col, opts, duplicates)
         reasons = {**led.image_reason, **duplicates, **led.reason}

@@ -29,14 +29,33 @@ def test_a_cluster_of_outliers_smaller_than_k_is_found():
     f = np.vstack([inliers, cluster])
     assert not set(np.argsort(-outlier_score(f, k=10))[:20]) & set(range(500, 520))
     s = outlier_score(f)
-    assert set(np.argsort(-s)[:20]) == set(range(500, 520)) and s[500:].min() > 1.5 * s[:500].max()
+    assert set(np.argsort(-s)[:20]) == set(range(500, 520)) and s[500:].min() > 1.3 * s[:500].max()
+
+
+def test_a_stray_image_between_tight_subjects_is_found():
+    """JAFFE's shape: ten subjects of 20 near-identical photos each, and one image of a look of its own
+    that lies among the subjects. At k = 50 every face reaches other subjects, so the stray's mean
+    distance is ordinary (69 faces score higher); the local density ratio (its 10 neighbours are far
+    apart, theirs are their own subject) puts it first."""
+    rng = np.random.default_rng(3)
+    expression = rng.normal(size=(1, 16))
+    subjects = expression + 0.5 * rng.normal(size=(10, 16))
+    faces = np.repeat(subjects, 20, 0) + 0.12 * rng.normal(size=(200, 16))
+    stray = expression + 0.2 * rng.normal(size=(1, 16))
+    f = np.vstack([faces, stray])
+    assert (outlier_score(f, power=0)[:200] >= outlier_score(f, power=0)[200]).sum() == 69
+    s = outlier_score(f)
+    assert np.argmax(s) == 200 and (s[:200] >= s[200]).sum() == 0
 
 
 def test_outlier_edge_cases():
     assert np.isnan(outlier_score(np.ones((1, 4)))).all()
     f = np.vstack([np.eye(3), np.full((1, 3), np.nan)])
     s = outlier_score(f, k=10)                          # k capped at the 2 other finite rows
-    assert np.isnan(s[3]) and np.allclose(s[:3], np.sqrt(2))
+    assert np.isnan(s[3]) and np.allclose(s[:3], np.sqrt(2))            # all equally far: ratio 1
+    same = np.vstack([np.tile([1.0, 0.0], (12, 1)), [[0.0, 1.0]]])      # 12 identical rows and one other
+    s = outlier_score(same, k=50)
+    assert np.allclose(s[:12], 1 / 12 * np.sqrt(2)) and s[12] > s[0]   # a run of copies: ratio (0+eps)/(0+eps)
 
 
 def test_ambiguity_values_and_candidates():
