@@ -4,6 +4,7 @@ command a user runs, with and without `--labels-only`.
 
     python bench/bench_import_scale.py [--rows 2000000] [--modes images,labels-only] [--work .cache/bench-import-scale]
                                        [--distinct]     # a different picture on every row
+                                       [--drop-caches]  # every run reads its files from disk (root, Linux)
                                        [--compare REV]   # the importer of git revision REV beside this one
     modes: labels-only, images (every image decoded, measured, issues.parquet written), no-issues (decoded, --no-issues),
            issues-distinct (the issues step alone on --rows distinct random signatures, in its own process)
@@ -131,6 +132,15 @@ def run(root: Path, out: Path, mode: str, code: Path = REPO, jobs: int = 0, rows
     return secs, peak_kib, imported, note
 
 
+def drop_caches() -> None:
+    """The page cache emptied (the next run reads every file from disk); exits with a message if not allowed."""
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    except OSError as e:
+        raise SystemExit(f"--drop-caches: /proc/sys/vm/drop_caches: {e.strerror} (root on Linux only)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=2_000_000)
@@ -140,6 +150,8 @@ def main() -> int:
     ap.add_argument("--compare", metavar="REV", help="also run the importer of this git revision, each mode "
                                                      "right after this tree's (a worktree under --work)")
     ap.add_argument("--jobs", type=int, default=0, help="--jobs of the import (0: its default)")
+    ap.add_argument("--drop-caches", action="store_true", help="empty the page cache before every run (root on "
+                    "Linux: sync; echo 3 > /proc/sys/vm/drop_caches), so that each reads its files from disk")
     ap.add_argument("--distinct", action="store_true", help="a different picture on every row (built once, "
                     "about 8 GB at 2,000,000 rows) instead of one picture under every path")
     args = ap.parse_args()
@@ -150,11 +162,14 @@ def main() -> int:
     print("| code | mode | rows | imported | wall s | rows/s | peak RSS MB | note |\n|---|---|---:|---:|---:|---:|---:|---|")
     for mode in args.modes.split(","):
         for name, code in codes:
+            if args.drop_caches:
+                drop_caches()
             secs, peak_kib, imported, note = run(root, work / f"out-{mode}", mode, code, args.jobs, args.rows)
             peak = f"{peak_kib / 1024:.0f}" if peak_kib > 0 else "n/a"
             print(f"| {name} | {MODE_TEXT[mode]} | {args.rows:,} | "
                   f"{imported:,} | {secs:.0f} | {args.rows / secs:,.0f} | {peak} | {note} |", flush=True)
-    print(f"\n{'distinct pictures' if args.distinct else 'one picture under every path'}; code at {commit} (working tree); {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.1f} "
+    print(f"\n{'distinct pictures' if args.distinct else 'one picture under every path'}"
+          f"{'; page cache emptied before every run' if args.drop_caches else ''}; code at {commit} (working tree); {os.cpu_count()} CPUs, 1-min load average {os.getloadavg()[0]:.1f} "
           "at the end (other processes share the CPUs)")
     return 0
 

@@ -5,7 +5,6 @@ absurd size (a decompression bomb) is refused without allocating memory for it.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import re
 import warnings
@@ -15,9 +14,6 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# glibc's mallopt parameters (malloc.h) for the processes that decode and measure images
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-WORKER_TRIM_BYTES, WORKER_MMAP_BYTES = 64 << 20, 32 << 20
 # Pillow's own default (1024 * 1024 * 1024 // 4 // 3); Pillow refuses twice this by itself.
 MAX_PIXELS = 89_478_485
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".jpe", ".jfif", ".bmp", ".dib", ".tif", ".tiff",
@@ -41,21 +37,6 @@ def printable(text: str) -> str:
     """`text` made safe to print or write as UTF-8: undecodable bytes shown as \\xNN, one line."""
     text = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return text.replace("\r", "\\r").replace("\n", "\\n")
-
-
-def image_worker_init() -> bool:
-    """Initializer of the worker processes that decode and measure images, a batch at a time: glibc's
-    malloc keeps up to WORKER_TRIM_BYTES free at the top of its heap and serves arrays under
-    WORKER_MMAP_BYTES from it, instead of handing each batch's arrays back to the kernel and faulting
-    their pages in again for the next batch (48-px PNGs decoded and measured 16 at a time: 293 against
-    238 us of CPU an image, bench/README.md). True where the C library took both settings (glibc);
-    elsewhere nothing changes."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(M_TRIM_THRESHOLD, WORKER_TRIM_BYTES)) and \
-            bool(libc.mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_BYTES))
-    except (OSError, AttributeError):       # not glibc (musl, macOS, Windows): malloc as it is
-        return False
 
 
 def is_image_name(name: str) -> bool:

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from data_tools import atomic
-from data_tools.images import ImageError, image_worker_init, load_image
+from data_tools import malloc
+from data_tools.images import ImageError, load_image
 from data_tools.issues.find import COLUMNS, ISSUES, Thresholds, counts, find_issues, found_rows
 from data_tools.issues.image import signatures, signatures_of
 from data_tools.manifest import MANIFEST, load_dataset
@@ -52,7 +53,7 @@ def measure_all(paths: Iterable[str], *, jobs: int = 0) -> np.ndarray:
         while chunk := list(islice(it, CHUNK)):
             batches = [chunk[i:i + 64] for i in range(0, len(chunk), 64)]
             if jobs > 1 and len(chunk) >= MIN_PROCESS_BATCH:
-                pool = pool or ProcessPoolExecutor(jobs, initializer=image_worker_init)
+                pool = pool or ProcessPoolExecutor(jobs, initializer=malloc.keep_freed)
                 out.append(signatures([r for rs in pool.map(measure, batches) for r in rs]))
             else:
                 out.append(signatures([r for b in batches for r in measure(b)]))
