@@ -57,7 +57,7 @@ def configure_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group-regex", help=r"subject or video from the file name, e.g. '^(S\d+)_' for CK+; "
                                          "kept as `group`, splits keep groups apart")
     p.add_argument("--seed", type=int, default=0, help="seed of the split (default 0)")
-    p.add_argument("--jobs", type=int, default=0, help="image-checking threads (default: automatic)")
+    p.add_argument("--jobs", type=int, default=0, help="image-checking workers (default: twice the cores for decoding, processes; threads where the import writes the images)")
     for module in FORMATS.values():
         module.add_arguments(p)
 

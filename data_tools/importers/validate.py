@@ -447,7 +447,7 @@ def _write_issues(opts: ImportOptions, led: _Ledger, kept: np.ndarray, splits: n
     sig = sig if kept.all() else sig[kept]          # every row kept: no 160 MB copy at 2,000,000 rows
     labels = np.asarray(classes, dtype=object)[np.frombuffer(led.label, np.int32)[kept]]
     split_names = np.asarray(manifest.SPLITS, dtype=object)[splits[kept]]
-    issues.write_found(opts.out, issues.manifest_ids(opts.out), sig, labels, split_names)
+    issues.write_found(opts.out, None, sig, labels, split_names)     # ids read from the manifest after the find
 
 
 def _rule5(led: _Ledger, spool, chk: _Checker) -> tuple[dict[int, str], dict[int, str]]:

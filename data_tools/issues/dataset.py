@@ -91,13 +91,15 @@ def write_found(dataset_dir: str | os.PathLike, sample_ids, sig: np.ndarray, lab
                 splits: np.ndarray, *, thresholds: Thresholds = Thresholds()) -> dict[str, int]:
     """Find the issues and write issues.parquet a chunk at a time (atomically): memory stays bounded
     by a chunk and one issue type's codes, however many rows share one group. `sample_ids`: an Arrow
-    string array (as `manifest_ids` reads them) or anything pandas turns into strings. Returns the counts."""
+    string array, anything pandas turns into strings, or None: the folder's manifest's (`manifest_ids`),
+    read once the issues are found, so that the ids and the find's peak are not held together (100 and
+    ~400 MB at 2,000,000 rows). Returns the counts."""
     import pyarrow as pa
     import pyarrow.parquet as pq
     found = found_rows(sig, labels, splits, thresholds=thresholds)
     # the ids as one Arrow array, taken a chunk at a time (no Python string per row)
-    ids = sample_ids if isinstance(sample_ids, (pa.Array, pa.ChunkedArray)) else pa.array(
-        pd.Series(sample_ids).astype(str).to_numpy(), pa.string())
+    ids = manifest_ids(dataset_dir) if sample_ids is None else sample_ids if isinstance(
+        sample_ids, (pa.Array, pa.ChunkedArray)) else pa.array(pd.Series(sample_ids).astype(str).to_numpy(), pa.string())
     path = Path(dataset_dir) / ISSUES_FILE
     n = dict.fromkeys(ISSUES, 0)
     with atomic.atomic_path(path) as tmp, pq.ParquetWriter(tmp, _schema()) as writer:

@@ -120,3 +120,33 @@ def test_many_images_are_checked_in_worker_processes(run_import, tmp_path, speci
         9: "missing file", 309: "missing file",
         609: "unreadable image: not an image (format not recognised)", 909: "missing file"}
     assert res.counts["imported"] == 1196
+
+
+def test_measurements_land_on_their_rows_across_chunks(run_import, tmp_path, monkeypatch):
+    """The workers decode one chunk while the next chunk's rows are checked: each row's measurements
+    still reach that row. 1,200 different pictures in chunks of 500, row 100's picture copied to rows
+    700 and 1,150 (other chunks), a blank picture at row 550: exactly those groups and rows come back."""
+    import cv2
+    import numpy as np
+    from data_tools.issues import read_issues
+    monkeypatch.setattr(validate, "CHUNK", 500)
+    root = tmp_path / "distinct"
+    (root / "img").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    lines = ["path,label,sample_id"]
+    for i in range(1200):
+        small = rng.integers(0, 256, (12, 12), dtype=np.uint8)
+        im = cv2.resize(small, (48, 48), interpolation=cv2.INTER_LINEAR)
+        if i in (700, 1150):
+            im = cv2.imread(str(root / "img" / "100.png"), cv2.IMREAD_GRAYSCALE)
+        elif i == 550:
+            im = np.full((48, 48), 128, np.uint8)
+        cv2.imwrite(str(root / "img" / f"{i}.png"), im)
+        lines.append(f"img/{i}.png,{'happy' if i % 2 else 'sad'},s{i}")
+    (root / "labels.csv").write_text("\n".join(lines) + "\n")
+    res = run_import("csv", root, jobs=2)
+    assert res.counts["imported"] == 1200
+    t = read_issues(res.out)
+    exact = t[t["issue"] == "exact_duplicate"]
+    assert sorted(exact["sample_id"]) == ["s100", "s1150", "s700"] and exact["group"].nunique() == 1
+    assert t.loc[t["issue"] == "blank", "sample_id"].tolist() == ["s550"]
