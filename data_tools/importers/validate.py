@@ -173,8 +173,9 @@ def _missing(src: Path) -> str | None:
         mode = os.stat(src).st_mode
     except (FileNotFoundError, NotADirectoryError):
         return "missing file"
-    except OSError as e:
-        return "missing file" if e.errno in (errno.EBADF, errno.ELOOP, errno.ENAMETOOLONG) else None
+    except OSError as e:        # a name over the file system's limit once stopped the whole import
+        return ("file name too long" if e.errno == errno.ENAMETOOLONG
+                else "missing file" if e.errno in (errno.EBADF, errno.ELOOP) else None)
     return None if stat.S_ISREG(mode) else "not a file"
 
 

@@ -129,6 +129,16 @@ def test_missing_file(run_import, img_root, reasons):
     assert reasons(run_import("csv", img_root)) == {"img/nope.png": "missing file"}
 
 
+def test_a_file_name_too_long_is_one_rejected_row(run_import, img_root, reasons):
+    """A name over the file system's 255 bytes made the file check raise (ENAMETOOLONG), and the whole
+    import failed with no dataset written; it is now that row's reason."""
+    long = "img/" + "x" * 300 + ".png"
+    _csv(img_root, f"path,label\nimg/a.png,happy\n{long},sad\n")
+    res = run_import("csv", img_root)
+    assert reasons(res) == {long: "file name too long"}
+    assert list(res.manifest["path"]) == ["img/a.png"]
+
+
 def test_unicode_names_import_and_non_utf8_names_are_reported(run_import, tmp_path, special_images,
                                                               reasons, check_counts):
     root = tmp_path / "names"
