@@ -13,8 +13,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from data_tools import atomic
-from data_tools import malloc
+from data_tools import atomic, malloc
 from data_tools.images import ImageError, load_image
 from data_tools.issues.find import COLUMNS, ISSUES, Thresholds, counts, find_issues, found_rows
 from data_tools.issues.image import signatures, signatures_of
@@ -98,8 +97,12 @@ def write_found(dataset_dir: str | os.PathLike, sample_ids, sig: np.ndarray, lab
     import pyarrow.parquet as pq
     found = found_rows(sig, labels, splits, thresholds=thresholds)
     # the ids as one Arrow array, taken a chunk at a time (no Python string per row)
-    ids = manifest_ids(dataset_dir) if sample_ids is None else sample_ids if isinstance(
-        sample_ids, (pa.Array, pa.ChunkedArray)) else pa.array(pd.Series(sample_ids).astype(str).to_numpy(), pa.string())
+    if sample_ids is None:
+        ids = manifest_ids(dataset_dir)
+    elif isinstance(sample_ids, (pa.Array, pa.ChunkedArray)):
+        ids = sample_ids
+    else:
+        ids = pa.array(pd.Series(sample_ids).astype(str).to_numpy(), pa.string())
     path = Path(dataset_dir) / ISSUES_FILE
     n = dict.fromkeys(ISSUES, 0)
     with atomic.atomic_path(path) as tmp, pq.ParquetWriter(tmp, _schema()) as writer:
