@@ -208,9 +208,37 @@ def _decoded(src: str | os.PathLike) -> tuple[str | None, np.ndarray | None]:
         return _cannot_process(e), None
 
 
+READ_AHEAD_BYTES = 1 << 20   # of each file: an image refused by its header is not read whole
+
+
+def _read_ahead(srcs: list[str]) -> None:
+    """Ask the kernel to start reading the regular files `srcs` into the page cache and return without
+    waiting for their data (posix_fadvise WILLNEED; its stat reads the inode), so that a batch's files come
+    off the disk together rather than one at a time as they are decoded: a cold 200,000-row import of
+    distinct pictures took 40 s against 47 s without it, at about 10 us a file when they are cached.
+    O_NONBLOCK: a FIFO swapped in after the stat does not block the open. Odd files are left to the check."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    for src in srcs:
+        try:
+            if not stat.S_ISREG(os.stat(src).st_mode):
+                continue
+            fd = os.open(src, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, READ_AHEAD_BYTES, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
 def source_checks(srcs: list[str]) -> list[tuple[str | None, bytes]]:
     """`source_problem` of each image file and, for an image that decodes, its issue measurements
     (`issues.signatures_of`, measured together; b"" for the others), from one decode."""
+    if len(srcs) > 1:
+        _read_ahead(srcs)
     done = [_decoded(s) for s in srcs]
     ok = [i for i, (why, im) in enumerate(done) if why is None]
     try:

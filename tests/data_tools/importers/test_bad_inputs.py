@@ -139,6 +139,22 @@ def test_a_file_name_too_long_is_one_rejected_row(run_import, img_root, reasons)
     assert list(res.manifest["path"]) == ["img/a.png"]
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("rows", [2, 600])     # checked in the main process; in worker processes (>= 500 rows)
+def test_a_fifo_and_a_folder_are_rows_that_are_not_files(run_import, img_root, reasons, rows):
+    """The read-ahead opens each batch's files before they are decoded: a FIFO must not block it (open
+    waits for a writer) and neither must reach the decoder."""
+    os.mkfifo(img_root / "img" / "pipe.png")
+    (img_root / "img" / "dir.png").mkdir()
+    for i in range(rows):
+        shutil.copyfile(img_root / "img" / "a.png", img_root / "img" / f"copy{i}.png")
+    extra = "".join(f"img/copy{i}.png,happy\n" for i in range(rows))
+    _csv(img_root, f"path,label\nimg/pipe.png,happy\nimg/dir.png,sad\n{extra}")
+    res = run_import("csv", img_root)
+    assert reasons(res) == {"img/pipe.png": "not a file", "img/dir.png": "not a file"}
+    assert len(res.manifest) == rows
+
+
 def test_unicode_names_import_and_non_utf8_names_are_reported(run_import, tmp_path, special_images,
                                                               reasons, check_counts):
     root = tmp_path / "names"
