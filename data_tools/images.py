@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import warnings
 from pathlib import Path
 
@@ -48,14 +49,14 @@ def _open(path: str | os.PathLike, max_pixels: int) -> Image.Image:
     """Open `path` reading only its header; refuse empty, non-image and oversized files."""
     p = os.fspath(path)
     try:
-        size = os.stat(p).st_size
+        st = os.stat(p)
     except FileNotFoundError:
         raise ImageError(p, "no such file") from None
     except OSError as e:
         raise ImageError(p, f"cannot be read ({e.strerror or e})") from None
-    if os.path.isdir(p):
+    if stat.S_ISDIR(st.st_mode):
         raise ImageError(p, "is a folder, not an image file")
-    if size == 0:
+    if st.st_size == 0:
         raise ImageError(p, "empty file (0 bytes)")
     try:
         im = Image.open(p)

@@ -165,7 +165,7 @@ class _Checker:
             return rec.path, _cannot_process(e)
 
 
-def _missing(src: Path) -> str | None:
+def _missing(src: str | os.PathLike) -> str | None:
     """"missing file", "not a file" (a folder, a FIFO that would block the decoder, a device), or None,
     from one stat (exists() then is_file() took two: 11 against 8 us a file). A path that cannot be
     looked up for another reason (permission denied) gets None here and its reason from load_image."""
@@ -197,7 +197,6 @@ def source_problem(src: str | os.PathLike) -> str | None:
 
 
 def _decoded(src: str | os.PathLike) -> tuple[str | None, np.ndarray | None]:
-    src = Path(src)
     try:
         if why := _missing(src):
             return why, None
@@ -234,11 +233,11 @@ def _read_ahead(srcs: list[str]) -> None:
             os.close(fd)
 
 
-def source_checks(srcs: list[str]) -> list[tuple[str | None, bytes]]:
+def source_checks(srcs: list[str], ahead: list[str] | None = None) -> list[tuple[str | None, bytes]]:
     """`source_problem` of each image file and, for an image that decodes, its issue measurements
-    (`issues.signatures_of`, measured together; b"" for the others), from one decode."""
-    if len(srcs) > 1:
-        _read_ahead(srcs)
+    (`issues.signatures_of`, measured together; b"" for the others), from one decode. `_read_ahead`
+    of `ahead` first (of `srcs` when None: a worker is handed the next batch's files to ask for)."""
+    _read_ahead(srcs if ahead is None else ahead)
     done = [_decoded(s) for s in srcs]
     ok = [i for i, (why, im) in enumerate(done) if why is None]
     try:
@@ -253,8 +252,9 @@ def source_check(src: str | os.PathLike) -> tuple[str | None, bytes]:
     return source_checks([str(src)])[0]
 
 
-def _unmeasured(srcs: list[str]) -> list[tuple[str | None, bytes]]:
+def _unmeasured(srcs: list[str], ahead: list[str] | None = None) -> list[tuple[str | None, bytes]]:
     """`source_checks` without the measurements (import --no-issues)."""
+    _read_ahead(srcs if ahead is None else ahead)
     return [(source_problem(s), b"") for s in srcs]
 
 
@@ -279,14 +279,20 @@ class _ImageChecks:
         an iterator whose first step waits for the workers."""
         chk = self.chk
         if not chk.writes_images:
-            srcs = [str(chk.col.image_root / r.path) for r in recs]
+            root = str(chk.col.image_root)      # r.path is checked and normalised: a plain join
+            srcs = [os.path.join(root, r.path) for r in recs]
             check = source_checks if chk.opts.issues else _unmeasured
             batches = [srcs[i:i + self.BATCH] for i in range(0, len(srcs), self.BATCH)]
             if len(recs) < self.MIN_PROCESS_BATCH or self.processes < 2:
                 done: Iterable[list] = [check(b) for b in batches]
             else:
                 self.pool = self.pool or ProcessPoolExecutor(self.processes, initializer=malloc.keep_freed)
-                done = self.pool.map(check, batches)           # submitted now, collected when iterated
+                # task i asks for the files of task i + processes, due when a worker is next free (the
+                # first tasks for their own too)
+                p = self.processes
+                ahead = [(batches[i] if i < p else []) + (batches[i + p] if i + p < len(batches) else [])
+                         for i in range(len(batches))]
+                done = self.pool.map(check, batches, ahead)    # submitted now, collected when iterated
             return ((r.path, why, sig) for r, (why, sig) in zip(recs, (x for rs in done for x in rs)))
         if len(recs) < 32:
             written = [chk.image(r) for r in recs]

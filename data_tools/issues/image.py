@@ -208,7 +208,7 @@ def signatures_batch(rgbs: list[np.ndarray]) -> list[bytes]:
     side[:, 0], side[:, -1] = side[:, 2], side[:, -3]              # reflected border (cv2's default)
     side[:, :, 0], side[:, :, -1] = side[:, :, 2], side[:, :, -3]
     lap = cv2.Laplacian(side.reshape(b * k, k), cv2.CV_32F).reshape(b, k, k)[:, 1:-1, 1:-1]
-    sharp = lap.reshape(b, -1).astype(np.float64).var(1)
+    sharp = lap.var(axis=(1, 2), dtype=np.float64)     # as float64 values; 5 against 33 us an image (astype first)
     return [_PACK.pack(pixel_hash(rgbs[i]), int(ph[i]), mean[i], std[i], float(p01[i]), float(p99[i]),
                        entropy[i], sharp[i], *map(int, kh[i])) for i in range(b)]
 
