@@ -214,7 +214,7 @@ def _read_ahead(srcs: list[str]) -> None:
     """Ask the kernel to start reading the regular files `srcs` into the page cache and return without
     waiting for their data (posix_fadvise WILLNEED; its stat reads the inode), so that a batch's files come
     off the disk together rather than one at a time as they are decoded: a cold 200,000-row import of
-    distinct pictures took 40 s against 47 s without it, at about 10 us a file when they are cached.
+    distinct pictures took 39 s against 48-52 s without it (paired runs), at about 10 us a file when cached.
     O_NONBLOCK: a FIFO swapped in after the stat does not block the open. Odd files are left to the check."""
     if not hasattr(os, "posix_fadvise"):
         return
@@ -231,6 +231,14 @@ def _read_ahead(srcs: list[str]) -> None:
             pass
         finally:
             os.close(fd)
+
+
+def _ahead(batches: list[list[str]], workers: int) -> list[list[str]]:
+    """The files each of `batches` (worker tasks, in order) asks for before decoding its own: those of the
+    task `workers` places on, due when a worker is next free; the first `workers` tasks ask for their own
+    too. Each file is asked for once."""
+    return [(batches[i] if i < workers else []) + (batches[i + workers] if i + workers < len(batches) else [])
+            for i in range(len(batches))]
 
 
 def source_checks(srcs: list[str], ahead: list[str] | None = None) -> list[tuple[str | None, bytes]]:
@@ -287,12 +295,7 @@ class _ImageChecks:
                 done: Iterable[list] = [check(b) for b in batches]
             else:
                 self.pool = self.pool or ProcessPoolExecutor(self.processes, initializer=malloc.keep_freed)
-                # task i asks for the files of task i + processes, due when a worker is next free (the
-                # first tasks for their own too)
-                p = self.processes
-                ahead = [(batches[i] if i < p else []) + (batches[i + p] if i + p < len(batches) else [])
-                         for i in range(len(batches))]
-                done = self.pool.map(check, batches, ahead)    # submitted now, collected when iterated
+                done = self.pool.map(check, batches, _ahead(batches, self.processes))   # collected when iterated
             return ((r.path, why, sig) for r, (why, sig) in zip(recs, (x for rs in done for x in rs)))
         if len(recs) < 32:
             written = [chk.image(r) for r in recs]
