@@ -35,7 +35,7 @@ class ImportOptions:
     labels_only: bool = False        # no image checks; rows keep their file names
     issues: bool = True              # write issues.parquet from the decoded images (--no-issues: skip)
     crop_faces: bool = False         # detect the largest face and write a crop into the dataset folder
-    jobs: int = 0                    # image-checking workers (0: twice the cores)
+    jobs: int = 0                    # image-checking workers (0: processes twice the cores; threads min(8, that))
     seed: int = 0
     test_fraction: float = 0.2       # folders/csv without a split: seeded split
     val_fraction: float = 0.0

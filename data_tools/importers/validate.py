@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from data_tools import faces, issues, malloc, manifest
+from data_tools import faces, issues, malloc, manifest, readahead
 from data_tools.images import ImageError, load_image, printable, probe_image, write_image
 from data_tools.importers.base import Collected, ImportFailure, ImportOptions, Record, fingerprint, is_utf8
 from data_tools.importers.splits import assign_splits
@@ -207,45 +207,11 @@ def _decoded(src: str | os.PathLike) -> tuple[str | None, np.ndarray | None]:
         return _cannot_process(e), None
 
 
-READ_AHEAD_BYTES = 1 << 20   # of each file: an image refused by its header is not read whole
-
-
-def _read_ahead(srcs: list[str]) -> None:
-    """Ask the kernel to start reading the regular files `srcs` into the page cache and return without
-    waiting for their data (posix_fadvise WILLNEED; its stat reads the inode), so that a batch's files come
-    off the disk together rather than one at a time as they are decoded: a cold 200,000-row import of
-    distinct pictures took 39 s against 48-52 s without it (paired runs), at about 10 us a file when cached.
-    O_NONBLOCK: a FIFO swapped in after the stat does not block the open. Odd files are left to the check."""
-    if not hasattr(os, "posix_fadvise"):
-        return
-    for src in srcs:
-        try:
-            if not stat.S_ISREG(os.stat(src).st_mode):
-                continue
-            fd = os.open(src, os.O_RDONLY | os.O_NONBLOCK)
-        except OSError:
-            continue
-        try:
-            os.posix_fadvise(fd, 0, READ_AHEAD_BYTES, os.POSIX_FADV_WILLNEED)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-
-
-def _ahead(batches: list[list[str]], workers: int) -> list[list[str]]:
-    """The files each of `batches` (worker tasks, in order) asks for before decoding its own: those of the
-    task `workers` places on, due when a worker is next free; the first `workers` tasks ask for their own
-    too. Each file is asked for once."""
-    return [(batches[i] if i < workers else []) + (batches[i + workers] if i + workers < len(batches) else [])
-            for i in range(len(batches))]
-
-
 def source_checks(srcs: list[str], ahead: list[str] | None = None) -> list[tuple[str | None, bytes]]:
     """`source_problem` of each image file and, for an image that decodes, its issue measurements
-    (`issues.signatures_of`, measured together; b"" for the others), from one decode. `_read_ahead`
-    of `ahead` first (of `srcs` when None: a worker is handed the next batch's files to ask for)."""
-    _read_ahead(srcs if ahead is None else ahead)
+    (`issues.signatures_of`, measured together; b"" for the others), from one decode. `readahead` of
+    `ahead` first (of `srcs` when None: a worker is handed the next batch's files to ask for)."""
+    readahead.read_ahead(srcs if ahead is None else ahead)
     done = [_decoded(s) for s in srcs]
     ok = [i for i, (why, im) in enumerate(done) if why is None]
     try:
@@ -262,7 +228,7 @@ def source_check(src: str | os.PathLike) -> tuple[str | None, bytes]:
 
 def _unmeasured(srcs: list[str], ahead: list[str] | None = None) -> list[tuple[str | None, bytes]]:
     """`source_checks` without the measurements (import --no-issues)."""
-    _read_ahead(srcs if ahead is None else ahead)
+    readahead.read_ahead(srcs if ahead is None else ahead)
     return [(source_problem(s), b"") for s in srcs]
 
 
@@ -295,7 +261,7 @@ class _ImageChecks:
                 done: Iterable[list] = [check(b) for b in batches]
             else:
                 self.pool = self.pool or ProcessPoolExecutor(self.processes, initializer=malloc.keep_freed)
-                done = self.pool.map(check, batches, _ahead(batches, self.processes))   # collected when iterated
+                done = self.pool.map(check, batches, readahead.plan(batches, self.processes))   # collected when iterated
             return ((r.path, why, sig) for r, (why, sig) in zip(recs, (x for rs in done for x in rs)))
         if len(recs) < 32:
             written = [chk.image(r) for r in recs]
@@ -404,8 +370,9 @@ def check_and_write(col: Collected, opts: ImportOptions, fmt: str, name: str = "
 
     One pass over the rows, a chunk at a time: rules 1-4, then the images of rows whose path and
     sample_id are new (a repeated one is rejected by rule 5 whatever its image), in parallel and while
-    the next chunk's rows go through rules 1-4; the rows wait in an anonymous temporary file (the spool). Then rule 5 from the fingerprints (rows that share
-    one are compared as text), the split, and a second pass over the spool writes the folder."""
+    the next chunk's rows go through rules 1-4; the rows wait in an anonymous temporary file (the
+    spool). Then rule 5 from the fingerprints (rows that share one are compared as text), the split,
+    and a second pass over the spool writes the folder."""
     chk = _Checker(col, opts)
     led = _Ledger()
     classes = {c: k for k, c in enumerate(col.labels.classes)}

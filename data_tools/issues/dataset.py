@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from data_tools import atomic, malloc
+from data_tools import atomic, malloc, readahead
 from data_tools.images import ImageError, load_image
 from data_tools.issues.find import COLUMNS, ISSUES, Thresholds, counts, find_issues, found_rows
 from data_tools.issues.image import signatures, signatures_of
@@ -24,9 +24,11 @@ CHUNK = 5_000
 MIN_PROCESS_BATCH = 500
 
 
-def measure(paths: list[str]) -> list[bytes]:
+def measure(paths: list[str], ahead: list[str] | None = None) -> list[bytes]:
     """SIGNATURE records of the images at `paths` (measured together), b"" for one that cannot be
-    decoded (the import reports those) or an empty path."""
+    decoded (the import reports those) or an empty path. `readahead` of `ahead` first (of `paths`
+    when None)."""
+    readahead.read_ahead(paths if ahead is None else ahead)
     images, where = [], []
     for i, path in enumerate(paths):
         try:
@@ -53,7 +55,8 @@ def measure_all(paths: Iterable[str], *, jobs: int = 0) -> np.ndarray:
             batches = [chunk[i:i + 64] for i in range(0, len(chunk), 64)]
             if jobs > 1 and len(chunk) >= MIN_PROCESS_BATCH:
                 pool = pool or ProcessPoolExecutor(jobs, initializer=malloc.keep_freed)
-                out.append(signatures([r for rs in pool.map(measure, batches) for r in rs]))
+                done = pool.map(measure, batches, readahead.plan(batches, jobs))
+                out.append(signatures([r for rs in done for r in rs]))
             else:
                 out.append(signatures([r for b in batches for r in measure(b)]))
     finally:

@@ -151,12 +151,3 @@ def test_measurements_land_on_their_rows_across_chunks(run_import, tmp_path, mon
     assert sorted(exact["sample_id"]) == ["s100", "s1150", "s700"] and exact["group"].nunique() == 1
     assert t.loc[t["issue"] == "blank", "sample_id"].tolist() == ["s550"]
 
-
-def test_each_file_is_read_ahead_once_by_the_task_due_before_it():
-    batches = [[f"{b}-{i}" for i in range(3)] for b in range(7)]
-    plan = validate._ahead(batches, 2)
-    assert plan[0] == batches[0] + batches[2] and plan[1] == batches[1] + batches[3]
-    assert plan[2:5] == batches[4:7] and plan[5:] == [[], []]
-    asked = [f for p in plan for f in p]
-    assert sorted(asked) == sorted(f for b in batches for f in b) and len(set(asked)) == len(asked)
-    assert validate._ahead([["a"]], 4) == [["a"]]
