@@ -1,6 +1,9 @@
 """Safe image decoding: special kinds decode right, bad files give one-line errors naming the file."""
 from __future__ import annotations
 
+import struct
+import zlib
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -130,3 +133,125 @@ def test_write_image_keeps_gray_gray(tmp_path):
     write_image(tmp_path / "sub" / "g.png", gray)
     assert Image.open(tmp_path / "sub" / "g.png").mode == "L"
     assert (load_image(tmp_path / "sub" / "g.png") == gray).all()
+
+
+# --- plain PNGs are decoded by libpng (images._plain_png), everything else by Pillow -----------------
+
+def _pillow(path) -> np.ndarray:
+    """What Pillow alone gives for `path` (load_image before the libpng path)."""
+    from data_tools import images
+    with images._open(path, images.MAX_PIXELS) as im:
+        im.load()
+        return images._to_rgb(im)
+
+
+def _chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    out, pos = [], 8
+    while pos < len(data):
+        n, kind = struct.unpack_from(">I4s", data, pos)
+        out.append((kind, data[pos + 8:pos + 8 + n]))
+        pos += 12 + n
+    return out
+
+
+def _png(chunks: list[tuple[bytes, bytes]]) -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + b"".join(struct.pack(">I", len(d)) + k + d + struct.pack(">I", zlib.crc32(k + d))
+                                           for k, d in chunks)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_plain_png_takes_the_libpng_path_and_decodes_as_pillow_does(tmp_path, channels):
+    from data_tools.images import MAX_PIXELS, _plain_png
+    arr = np.random.default_rng(channels).integers(0, 256, (17, 23, 3), dtype=np.uint8)
+    arr = arr[..., 0] if channels == 1 else arr
+    path = tmp_path / "plain.png"
+    Image.fromarray(arr).save(path)
+    fast = _plain_png(path.read_bytes(), MAX_PIXELS)
+    assert fast is not None and fast.shape == (17, 23, 3) and fast.flags["C_CONTIGUOUS"]
+    expected = np.repeat(arr[..., None], 3, axis=2) if channels == 1 else arr
+    assert np.array_equal(fast, expected) and np.array_equal(load_image(path), expected)
+    assert np.array_equal(_pillow(path), expected)
+
+
+def test_pngs_pillow_must_decode_do_not_take_the_libpng_path(tmp_path, special_images):
+    from data_tools.images import MAX_PIXELS, _plain_png
+    grey = np.arange(12 * 8, dtype=np.uint8).reshape(8, 12)
+    plain = tmp_path / "grey.png"
+    Image.fromarray(grey).save(plain)
+    data = plain.read_bytes()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(grey).save(tmp_path / "exif.png", exif=exif)           # an eXIf chunk: rotated
+    adam7 = b"".join(b"".join(b"\0" + row.tobytes() for row in grey[y::dy, x::dx]) for x, y, dx, dy in (
+        (0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+        if grey[y::dy, x::dx].size)
+    (tmp_path / "interlaced.png").write_bytes(_png([(b"IHDR", struct.pack(">IIBBBBB", 12, 8, 8, 0, 0, 0, 1)),
+                                                    (b"IDAT", zlib.compress(adam7)), (b"IEND", b"")]))
+    Image.fromarray(grey).save(tmp_path / "transparent.png", transparency=0)
+    Image.fromarray(grey).convert("P").save(tmp_path / "palette.png")
+    Image.fromarray(grey > 100).save(tmp_path / "bilevel.png")
+    raw = b"\nexif\n    12\n" + (b"Exif\0\0" + exif.tobytes()).hex().encode()  # ImageMagick's EXIF in text
+    (tmp_path / "raw_exif.png").write_bytes(_png([c for c in _chunks(data) if c[0] != b"IEND"]
+                                                 + [(b"tEXt", b"Raw profile type exif\0" + raw), (b"IEND", b"")]))
+    for name in ("exif", "interlaced", "transparent", "palette", "bilevel", "raw_exif"):
+        path = tmp_path / f"{name}.png"
+        assert _plain_png(path.read_bytes(), MAX_PIXELS) is None, name
+        if "exif" in name:                  # orientation 6: Pillow turns the picture 90 degrees clockwise
+            assert np.array_equal(load_image(path)[..., 0], np.rot90(grey, -1)), name
+        else:
+            assert np.array_equal(load_image(path), _pillow(path)), name
+    assert np.array_equal(load_image(tmp_path / "interlaced.png")[..., 0], grey)
+    for name in ("rgb_png", "alpha_png", "png16", "bomb_png", "bomb_moderate_png"):
+        assert _plain_png(special_images[name].read_bytes(), MAX_PIXELS) is None or name == "rgb_png", name
+    assert _plain_png(special_images["rgb_png"].read_bytes(), 500) is None     # over max_pixels: Pillow refuses
+
+
+def test_a_damaged_png_gets_pillows_reason_and_libpng_prints_nothing(tmp_path, capfd):
+    from data_tools.images import MAX_PIXELS, _plain_png
+    path = tmp_path / "ok.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)).save(path)
+    chunks = _chunks(path.read_bytes())
+    k = next(i for i, (kind, _) in enumerate(chunks) if kind == b"IDAT")
+    idat = bytearray(chunks[k][1])
+    idat[-3] ^= 0x40                                    # the zlib checksum: inflating fails
+    filters = bytearray(zlib.decompress(chunks[k][1]))
+    filters[33 * 5] = 9                                 # row 5's filter type: no such filter
+    cases = {
+        "bad_crc.png": path.read_bytes()[:-20] + b"\0" + path.read_bytes()[-19:],   # IDAT's CRC no longer matches
+        "bad_zlib.png": _png(chunks[:k] + [(b"IDAT", bytes(idat))] + chunks[k + 1:]),  # CRC made right
+        "bad_filter.png": _png(chunks[:k] + [(b"IDAT", zlib.compress(bytes(filters)))] + chunks[k + 1:]),
+        "short.png": _png(chunks[:k] + [(b"IDAT", zlib.compress(bytes(filters[:33 * 20])))] + chunks[k + 1:]),
+        "truncated.png": path.read_bytes()[:-30],
+    }
+    for name, data in cases.items():
+        (tmp_path / name).write_bytes(data)
+        assert _plain_png(data, MAX_PIXELS) is None, name
+        with pytest.raises(ImageError) as err:
+            load_image(tmp_path / name)
+        assert err.value.reason == probe_image(tmp_path / name), name
+        assert err.value.reason.startswith(("cannot be decoded", "truncated image data", "broken image header")), \
+            (name, err.value.reason)
+    rows = zlib.decompress(chunks[k][1])
+    accepted = {      # Pillow decodes these; libpng would too, printing a warning
+        "extra_zlib.png": _png(chunks[:k] + [(b"IDAT", zlib.compress(rows) + b"junk")] + chunks[k + 1:]),
+        "extra_rows.png": _png(chunks[:k] + [(b"IDAT", zlib.compress(rows + b"\0" * 33))] + chunks[k + 1:]),
+    }
+    for name, data in accepted.items():
+        (tmp_path / name).write_bytes(data)
+        assert _plain_png(data, MAX_PIXELS) is None, name
+        assert np.array_equal(load_image(tmp_path / name), _pillow(path)), name
+    assert "libpng" not in capfd.readouterr().err
+
+
+def test_every_real_png_decodes_the_same_through_libpng_and_pillow(shared_data):
+    from data_tools.images import MAX_PIXELS, _plain_png
+    paths = sorted(shared_data.glob("ckplus48/**/*.png"))[:400] + sorted(shared_data.glob("fer2013_dev/**/*.png"))[:400]
+    if not paths:
+        pytest.skip("no PNG faces under ../shared/data")
+    plain = 0
+    for path in paths:
+        fast = _plain_png(path.read_bytes(), MAX_PIXELS)
+        plain += fast is not None
+        assert np.array_equal(load_image(path), _pillow(path)), path
+        assert fast is None or np.array_equal(fast, _pillow(path)), path
+    assert plain == len(paths)            # every face of CK+48 and FER2013 is a plain 8-bit PNG
