@@ -26,9 +26,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 
 import cv2
@@ -340,13 +341,24 @@ def _chunks(items: Iterable[Record]) -> Iterator[list[Record]]:
         yield chunk
 
 
+_RECORD = attrgetter(*(f.name for f in fields(Record)))   # a Record's fields as a tuple, in order
+
+
+def _spool(entries: list[_Entry], spool) -> None:
+    """Append a chunk's entries to the spool as plain tuples: 0.7 + 2.8 us a row to write and read
+    back, against 4.4 + 7.9 for the dataclasses (2,000,000 rows are read back after the pass)."""
+    pickle.dump([(_RECORD(e.rec), e.labels, e.path) for e in entries], spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _spooled(spool) -> Iterator[_Entry]:
     spool.seek(0)
     while True:
         try:
-            yield from pickle.load(spool)
+            chunk = pickle.load(spool)
         except EOFError:
             return
+        for rec, labels, path in chunk:
+            yield _Entry(Record(*rec), labels, path)
 
 
 def _repeated(fp: array, alive: np.ndarray) -> np.ndarray:
@@ -389,7 +401,7 @@ def check_and_write(col: Collected, opts: ImportOptions, fmt: str, name: str = "
                 led.image_reason[i] = why
             elif sig:
                 led.measured[i * _SIG:(i + 1) * _SIG] = sig
-        pickle.dump(entries, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        _spool(entries, spool)
 
     with tempfile.TemporaryFile() as spool, closing(images):
         waiting = None          # the last chunk: its images are in the workers while this chunk's rows are checked
