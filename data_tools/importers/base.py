@@ -291,7 +291,7 @@ class CsvStream:
             csv.field_size_limit(max(limit, os.path.getsize(self.path) + 1))
             with self._open() as f:
                 for i, cells in enumerate(csv.reader(f, delimiter=self.delimiter), start=1):
-                    if any(cell.strip() for cell in cells):
+                    if "".join(cells).strip():          # a cell that is not white space
                         yield i, cells
         except csv.Error as e:
             raise ImportFailure(f"{self.path}: not a readable CSV ({e})") from None
@@ -308,7 +308,7 @@ class CsvStream:
         for i, cells in records:
             if len(cells) != len(columns):
                 yield i, None, f"has {len(cells)} fields, the header has {len(columns)}"
-            elif any(len(cell) > MAX_CELL for cell in cells):
+            elif max(map(len, cells)) > MAX_CELL:
                 col, cell = next((c, v) for c, v in zip(columns, cells) if len(v) > MAX_CELL)
                 yield i, None, f"cell in column '{col}' has {len(cell):,} characters (limit {MAX_CELL:,})"
             else:

@@ -73,24 +73,33 @@ def collect(opts: ImportOptions) -> Collected:
     shown = display_path(path, opts.root)
     guard = RootGuard(opts.root.resolve())
 
-    def record(i: int, cells: dict[str, str]) -> Record:
-        rel = _relative(guard, cells[opts.path_col].strip().replace("\\", "/"))
-        rec = Record(file=shown, row=i, sample_id=cells[id_col].strip() if id_col else "", path=rel,
-                     label=cells[opts.label_col])
+    def path_of(cells: dict[str, str]) -> str:
+        return _relative(guard, cells[opts.path_col].strip().replace("\\", "/"))
+
+    def reason_of(cells: dict[str, str]) -> tuple[str | None, str | None]:
+        """(the row's split or None, the reason a format rule excludes the row or None)."""
+        split = why = None
         if split_col:
             raw = cells[split_col]
-            rec.split = normalize_split(raw)
-            if rec.split is None:
-                rec.reason = f"split '{raw.strip()}' is not one of: train, val, test"
+            split = normalize_split(raw)
+            if split is None:
+                why = f"split '{raw.strip()}' is not one of: train, val, test"
+        if group_col and not cells[group_col].strip() and not opts.group_regex:
+            why = why or "empty group"
+        return split, why
+
+    def record(i: int, cells: dict[str, str]) -> Record:
+        rec = Record(file=shown, row=i, sample_id=cells[id_col].strip() if id_col else "", path=path_of(cells),
+                     label=cells[opts.label_col])
+        rec.split, rec.reason = reason_of(cells)
         if group_col:
             rec.extras["group"] = cells[group_col].strip()
-            if not rec.extras["group"] and not opts.group_regex:
-                rec.reason = rec.reason or "empty group"
         for col, value in cells.items():
             if col not in used:
                 rec.extras[f"orig_{col}" if col in RESERVED else col] = value
         return rec
 
+    # the first pass: the label list and the stems two paths share, without building the records
     labels: Counter[str] = Counter()
     stems, paths = array("Q"), array("Q")
     n_rows = 0
@@ -98,11 +107,13 @@ def collect(opts: ImportOptions) -> Collected:
         n_rows += 1
         if cells is None:
             continue
-        rec = record(i, cells)
-        if rec.reason is None:
-            labels.update([rec.label, *(rec.extras[c] for c in label_columns)])
-        stems.append(fingerprint(stem_id(rec.path)))
-        paths.append(fingerprint(rec.path))
+        rel = path_of(cells)
+        if reason_of(cells)[1] is None:
+            labels[cells[opts.label_col]] += 1
+            for c in label_columns:
+                labels[cells[c]] += 1
+        stems.append(fingerprint(stem_id(rel)))
+        paths.append(fingerprint(rel))
     if not n_rows:
         raise ImportFailure(f"{path}: header only, no data rows")
     shared = _shared_stems(stems, paths)

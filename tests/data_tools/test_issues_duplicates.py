@@ -109,7 +109,7 @@ def test_near_pairs_both_ways_equal_brute_force(block, monkeypatch):
     a = rng.integers(0, 2**63, 120, dtype=np.uint64)
     b = np.r_[flip(a[:60], 1, rng), flip(a[60:90], 3, rng), a[90:100], rng.integers(0, 2**63, 30, dtype=np.uint64)]
     full = hamming(a[:, None], b[None, :])
-    for radius in (0, 2, 3):
+    for radius in (0, 2, 3, 4, 6):          # 3 and up: pairs of chunks are the keys
         i, j, d = near_pairs(a, radius, b)
         want = np.argwhere(full <= radius)
         assert sorted(zip(i.tolist(), j.tolist())) == sorted(map(tuple, want.tolist()))
@@ -120,6 +120,14 @@ def test_near_pairs_both_ways_equal_brute_force(block, monkeypatch):
         self_full = hamming(h[:, None], h[None, :])
         assert sorted(zip(i.tolist(), j.tolist())) == sorted(map(tuple, np.argwhere(np.triu(self_full <= radius, 1)).tolist()))
         assert (d == self_full[i, j]).all()
+
+
+def test_keys_are_chunks_or_pairs_of_chunks_that_cover_all_64_bits():
+    for radius, keys, bits in ((2, 3, (21, 22)), (4, 15, (20, 22)), (6, 28, (16, 16))):
+        masks = duplicates.key_masks(radius)
+        widths = {bin(int(m)).count("1") for m in masks}
+        assert len(masks) == keys and min(widths) >= bits[0] and max(widths) <= bits[1], (radius, widths)
+        assert np.bitwise_or.reduce(np.array(masks, np.uint64)) == np.uint64(2**64 - 1)
 
 
 def test_contents_and_exact_groups_match_numpy_unique():
