@@ -1,5 +1,5 @@
-"""glibc malloc settings for the import's decoding workers. Elsewhere (musl, macOS, Windows) nothing
-changes and `keep_freed` returns False."""
+"""glibc malloc settings for the import's decoding workers, and giving free heap pages back after a
+large step. Elsewhere (musl, macOS, Windows) nothing changes and `keep_freed` and `trim` return False."""
 from __future__ import annotations
 
 import ctypes
@@ -18,5 +18,18 @@ def keep_freed() -> bool:
         libc = ctypes.CDLL("libc.so.6")
         return bool(libc.mallopt(M_TRIM_THRESHOLD, WORKER_TRIM_BYTES)
                     and libc.mallopt(M_MMAP_THRESHOLD, WORKER_MMAP_BYTES))
+    except (OSError, AttributeError):
+        return False
+
+
+def trim() -> bool:
+    """Hand the free pages inside malloc's heaps back to the kernel (glibc `malloc_trim(0)`). Numpy's
+    freed arrays stay in the heap as free memory that still counts in the process's resident size; the
+    import calls this after its pass and after the issues find, so that the next step's peak does not
+    stack on them (2,000,000 distinct rows: 773 -> 646 MB after the find; the import's peak 996 -> 909 MB).
+    True where the C library has it."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        return True
     except (OSError, AttributeError):
         return False

@@ -99,6 +99,7 @@ def write_found(dataset_dir: str | os.PathLike, sample_ids, sig: np.ndarray, lab
     import pyarrow as pa
     import pyarrow.parquet as pq
     found = found_rows(sig, labels, splits, thresholds=thresholds)
+    malloc.trim()                   # the find's freed arrays, before the ids and the writer's buffers
     # the ids as one Arrow array, taken a chunk at a time (no Python string per row)
     if sample_ids is None:
         ids = manifest_ids(dataset_dir)
