@@ -76,7 +76,7 @@ def collect(opts: ImportOptions) -> Collected:
     def path_of(cells: dict[str, str]) -> str:
         return _relative(guard, cells[opts.path_col].strip().replace("\\", "/"))
 
-    def reason_of(cells: dict[str, str]) -> tuple[str | None, str | None]:
+    def split_and_reason(cells: dict[str, str]) -> tuple[str | None, str | None]:
         """(the row's split or None, the reason a format rule excludes the row or None)."""
         split = why = None
         if split_col:
@@ -91,7 +91,7 @@ def collect(opts: ImportOptions) -> Collected:
     def record(i: int, cells: dict[str, str]) -> Record:
         rec = Record(file=shown, row=i, sample_id=cells[id_col].strip() if id_col else "", path=path_of(cells),
                      label=cells[opts.label_col])
-        rec.split, rec.reason = reason_of(cells)
+        rec.split, rec.reason = split_and_reason(cells)
         if group_col:
             rec.extras["group"] = cells[group_col].strip()
         for col, value in cells.items():
@@ -108,7 +108,7 @@ def collect(opts: ImportOptions) -> Collected:
         if cells is None:
             continue
         rel = path_of(cells)
-        if reason_of(cells)[1] is None:
+        if split_and_reason(cells)[1] is None:
             labels[cells[opts.label_col]] += 1
             for c in label_columns:
                 labels[cells[c]] += 1

@@ -140,7 +140,7 @@ def test_write_image_keeps_gray_gray(tmp_path):
 def _pillow(path) -> np.ndarray:
     """What Pillow alone gives for `path` (load_image before the libpng path)."""
     from data_tools import images
-    with images._open(path, images.MAX_PIXELS) as im:
+    with images._open(str(path), images.MAX_PIXELS) as im:
         im.load()
         return images._to_rgb(im)
 
@@ -201,8 +201,9 @@ def test_pngs_pillow_must_decode_do_not_take_the_libpng_path(tmp_path, special_i
         else:
             assert np.array_equal(load_image(path), _pillow(path)), name
     assert np.array_equal(load_image(tmp_path / "interlaced.png")[..., 0], grey)
-    for name in ("rgb_png", "alpha_png", "png16", "bomb_png", "bomb_moderate_png"):
-        assert _plain_png(special_images[name].read_bytes(), MAX_PIXELS) is None or name == "rgb_png", name
+    assert _plain_png(special_images["rgb_png"].read_bytes(), MAX_PIXELS) is not None
+    for name in ("alpha_png", "png16", "bomb_png", "bomb_moderate_png"):
+        assert _plain_png(special_images[name].read_bytes(), MAX_PIXELS) is None, name
     assert _plain_png(special_images["rgb_png"].read_bytes(), 500) is None     # over max_pixels: Pillow refuses
 
 
@@ -255,3 +256,20 @@ def test_every_real_png_decodes_the_same_through_libpng_and_pillow(shared_data):
         assert np.array_equal(load_image(path), _pillow(path)), path
         assert fast is None or np.array_equal(fast, _pillow(path)), path
     assert plain == len(paths)            # every face of CK+48 and FER2013 is a plain 8-bit PNG
+
+
+def test_only_files_named_png_are_tried_by_libpng(tmp_path, monkeypatch):
+    from data_tools import images
+    arr = np.random.default_rng(7).integers(0, 256, (9, 11, 3), dtype=np.uint8)
+    tried = []
+    real = images._plain_png
+    monkeypatch.setattr(images, "_plain_png", lambda data, limit: tried.append(1) or real(data, limit))
+    for name, libpng in (("upper.PNG", True), ("png_named.jpg", False)):
+        Image.fromarray(arr).save(tmp_path / name, format="PNG")
+        tried.clear()
+        assert np.array_equal(load_image(tmp_path / name), arr), name
+        assert bool(tried) == libpng, name
+    Image.fromarray(arr).save(tmp_path / "photo.jpg", quality=95)
+    tried.clear()
+    load_image(tmp_path / "photo.jpg")
+    assert not tried                                    # a JPEG is opened once, by Pillow

@@ -150,4 +150,3 @@ def test_measurements_land_on_their_rows_across_chunks(run_import, tmp_path, mon
     exact = t[t["issue"] == "exact_duplicate"]
     assert sorted(exact["sample_id"]) == ["s100", "s1150", "s700"] and exact["group"].nunique() == 1
     assert t.loc[t["issue"] == "blank", "sample_id"].tolist() == ["s550"]
-
