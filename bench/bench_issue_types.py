@@ -38,6 +38,7 @@ import argparse
 import glob
 import hashlib
 import os
+import re
 import sys
 import time
 from collections import defaultdict
@@ -51,7 +52,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_tools.images import load_image  # noqa: E402
 from data_tools.issues import Thresholds, find_issues, measure_all  # noqa: E402
 from data_tools.issues.dataset import issue_table  # noqa: E402
-from eac_core.issue_scores import OUTLIER_K, OUTLIER_POWER, ambiguity_score, outlier_score  # noqa: E402
+from eac_core.issue_scores import OUTLIER_ISOLATED_Q, OUTLIER_ISOLATION, OUTLIER_K, OUTLIER_POWER  # noqa: E402
+from eac_core.issue_scores import ambiguity_score, outlier_score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -393,10 +395,11 @@ def planted_set(name: str, pattern: str, per_kind: int, work: Path, run: Path, s
     dl, dl_k = datalab_outlier(feats, labels), datalab_outlier(feats, labels, OUTLIER_K)
     both = flagged * 10.0 + ours                                 # quality-flagged first, then by outlier
     out = {"set": name, "faces": len(faces), "planted": int(y.sum()),
-           f"outlier (product: k {OUTLIER_K}, local ratio ^ {OUTLIER_POWER})": auroc(y, ours),
-           f"kNN mean distance, k {OUTLIER_K} (before)": auroc(y, outlier_score(feats, power=0)),
-           "kNN mean distance, k 10": auroc(y, outlier_score(feats, k=10, power=0)),
-           "Datalab outlier (its default k 10)": auroc(y, dl), f"Datalab outlier, k {OUTLIER_K}": auroc(y, dl_k),
+           OURS: auroc(y, ours),
+           "without the isolation lift (before)": auroc(y, outlier_score(feats, isolation=0)),
+           f"kNN mean distance, k {OUTLIER_K}": auroc(y, outlier_score(feats, power=0, isolation=0)),
+           "kNN mean distance, k 10": auroc(y, outlier_score(feats, k=10, power=0, isolation=0)),
+           DATALAB: auroc(y, dl), f"Datalab outlier, k {OUTLIER_K}": auroc(y, dl_k),
            "quality checks (flag)": auroc(y, flagged.astype(float)),
            "quality flag, then kNN outlier": auroc(y, both),
            "faces flagged by quality": int(flagged[~y].sum())}
@@ -409,6 +412,11 @@ def planted_set(name: str, pattern: str, per_kind: int, work: Path, run: Path, s
     out["per kind"] = per_kind
     out["cleanvision"] = cleanvision_on(paths, y, kinds) if cleanvision else ""
     return pd.DataFrame(per_kind).T, out
+
+
+OURS = (f"outlier (product: k {OUTLIER_K}, local ratio ^ {OUTLIER_POWER}, "
+        f"isolation above q{OUTLIER_ISOLATED_Q} ^ {OUTLIER_ISOLATION})")
+DATALAB = "Datalab outlier (its default k 10)"
 
 
 def datalab_outlier(feats: np.ndarray, labels: list[str], k: int | None = None) -> np.ndarray:
@@ -470,12 +478,16 @@ def planted_outliers(args, work: Path, run: Path) -> list[str]:
                     first, first_out = per_kind, out
             table = pd.DataFrame(rows).agg(["mean", "std"]).T
             table["AUROC (mean ± sd)"] = [f"{m:.4f} ± {sd:.4f}" for m, sd in zip(table["mean"], table["std"])]
-            print(f"{name}, {level} of each kind, seeds {args.seeds}:\n", table.to_string(), flush=True)
+            diff = np.array([r[OURS] - r[DATALAB] for r in rows])
+            versus = (f"The product against Datalab's default, seed by seed: ahead in {int((diff > 0).sum())}, "
+                      f"level in {int((diff == 0).sum())}, behind in {int((diff < 0).sum())} of {len(rows)} "
+                      f"(largest shortfall {max(0.0, -diff.min()):.4f}).")
+            print(f"{name}, {level} of each kind, seeds {args.seeds}:\n", table.to_string(), "\n", versus, flush=True)
             md += [f"## 3. Planted outliers in {name}: {level} of each kind ({', '.join(PLANTED_KINDS)}), "
                    f"seeds {','.join(str(base + 10 * s) for s in seeds)}\n",
                    f"{first_out['faces']} real faces, {first_out['planted']} planted; the planted images of one kind "
                    f"look alike, so they are each other's nearest neighbours.\n",
-                   table[["AUROC (mean ± sd)"]].to_markdown(), "",
+                   table[["AUROC (mean ± sd)"]].to_markdown(), "", versus, "",
                    f"Per kind, seed {base + 10 * seeds[0]} (AUROC of that kind against the real faces):\n",
                    first.to_markdown(floatfmt=".3f"), ""]
             if first_out["cleanvision"]:
@@ -703,6 +715,31 @@ def find_cost(n: int) -> dict:
     return {"rows": n, "s without": round(t1, 1), "s with": round(time.monotonic() - t, 1)}
 
 
+def sections_of(text: str) -> tuple[str, dict[int, str]]:
+    """(the text before the first numbered section, {n: the text of every "## n." heading's block})."""
+    head, blocks, n = [], defaultdict(list), None
+    for line in text.splitlines(keepends=True):
+        m = re.match(r"## (\d+)\. ", line)
+        n = int(m.group(1)) if m else n
+        (head if n is None else blocks[n]).append(line)
+    return "".join(head), {k: "".join(v) for k, v in blocks.items()}
+
+
+def merged(new: str, old: str, want: set[int]) -> str:
+    """`new` (this run's report) with the sections it did not run kept from `old` (the file it replaces),
+    each marked with when it was measured, so that --sections 3 does not wipe sections 1-2 and 4-7."""
+    head, fresh = sections_of(new)
+    old_head, kept = sections_of(old)
+    when = re.search(r"\(([0-9-]+ [0-9:]+) UTC\)", old_head)
+    for n, text in kept.items():
+        if n not in want and n not in fresh:
+            heading, _, rest = text.partition("\n\n")
+            if not rest.startswith("(kept from"):
+                rest = f"(kept from the earlier run{' of ' + when.group(1) + ' UTC' if when else ''})\n\n{rest}"
+            fresh[n] = f"{heading}\n\n{rest}"
+    return head + "".join(fresh[n] for n in sorted(fresh))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", default=str(ROOT / ".cache" / "bench-issue-types"))
@@ -721,8 +758,8 @@ def main() -> int:
     if not FER.is_dir():
         print(f"error: {FER}: no such folder (../shared/data)", file=sys.stderr)
         return 2
-    md = [f"# Issue types (issue 23): `python bench/bench_issue_types.py` ({time.strftime('%Y-%m-%d %H:%M')} UTC)\n",
-          f"Thresholds: {Thresholds()}\n"]
+    md = [f"# Issue types (issue 23): `python bench/bench_issue_types.py --sections {args.sections}` "
+          f"({time.strftime('%Y-%m-%d %H:%M')} UTC)\n", f"Thresholds: {Thresholds()}\n"]
     fer = None
     if want & {1, 5}:
         log("fer2013_dev duplicates")
@@ -789,7 +826,8 @@ def main() -> int:
             print(fc, flush=True)
             md += [f"The find's duplicate step (`near_groups`) on {fc['rows']:,} random rows: {fc['s without']} s with "
                    f"the perceptual hash alone, {fc['s with']} s with the keypoint hashes.\n"]
-    Path(args.out).write_text("\n".join(md) + "\n")
+    out = Path(args.out)
+    out.write_text(merged("\n".join(md) + "\n", out.read_text() if out.is_file() else "", want))
     log(f"wrote {args.out}")
     return 0
 

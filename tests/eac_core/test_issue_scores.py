@@ -29,7 +29,9 @@ def test_a_cluster_of_outliers_smaller_than_k_is_found():
     f = np.vstack([inliers, cluster])
     assert not set(np.argsort(-outlier_score(f, k=10))[:20]) & set(range(500, 520))
     s = outlier_score(f)
-    assert set(np.argsort(-s)[:20]) == set(range(500, 520)) and s[500:].min() > 1.3 * s[:500].max()
+    assert set(np.argsort(-s)[:20]) == set(range(500, 520)) and s[500:].min() > 1.2 * s[:500].max()
+    alone = outlier_score(f, isolation=0)               # the isolation lift raises a few faces, no member
+    assert alone[500:].min() > 1.35 * alone[:500].max() and np.allclose(s[500:], alone[500:])
 
 
 def test_a_stray_image_between_tight_subjects_is_found():
@@ -43,9 +45,30 @@ def test_a_stray_image_between_tight_subjects_is_found():
     faces = np.repeat(subjects, 20, 0) + 0.12 * rng.normal(size=(200, 16))
     stray = expression + 0.2 * rng.normal(size=(1, 16))
     f = np.vstack([faces, stray])
-    assert (outlier_score(f, power=0)[:200] >= outlier_score(f, power=0)[200]).sum() == 69
+    distance = outlier_score(f, power=0, isolation=0)
+    assert (distance[:200] >= distance[200]).sum() == 69
+    for s in (outlier_score(f, isolation=0), outlier_score(f)):
+        assert np.argmax(s) == 200 and (s[:200] >= s[200]).sum() == 0
+
+
+def test_a_stray_image_beside_a_far_subject_is_lifted_by_its_isolation():
+    """JAFFE's miss: one subject's 20 photos lie far from the other nine, so their mean distance to 50
+    neighbours is the largest; the stray's density ratio alone does not lift it past them. Its 10
+    nearest are farther than those of 90 % of the rows (theirs are their own subject's), and that
+    lift puts it first."""
+    rng = np.random.default_rng(0)
+    expression = rng.normal(size=(1, 16))
+    subjects = expression + 0.5 * rng.normal(size=(10, 16))
+    subjects[0] = expression + 2.0 * rng.normal(size=(1, 16))       # the far subject: faces 0..19
+    faces = np.repeat(subjects, 20, 0) + 0.12 * rng.normal(size=(200, 16))
+    stray = expression + 0.3 * rng.normal(size=(1, 16))
+    f = np.vstack([faces, stray])
+    for s, above in ((outlier_score(f, power=0, isolation=0), 21), (outlier_score(f, isolation=0), 20)):
+        assert (s[:200] >= s[200]).sum() == above and set(np.argsort(-s)[:20]) == set(range(20))
     s = outlier_score(f)
     assert np.argmax(s) == 200 and (s[:200] >= s[200]).sum() == 0
+    lifted = s > outlier_score(f, isolation=0) * (1 + 1e-6)
+    assert lifted.sum() == 20 and lifted[200]          # a tenth of the rows (the 90 % quantile), the stray one
 
 
 def test_outlier_edge_cases():
