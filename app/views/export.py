@@ -30,7 +30,7 @@ def _label_file_downloads(col, ex, table, dataset) -> list[str]:
             (col.warning if kind == own else col.caption)(f"No {kind} download: {ui.md_escape(e)}")
         else:
             col.download_button(f"Download {kind} format", data=data, file_name=ex.DOWNLOAD_NAMES[kind],
-                                key=f"dl_{kind}", icon=":material/description:")
+                                key=f"dl_{kind}", icon=":material/description:", on_click="ignore")
             offered.append(kind)
     return offered
 
@@ -68,15 +68,17 @@ def render() -> None:
     audit_info = {"audit": str(audit.path), "run": run.name}
     c1, c2, c3 = st.columns(3)
     # the files are built when a button is clicked (a callable runs then, on its own thread), not while
-    # the page renders: the manifest zip took 3.1 s and held up navigation (issue 11 item 11)
+    # the page renders: the manifest zip took 3.1 s and held up navigation (issue 11 item 11). A download
+    # does not rerun the page (on_click="ignore"): nothing on it changes, and the rerun (audit, scores and
+    # the corrected table read again) would run beside the file's own request.
     c1.download_button("Download corrected CSV", data=lambda: ex.export_bytes("csv", table),
                        file_name=ex.DOWNLOAD_NAMES["csv"], mime="text/csv", key="dl_csv",
-                       icon=":material/table:")
+                       icon=":material/table:", on_click="ignore")
     label_files = _label_file_downloads(c2, ex, table, dataset)
     c3.download_button("Download manifest (zip)",
                        data=lambda: ex.export_bytes("manifest", table, dataset, audit_info=audit_info),
                        file_name=ex.DOWNLOAD_NAMES["manifest"], mime="application/zip", key="dl_manifest",
-                       icon=":material/folder_zip:")
+                       icon=":material/folder_zip:", on_click="ignore")
 
     st.subheader("Write a copy next to the dataset", anchor=False)
     kinds = ["csv", "manifest"] + label_files

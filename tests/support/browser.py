@@ -349,20 +349,26 @@ def key_to_cams_ms(page) -> float:
 def download(page, button, timeout_ms: int = 60_000):
     """Click a download button and return Playwright's Download. A click during a rerun of the page can be
     lost on a loaded machine: up to three clicks, each after the page is idle and the button (found again
-    by its locator) is enabled (Streamlit disables it while it builds the file)."""
+    by its locator) is enabled (Streamlit disables it while it builds the file). A deferred download
+    (`data` a callable) whose request to the server went unanswered keeps its button disabled, with a
+    spinner, until the frontend gives up after 180 s (seen once in a full run: 60 s disabled after a lost
+    click): then the page is reloaded, as a person would, before the next click."""
     from playwright.sync_api import TimeoutError as PwTimeout
     from playwright.sync_api import expect
     for attempt in range(3):
+        last = attempt == 2
         wait_idle(page)
-        # the locator, not an element handle: a rerun redraws the button, and an old handle stays disabled
-        expect(button).to_be_enabled(timeout=timeout_ms)
         try:
+            # the locator, not an element handle: a rerun redraws the button, and an old handle stays disabled
+            expect(button).to_be_enabled(timeout=timeout_ms // 2)
             with page.expect_download(timeout=timeout_ms // 2) as dl:
                 button.click()
             return dl.value
-        except PwTimeout:
-            if attempt == 2:
+        except (AssertionError, PwTimeout):
+            if last:
                 raise
+            page.reload()
+            button.wait_for(timeout=timeout_ms)
 
 
 def export_csv(page, dest: Path, *, copy_as: str | None = None, timeout_ms: int = 60_000):
