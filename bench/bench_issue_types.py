@@ -21,6 +21,9 @@
    copies grouped with their source per kind, and groups joining two subjects, before and after.
 7. what the keypoint hashes cost: CPU per image of the import's measurement (ratio, one process) and
    the find's duplicate step on 2,000,000 random rows.
+8. real outliers: the outlier scores of all fer2013_dev faces (the run's features, as in 3) against the
+   truth.csv faces FER+'s annotators called "unknown" or "not a face" (AUROC, Spearman, bootstrap
+   interval of the product minus Datalab's default).
 
 Section 2's run is read, never written: --run DIR or $FER_RUN (e.g. the lead's
 /work/main/.cache/bench/pretrained/fer_cnn_ce8); its manifest is the dataset its config.json names.
@@ -29,7 +32,7 @@ with a printed line.
 
     python bench/bench_issue_types.py [--work .cache/bench-issue-types] [--run DIR] [--jobs 1]
                                       [--per-kind 5,20] [--seeds 0,1,2] [--copies 40] [--find-rows 2000000]
-                                      [--sections 1,2,3,4,5,6,7]
+                                      [--sections 1,2,3,4,5,6,7,8]
                                       [--out bench/results/issue_types.md]
 """
 from __future__ import annotations
@@ -52,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_tools.images import load_image  # noqa: E402
 from data_tools.issues import Thresholds, find_issues, measure_all  # noqa: E402
 from data_tools.issues.dataset import issue_table  # noqa: E402
-from eac_core.issue_scores import OUTLIER_ISOLATED_Q, OUTLIER_ISOLATION, OUTLIER_K, OUTLIER_POWER  # noqa: E402
+from eac_core.issue_scores import OUTLIER_ISOLATED_Q, OUTLIER_K, OUTLIER_LOCAL_K  # noqa: E402
 from eac_core.issue_scores import ambiguity_score, outlier_score  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -396,9 +399,9 @@ def planted_set(name: str, pattern: str, per_kind: int, work: Path, run: Path, s
     both = flagged * 10.0 + ours                                 # quality-flagged first, then by outlier
     out = {"set": name, "faces": len(faces), "planted": int(y.sum()),
            OURS: auroc(y, ours),
-           "without the isolation lift (before)": auroc(y, outlier_score(feats, isolation=0)),
-           f"kNN mean distance, k {OUTLIER_K}": auroc(y, outlier_score(feats, power=0, isolation=0)),
-           "kNN mean distance, k 10": auroc(y, outlier_score(feats, k=10, power=0, isolation=0)),
+           BEFORE: auroc(y, before_outlier(feats)),
+           f"kNN mean distance, k {OUTLIER_K} (no lift)": auroc(y, outlier_score(feats, isolation=0)),
+           "kNN mean distance, k 10": auroc(y, outlier_score(feats, k=10, isolation=0)),
            DATALAB: auroc(y, dl), f"Datalab outlier, k {OUTLIER_K}": auroc(y, dl_k),
            "quality checks (flag)": auroc(y, flagged.astype(float)),
            "quality flag, then kNN outlier": auroc(y, both),
@@ -414,9 +417,22 @@ def planted_set(name: str, pattern: str, per_kind: int, work: Path, run: Path, s
     return pd.DataFrame(per_kind).T, out
 
 
-OURS = (f"outlier (product: k {OUTLIER_K}, local ratio ^ {OUTLIER_POWER}, "
-        f"isolation above q{OUTLIER_ISOLATED_Q} ^ {OUTLIER_ISOLATION})")
+OURS = (f"outlier (product: k {OUTLIER_K}, lifted where the distance to {OUTLIER_LOCAL_K} is above its "
+        f"q{OUTLIER_ISOLATED_Q})")
+BEFORE = "LOF's density ratio ^ 1/4 instead of the lift (before)"
 DATALAB = "Datalab outlier (its default k 10)"
+
+
+def before_outlier(feats: np.ndarray, k: int = OUTLIER_K, local: int = OUTLIER_LOCAL_K) -> np.ndarray:
+    """The outlier score the product had before the isolation lift, for the comparison: the k = 50 mean
+    distance times LOF's local density ratio at 10 neighbours (the row's mean distance to its 10 nearest
+    over theirs, each + 1e-3) to the power 1/4."""
+    from sklearn.neighbors import NearestNeighbors
+    x = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
+    dist, idx = NearestNeighbors(n_neighbors=max(k, local) + 1).fit(x).kneighbors(x)
+    dist, idx = dist[:, 1:], idx[:, 1:]
+    near = dist[:, :local].mean(1)
+    return dist[:, :k].mean(1) * ((near + 1e-3) / (near[idx[:, :local]].mean(1) + 1e-3)) ** 0.25
 
 
 def datalab_outlier(feats: np.ndarray, labels: list[str], k: int | None = None) -> np.ndarray:
@@ -493,6 +509,43 @@ def planted_outliers(args, work: Path, run: Path) -> list[str]:
             if first_out["cleanvision"]:
                 md.append(f"CleanVision on the same files (seed {base + 10 * seeds[0]}): {first_out['cleanvision']}\n")
     return md
+
+
+# ---------------------------------------------------------------- 8. FER+'s "unknown" / "not a face" votes
+def fer_unclear(run: Path, *, boots: int = 1000) -> tuple[pd.DataFrame, list[str]]:
+    """Section 8, real outliers: every fer2013_dev face embedded by the run's model (mirror-averaged, as
+    section 3), each outlier score computed on all 32,040, then scored on truth.csv's 1,790 rows against
+    FER+'s annotators: a face is unclear when at least N of its 10 votes are "unknown" or "not a face".
+    AUROC at N = 2 and 3, Spearman with the count, and the bootstrap interval of the product's AUROC minus
+    Datalab's default."""
+    from scipy.stats import spearmanr
+    labels = pd.read_csv(FER / "labels.csv")
+    feats, _ = embed(run, [load_image(str(FER / p)) for p in labels["path"]])
+    truth = pd.read_csv(FER / "truth.csv").merge(labels.reset_index(), on="path")
+    rows = truth["index"].to_numpy()
+    odd = (truth["unknown"] + truth["NF"]).to_numpy()
+    scores = {OURS: outlier_score(feats),
+              BEFORE: before_outlier(feats),
+              f"kNN mean distance, k {OUTLIER_K} (no lift)": outlier_score(feats, isolation=0),
+              DATALAB: datalab_outlier(feats, labels["label"].tolist()),
+              f"Datalab outlier, k {OUTLIER_K}": datalab_outlier(feats, labels["label"].tolist(), OUTLIER_K)}
+    table = pd.DataFrame({name: {**{f"AUROC, >= {n} of 10 votes unknown/NF ({int((odd >= n).sum())} faces)":
+                                    auroc(odd >= n, sc[rows]) for n in (2, 3)},
+                                 "Spearman with the unknown/NF votes": spearmanr(sc[rows], odd).statistic}
+                          for name, sc in scores.items()}).T
+    rng = np.random.default_rng(0)
+    notes = [f"{len(labels):,} faces embedded; {len(rows):,} with FER+ votes."]
+    for n in (2, 3):
+        y, ours, dl = odd >= n, scores[OURS][rows], scores[DATALAB][rows]
+        diff = []
+        for _ in range(boots):
+            i = rng.integers(0, len(y), len(y))
+            if y[i].any() and not y[i].all():
+                diff.append(auroc(y[i], ours[i]) - auroc(y[i], dl[i]))
+        notes.append(f">= {n} votes: the product's AUROC minus Datalab's default {auroc(y, ours) - auroc(y, dl):+.4f}, "
+                     f"95 % bootstrap interval {np.percentile(diff, 2.5):+.4f} .. {np.percentile(diff, 97.5):+.4f} "
+                     f"({len(diff)} resamples)")
+    return table, notes
 
 
 # ---------------------------------------------------------------- 4. CK+ bursts
@@ -750,7 +803,7 @@ def main() -> int:
     ap.add_argument("--seeds", default="0,1,2", help="seeds of the planted images (section 3)")
     ap.add_argument("--copies", type=int, default=40, help="faces copied four ways per set (section 6)")
     ap.add_argument("--find-rows", type=int, default=2_000_000, help="random rows for the find's cost (0: skip)")
-    ap.add_argument("--sections", default="1,2,3,4,5,6,7", help="which sections to run (comma-separated)")
+    ap.add_argument("--sections", default="1,2,3,4,5,6,7,8", help="which sections to run (comma-separated)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "issue_types.md"))
     args = ap.parse_args()
     work, run = Path(args.work), Path(args.run)
@@ -772,10 +825,10 @@ def main() -> int:
                    table[table["issue"].isin(["label_conflict", "split_leak"])].drop_duplicates("group").head(8)
                    .to_markdown(index=False), ""]
             print(pd.Series(dup).to_string(), flush=True)
-    if want & {2, 3}:
+    if want & {2, 3, 8}:
         if not (run / "scores.parquet").is_file():
-            print(f"(no run at {run}: ambiguity and planted outliers skipped)", flush=True)
-            md.append(f"(no run at {run}: ambiguity and planted outliers skipped)\n")
+            print(f"(no run at {run}: ambiguity and outliers skipped)", flush=True)
+            md.append(f"(no run at {run}: ambiguity and outliers skipped)\n")
         else:
             where = run.relative_to(ROOT) if run.is_relative_to(ROOT) else run
             if 2 in want:
@@ -786,6 +839,12 @@ def main() -> int:
                        amb.to_markdown(index=False, floatfmt=".3f"), "", "\n\n".join(notes), ""]
             if 3 in want:
                 md += planted_outliers(args, work, run)
+            if 8 in want:
+                log("outlier scores against FER+'s unknown / not-a-face votes")
+                unclear, notes = fer_unclear(run)
+                print(unclear.to_string(), "\n" + "\n".join(notes), flush=True)
+                md += ["## 8. Real outliers: fer2013_dev faces FER+'s annotators called unknown or not a face\n",
+                       unclear.to_markdown(floatfmt=".4f"), "", "\n\n".join(notes), ""]
     if 4 in want:
         log("CK+ bursts")
         ck = ck_bursts()
