@@ -141,13 +141,15 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.corrcoef(rankdata(x), rankdata(y))[0, 1])
 
 
-def _diff_ci(x: np.ndarray, base: np.ndarray, y: np.ndarray, rows: np.ndarray, boots: int, seed: int) -> tuple:
-    """95 % bootstrap interval (resampling `rows`) of Spearman(x, y) - Spearman(base, y)."""
+def _diff_ci(x: np.ndarray, base: np.ndarray, y: np.ndarray, rows: np.ndarray, boots: int, seed: int,
+             metric=_spearman) -> tuple:
+    """95 % bootstrap interval (resampling `rows`) of metric(x, y) - metric(base, y) (Spearman(score,
+    target) by default; section 8 passes AUROC with its arguments swapped to fit)."""
     rng = np.random.default_rng(seed)
     d = []
     for _ in range(boots):
         b = rows[rng.integers(0, len(rows), len(rows))]
-        d.append(_spearman(x[b], y[b]) - _spearman(base[b], y[b]))
+        d.append(metric(x[b], y[b]) - metric(base[b], y[b]))
     return float(np.percentile(d, 2.5)), float(np.percentile(d, 97.5))
 
 
@@ -533,18 +535,12 @@ def fer_unclear(run: Path, *, boots: int = 1000) -> tuple[pd.DataFrame, list[str
                                     auroc(odd >= n, sc[rows]) for n in (2, 3)},
                                  "Spearman with the unknown/NF votes": spearmanr(sc[rows], odd).statistic}
                           for name, sc in scores.items()}).T
-    rng = np.random.default_rng(0)
     notes = [f"{len(labels):,} faces embedded; {len(rows):,} with FER+ votes."]
     for n in (2, 3):
         y, ours, dl = odd >= n, scores[OURS][rows], scores[DATALAB][rows]
-        diff = []
-        for _ in range(boots):
-            i = rng.integers(0, len(y), len(y))
-            if y[i].any() and not y[i].all():
-                diff.append(auroc(y[i], ours[i]) - auroc(y[i], dl[i]))
+        lo, hi = _diff_ci(ours, dl, y, np.arange(len(y)), boots, 0, metric=lambda s, t: auroc(t, s))
         notes.append(f">= {n} votes: the product's AUROC minus Datalab's default {auroc(y, ours) - auroc(y, dl):+.4f}, "
-                     f"95 % bootstrap interval {np.percentile(diff, 2.5):+.4f} .. {np.percentile(diff, 97.5):+.4f} "
-                     f"({len(diff)} resamples)")
+                     f"95 % bootstrap interval {lo:+.4f} .. {hi:+.4f} ({boots} resamples)")
     return table, notes
 
 

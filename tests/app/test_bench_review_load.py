@@ -6,16 +6,8 @@ import subprocess
 import sys
 import time
 
+from support import bench
 from support.apptest import REPO
-
-
-def _bench():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import bench_review_latency
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    return bench_review_latency
 
 
 def test_load_option_is_offered():
@@ -27,7 +19,7 @@ def test_load_option_is_offered():
 
 def test_hogs_burn_cpu_and_are_ended():
     import psutil
-    b = _bench()
+    b = bench.load("bench_review_latency")
     hogs = b.start_hogs(2)
     try:
         assert len(hogs) == 2 and all(h.poll() is None for h in hogs)

@@ -2,18 +2,7 @@
 and keeps the others, marked with when they were measured."""
 from __future__ import annotations
 
-import sys
-
-from support.apptest import REPO
-
-
-def _bench():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import bench_issue_types
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    return bench_issue_types
+from support import bench
 
 
 OLD = ("# Issue types (2026-12-07 07:17 UTC)\n\nThresholds: T\n\n"
@@ -24,7 +13,7 @@ NEW = "# Issue types (2026-12-08 09:00 UTC)\n\nThresholds: T\n\n## 3. Planted ou
 
 
 def test_a_partial_run_keeps_the_other_sections():
-    b = _bench()
+    b = bench.load("bench_issue_types")
     out = b.merged(NEW, OLD, {3})
     head, blocks = b.sections_of(out)
     assert head.startswith("# Issue types (2026-12-08 09:00 UTC)") and sorted(blocks) == [1, 3, 7]
@@ -36,6 +25,6 @@ def test_a_partial_run_keeps_the_other_sections():
 
 
 def test_a_full_run_or_no_earlier_file_writes_the_run_alone():
-    b = _bench()
+    b = bench.load("bench_issue_types")
     assert b.merged(OLD, "", {1, 2, 3, 4, 5, 6, 7}) == OLD
     assert b.merged(NEW, OLD, {1, 2, 3, 4, 5, 6, 7}) == NEW      # sections a full run did not produce are not revived

@@ -351,8 +351,8 @@ def download(page, button, timeout_ms: int = 60_000):
     lost on a loaded machine: up to three clicks, each after the page is idle and the button (found again
     by its locator) is enabled (Streamlit disables it while it builds the file). A deferred download
     (`data` a callable) whose request to the server went unanswered keeps its button disabled, with a
-    spinner, until the frontend gives up after 180 s (seen once in a full run: 60 s disabled after a lost
-    click): then the page is reloaded, as a person would, before the next click."""
+    spinner, until the frontend gives up after 180 s (seen once in a full run: disabled for the whole
+    60 s wait): then the page is reloaded, as a person would, before the next click."""
     from playwright.sync_api import TimeoutError as PwTimeout
     from playwright.sync_api import expect
     for attempt in range(3):
